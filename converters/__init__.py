@@ -1,0 +1,3 @@
+"""labelbox-converters: COCO, Pascal VOC, YOLO, CVAT and spaCy exports to Labelbox NDJSON."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""``python -m converters`` runs the ``lbconvert`` command line."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""The exception hierarchy of labelbox-converters.
+
+Every error the library raises on purpose derives from :class:`ConversionError`, so a
+migration script can catch one type. Errors about an input carry the file and the place in
+it (a line, an XML element, a JSON annotation id) and build their one-line message from
+those fields, so the CLI can print ``error: <message>`` and never a traceback::
+
+    ConversionError
+    ├── InputError                     the input is wrong (exit code 1)
+    │   ├── SourceNotFoundError        (also FileNotFoundError)
+    │   ├── UnknownFormatError         (also LookupError)
+    │   ├── ParseError                 (also ValueError) file + location + reason
+    │   │   ├── MissingFieldError
+    │   │   └── InvalidFieldError
+    │   ├── UnsafeInputError           entity expansion, path escaping the dataset root, bombs
+    │   └── MissingDependencyError     an optional extra is needed (also ImportError)
+    ├── OptionsError                   the options are wrong (exit code 1)
+    ├── MappingError                   a class or attribute maps to nothing / the wrong kind
+    ├── DataRowError                   a global key or data row map is unusable
+    └── WriteError                     the output could not be written
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConversionError",
+    "DataRowError",
+    "InputError",
+    "InvalidFieldError",
+    "MappingError",
+    "MissingDependencyError",
+    "MissingFieldError",
+    "OptionsError",
+    "ParseError",
+    "SourceNotFoundError",
+    "UnknownFormatError",
+    "UnsafeInputError",
+    "WriteError",
+]
+
+
+class ConversionError(Exception):
+    """Root of every error raised by the converters on purpose."""
+
+    exit_code = 1
+
+
+class InputError(ConversionError):
+    """The input files cannot be converted as they are."""
+
+
+class SourceNotFoundError(InputError, FileNotFoundError):
+    """A SOURCE path (or a file it names) does not exist."""
+
+    def __init__(self, path: object, reason: str = "no such file or directory") -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+class UnknownFormatError(InputError, LookupError):
+    """A format name is not registered, or auto-detection found nothing."""
+
+    def __init__(self, name: str, known: list[str] | tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        known = ", ".join(self.known) or "none"
+        return f"unknown format {self.name!r} (known: {known})"
+
+
+class ParseError(InputError, ValueError):
+    """A source file is malformed at a known place.
+
+    Attributes:
+        path: the file.
+        location: where in it: ``line 12``, ``annotation id 7``, ``<image id="3">``; may be empty.
+        reason: what is wrong, one sentence.
+    """
+
+    def __init__(self, path: object, reason: str, *, location: str | None = None) -> None:
+        self.path = str(path)
+        self.location = location or ""
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}, {self.location}" if self.location else self.path
+        return f"{where}: {self.reason}"
+
+
+class MissingFieldError(ParseError):
+    """A required field is absent."""
+
+    def __init__(self, path: object, field: str, *, location: str | None = None) -> None:
+        self.field = field
+        super().__init__(path, f"missing field {field!r}", location=location)
+
+
+class InvalidFieldError(ParseError):
+    """A field holds a value of the wrong type or range."""
+
+    def __init__(
+        self, path: object, field: str, reason: str, *, location: str | None = None
+    ) -> None:
+        self.field = field
+        super().__init__(path, f"field {field!r} {reason}", location=location)
+
+
+class UnsafeInputError(ParseError):
+    """The input tries something we refuse: entities, a path outside the root, a pixel bomb."""
+
+
+class MissingDependencyError(InputError, ImportError):
+    """A feature needs an optional extra that is not installed."""
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        self.module = module
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (
+            f"{self.feature} needs the {self.module!r} package: "
+            f"pip install 'labelbox-converters[{self.extra}]'"
+        )
+
+
+class OptionsError(ConversionError):
+    """The options given to convert() or the CLI are inconsistent or invalid."""
+
+
+class MappingError(ConversionError):
+    """A source class or attribute cannot be mapped onto the ontology."""
+
+
+class DataRowError(ConversionError):
+    """A data row key is empty, too long, duplicated, or missing from a data row map."""
+
+
+class WriteError(ConversionError):
+    """The output could not be written."""

@@ -1,0 +1,126 @@
+"""One hardened XML parser for every XML reader (VOC, CVAT).
+
+Annotation files are untrusted. The parser never resolves entities, never loads a DTD,
+never touches the network and keeps lxml's huge-tree limits on; a document that declares
+entities at all (XXE, billion laughs) is refused with :class:`UnsafeInputError` before any
+of its content is used. Helpers raise :class:`ParseError` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from lxml import etree
+
+from ..errors import MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
+
+__all__ = ["child_text", "iterparse_xml", "location", "parse_xml", "require_child"]
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _refuse_entities(path: Path, docinfo: etree.DocInfo) -> None:
+    dtd = docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise UnsafeInputError(path, "XML declares entities; refused (entity expansion is off)")
+    if docinfo.system_url or docinfo.public_id:
+        raise UnsafeInputError(path, "XML names an external DTD; refused (no network, no DTDs)")
+
+
+def parse_xml(path: Path) -> etree._ElementTree:
+    """Parse a whole XML file safely.
+
+    Raises:
+        SourceNotFoundError: the file does not exist.
+        UnsafeInputError: the document declares entities or an external DTD.
+        ParseError: the XML is malformed (with the line lxml reports).
+    """
+    if not path.is_file():
+        raise SourceNotFoundError(path)
+    try:
+        tree = etree.parse(str(path), _parser())
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if getattr(exc, "lineno", None) else None
+        msg = exc.msg if getattr(exc, "msg", None) else str(exc)
+        if "entity" in msg.lower() or "Entity" in msg:
+            raise UnsafeInputError(path, f"XML entity refused: {msg}", location=_line(line)) from exc
+        raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
+    _refuse_entities(path, tree.docinfo)
+    return tree
+
+
+def iterparse_xml(path: Path, *, tags: tuple[str, ...]) -> Iterator[etree._Element]:
+    """Stream the elements named ``tags`` (on their end event), freeing each after use.
+
+    For exports too large to hold as a tree. The same safety rules as :func:`parse_xml`;
+    the caller must not keep references to yielded elements' siblings.
+    """
+    if not path.is_file():
+        raise SourceNotFoundError(path)
+    checked = False
+    try:
+        context = etree.iterparse(
+            str(path),
+            events=("end",),
+            tag=tags,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        for _event, elem in context:
+            if not checked:
+                _refuse_entities(path, elem.getroottree().docinfo)
+                checked = True
+            yield elem
+            parent = elem.getparent()
+            elem.clear(keep_tail=False)
+            if parent is not None:
+                while elem.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if getattr(exc, "lineno", None) else None
+        msg = exc.msg if getattr(exc, "msg", None) else str(exc)
+        raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
+
+
+def _line(line: int | None) -> str | None:
+    return f"line {line}" if line else None
+
+
+def location(elem: etree._Element) -> str:
+    """``line 12, <object>`` for an element, for error messages and report entries."""
+    line = elem.sourceline
+    tag = elem.tag if isinstance(elem.tag, str) else "?"
+    return f"line {line}, <{tag}>" if line else f"<{tag}>"
+
+
+def require_child(elem: etree._Element, name: str, path: Path) -> etree._Element:
+    """The child element ``name``, or a MissingFieldError naming the parent's line."""
+    child = elem.find(name)
+    if child is None:
+        raise MissingFieldError(path, f"<{name}>", location=location(elem))
+    return child
+
+
+def child_text(
+    elem: etree._Element, name: str, path: Path, *, default: str | None = None
+) -> str | None:
+    """Stripped text of the child ``name``; ``default`` when absent or empty."""
+    child = elem.find(name)
+    if child is None or child.text is None or not child.text.strip():
+        return default
+    return child.text.strip()

@@ -1,0 +1,112 @@
+"""The reader contract: what a format plugin implements.
+
+A reader turns one source export into :class:`~converters.model.Asset` values, one at a
+time. It knows nothing about the ontology, NDJSON, or the command line:
+
+* ``format_name`` is the registry key (``coco``, ``voc``...); ``description`` one line for
+  ``lbconvert formats``.
+* ``Options`` is a frozen dataclass of reader options. Declare each field with
+  :func:`option` so the CLI can offer it as a flag (``--voc-origin``) and the API as a keyword.
+* ``sniff(path)`` says whether a SOURCE path looks like this format (for ``--from auto``).
+* ``read()`` yields assets. Anything the reader itself drops goes to ``context.report``
+  (``skip_unread``), so the report can account for every source annotation.
+
+Errors in the input raise :class:`~converters.errors.ParseError` (or a subclass) naming the
+file and the line, element or annotation id.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..model import Asset, Media
+from ..report import Report
+
+__all__ = ["NoOptions", "ReadContext", "Reader", "option"]
+
+
+def option(
+    default: Any,
+    *,
+    help: str,
+    flag: str | None = None,
+    choices: Sequence[Any] | None = None,
+    type: Callable[[str], Any] | None = None,
+) -> Any:
+    """Declare a reader option: a dataclass field with what the CLI needs to offer it."""
+    meta = {"help": help, "flag": flag, "choices": tuple(choices) if choices else None, "type": type}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("reader option defaults must be immutable")
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class NoOptions:
+    """A reader without options."""
+
+
+@dataclass
+class ReadContext:
+    """What the pipeline hands every reader: the report and the options common to all.
+
+    Attributes:
+        report: where skipped and changed annotations are recorded.
+        images_dir: the folder holding the images, when the user named one (``--images``).
+        min_score: predictions below this score are dropped (and counted).
+        media: the media type the user asked for, or None for the reader's own.
+    """
+
+    report: Report = field(default_factory=Report)
+    images_dir: Path | None = None
+    min_score: float | None = None
+    media: Media | None = None
+
+
+class Reader(abc.ABC):
+    """Base class of every reader. Subclasses set the class attributes and ``read``."""
+
+    format_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    media: ClassVar[Media] = Media.IMAGE
+    Options: ClassVar[type] = NoOptions
+    #: The ``--global-key`` template used when the user gives none.
+    default_key_template: ClassVar[str] = "{name}"
+
+    def __init__(
+        self,
+        sources: Sequence[str | Path],
+        *,
+        options: Any | None = None,
+        context: ReadContext | None = None,
+    ) -> None:
+        self.sources = tuple(Path(s) for s in sources)
+        self.options = options if options is not None else self.Options()
+        if not isinstance(self.options, self.Options):
+            raise TypeError(f"{type(self).__name__} takes {self.Options.__name__} options")
+        self.context = context if context is not None else ReadContext()
+
+    @property
+    def report(self) -> Report:
+        return self.context.report
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """Whether ``path`` (a file or a folder) looks like this reader's format."""
+        return False
+
+    @classmethod
+    def option_fields(cls) -> tuple[dataclasses.Field[Any], ...]:
+        return dataclasses.fields(cls.Options)
+
+    def labels(self) -> Sequence[str]:
+        """The class names the source declares (may be empty when it declares none)."""
+        return ()
+
+    @abc.abstractmethod
+    def read(self) -> Iterator[Asset]:
+        """Yield the source's assets, each with its annotations."""

@@ -1,0 +1,203 @@
+"""The conversion report: an account of every source annotation.
+
+Every annotation a reader meets is *read* once, under the kind the source gave it, and
+ends either *written* (one or more rows in the output) or *skipped* with a reason. Changes
+on the way (a polygon repaired, a box clipped, a part split off) are listed too, without
+changing the counts. The invariant ``read == written + skipped`` holds per kind and is
+checked by :meth:`Report.check`.
+
+Codes are stable kebab-case strings (documented in ``docs/report.md``); messages are one
+sentence for people.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import Kind, SourceRef
+
+__all__ = ["Action", "Entry", "Report"]
+
+#: What happened to an annotation.
+Action = str  # "skipped" | "repaired" | "clipped" | "split" | "merged" | "converted" | "dropped"
+
+ACTIONS = ("skipped", "repaired", "clipped", "split", "merged", "converted", "changed")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One skipped or changed annotation."""
+
+    source: SourceRef
+    kind: str
+    action: Action
+    code: str
+    message: str
+
+    def asdict(self) -> dict[str, Any]:
+        where = {
+            k: v
+            for k, v in (
+                ("file", self.source.file),
+                ("line", self.source.line),
+                ("element", self.source.element),
+                ("annotation_id", self.source.annotation_id),
+                ("frame", self.source.frame),
+            )
+            if v is not None
+        }
+        return {
+            **where,
+            "kind": self.kind,
+            "action": self.action,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    """Counts and entries of one conversion. Mutable: the pipeline fills it as it goes."""
+
+    inputs: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    read: Counter[str] = field(default_factory=Counter)
+    written: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    rows: Counter[str] = field(default_factory=Counter)
+    tallies: Counter[str] = field(default_factory=Counter)
+    notes: list[dict[str, str]] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    assets: int = 0
+    #: At most this many entries are kept in memory (the counts stay exact).
+    max_entries: int = 100_000
+    entries_dropped: int = 0
+
+    # -- recording ------------------------------------------------------------------
+
+    def count_read(self, kind: Kind | str, n: int = 1) -> None:
+        self.read[_k(kind)] += n
+
+    def count_written(self, kind: Kind | str, n: int = 1) -> None:
+        self.written[_k(kind)] += n
+
+    def count_row(self, kind: Kind | str, n: int = 1) -> None:
+        self.rows[_k(kind)] += n
+
+    def skip(self, source: SourceRef, kind: Kind | str, code: str, message: str) -> None:
+        """An annotation already counted as read will not be written."""
+        self.skipped[_k(kind)] += 1
+        self._add(Entry(source, _k(kind), "skipped", code, message))
+
+    def skip_unread(self, source: SourceRef, kind: Kind | str, code: str, message: str) -> None:
+        """A reader drops an annotation it never hands on: count it read and skipped."""
+        self.count_read(kind)
+        self.skip(source, kind, code, message)
+
+    def change(
+        self, source: SourceRef, kind: Kind | str, action: Action, code: str, message: str
+    ) -> None:
+        """An annotation is written, but not exactly as the source had it."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown report action {action!r}")
+        self._add(Entry(source, _k(kind), action, code, message))
+
+    def tally(self, code: str, n: int = 1) -> None:
+        """Count something that is not an annotation (absent keypoints, empty files)."""
+        self.tallies[code] += n
+
+    def note(self, code: str, message: str) -> None:
+        """A dataset-wide fact the user should know (the coordinate convention used...)."""
+        item = {"code": code, "message": message}
+        if item not in self.notes:
+            self.notes.append(item)
+
+    def _add(self, entry: Entry) -> None:
+        if len(self.entries) < self.max_entries:
+            self.entries.append(entry)
+        else:
+            self.entries_dropped += 1
+
+    # -- reading --------------------------------------------------------------------
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for e in self.entries if e.action != "skipped")
+
+    @property
+    def total_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def reasons(self) -> Counter[str]:
+        """Skips per reason code (from the entries kept)."""
+        return Counter(e.code for e in self.entries if e.action == "skipped")
+
+    def check(self) -> None:
+        """Raise AssertionError-like ValueError unless read == written + skipped per kind."""
+        kinds = set(self.read) | set(self.written) | set(self.skipped)
+        bad = {
+            k: (self.read[k], self.written[k], self.skipped[k])
+            for k in sorted(kinds)
+            if self.read[k] != self.written[k] + self.skipped[k]
+        }
+        if bad:
+            raise ValueError(f"report invariant broken (read, written, skipped): {bad}")
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        kinds = sorted(set(self.read) | set(self.written) | set(self.skipped))
+        return {
+            k: {"read": self.read[k], "written": self.written[k], "skipped": self.skipped[k]}
+            for k in kinds
+        }
+
+    def asdict(self) -> dict[str, Any]:
+        return {
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "options": _jsonable(self.options),
+            "assets": self.assets,
+            "counts": self.counts(),
+            "rows": dict(sorted(self.rows.items())),
+            "skipped_by_reason": dict(sorted(self.reasons().items())),
+            "tallies": dict(sorted(self.tallies.items())),
+            "notes": list(self.notes),
+            "entries": [e.asdict() for e in self.entries],
+            "entries_not_listed": self.entries_dropped,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.asdict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+    def summary(self) -> str:
+        """The one-line summary the CLI prints at the end."""
+        rows = sum(self.rows.values())
+        per_kind = ", ".join(f"{k} {n}" for k, n in sorted(self.rows.items())) or "none"
+        line = f"{self.assets} assets, {rows} rows written ({per_kind})"
+        skipped = self.total_skipped
+        if skipped:
+            reasons = ", ".join(f"{c} {n}" for c, n in self.reasons().most_common())
+            line += f"; {skipped} annotations skipped ({reasons})"
+        else:
+            line += "; 0 skipped"
+        if self.changed:
+            line += f"; {self.changed} changed (see report)"
+        return line
+
+
+def _k(kind: Kind | str) -> str:
+    return kind.value if isinstance(kind, Kind) else str(kind)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
