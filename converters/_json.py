@@ -1,0 +1,40 @@
+"""JSON in and out, through orjson when it is installed (the ``fast`` extra).
+
+orjson parses large COCO files about twice as fast as the standard library and serialises
+rows several times faster; the benchmark in bench/ shows what it buys. Output is identical
+either way: compact separators, UTF-8 (no ASCII escaping), keys in insertion order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+try:  # pragma: no cover - depends on the environment
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
+
+__all__ = ["HAVE_ORJSON", "JSONDecodeError", "dumps_line", "loads"]
+
+HAVE_ORJSON = _orjson is not None
+JSONDecodeError = json.JSONDecodeError
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; raises json.JSONDecodeError (with line and column) on bad input."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(data)
+        except _orjson.JSONDecodeError:
+            pass  # re-parse with the stdlib for its line/column message
+    if isinstance(data, bytes):
+        data = data.decode("utf-8-sig")
+    return json.loads(data)
+
+
+def dumps_line(obj: Any) -> bytes:
+    """One compact JSON line (with the trailing newline) as UTF-8 bytes."""
+    if _orjson is not None:
+        return _orjson.dumps(obj, option=_orjson.OPT_APPEND_NEWLINE)  # type: ignore[no-any-return]
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")

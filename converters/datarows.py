@@ -1,0 +1,201 @@
+"""Data rows: which Labelbox data row each source asset lands on.
+
+Either a ``--global-key`` template filled from the asset (``{name}`` = the dataset-relative
+path the source uses, ``{file_name}`` the same, ``{basename}``, ``{stem}``, ``{dataset}``,
+``{media}`` and whatever the reader adds, such as ``{subset}`` or ``{index}``), or a
+``--data-rows`` map (CSV or JSON) from source names to global keys or data row ids.
+
+Keys are checked: empty keys, keys over Labelbox's 200-character limit, and two assets
+landing on one data row are :class:`DataRowError` naming both.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import posixpath
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import DataRowError, OptionsError, SourceNotFoundError
+from .model import Asset
+
+__all__ = ["MAX_GLOBAL_KEY", "DataRowMap", "DataRowRef", "KeyResolver", "template_fields"]
+
+MAX_GLOBAL_KEY = 200
+
+_NAME_COLUMNS = ("file_name", "name", "source", "path", "external_id", "file")
+_KEY_COLUMNS = ("global_key", "globalKey", "data_row_id", "dataRowId", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class DataRowRef:
+    """A data row by global key or by id (exactly one)."""
+
+    global_key: str | None = None
+    id: str | None = None
+
+    def asdict(self) -> dict[str, str]:
+        return {"globalKey": self.global_key} if self.global_key is not None else {"id": self.id}  # type: ignore[dict-item]
+
+    @property
+    def identity(self) -> str:
+        return f"gk:{self.global_key}" if self.global_key is not None else f"id:{self.id}"
+
+
+def template_fields(asset: Asset) -> dict[str, str]:
+    """The fields a ``--global-key`` template can use for this asset."""
+    base = posixpath.basename(asset.name)
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    fields = {
+        "name": asset.name,
+        "file_name": asset.name,
+        "basename": base,
+        "stem": stem,
+        "dataset": asset.dataset,
+        "media": asset.media.value,
+    }
+    fields.update(asset.fields)
+    return fields
+
+
+class DataRowMap:
+    """``--data-rows``: source names to data rows, from CSV or JSON.
+
+    CSV: a header with a name column (``file_name``, ``name``, ``external_id``...) and a
+    ``global_key`` or ``data_row_id`` column. JSON: ``{"name": "global key"}``, or a list of
+    objects with the same column names.
+    """
+
+    def __init__(self, entries: Mapping[str, DataRowRef], *, source: str = "") -> None:
+        self.entries = dict(entries)
+        self.source = source
+        self._by_basename: dict[str, DataRowRef | None] = {}
+        for name, ref in self.entries.items():
+            b = posixpath.basename(name)
+            self._by_basename[b] = None if b in self._by_basename else ref
+
+    @classmethod
+    def load(cls, path: str | Path) -> DataRowMap:
+        p = Path(path)
+        if not p.is_file():
+            raise SourceNotFoundError(p, "data row map not found")
+        text = p.read_text(encoding="utf-8-sig")
+        if p.suffix.lower() == ".json":
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise OptionsError(f"{p}: data row map is not valid JSON ({exc})") from exc
+            if isinstance(data, dict):
+                rows: list[dict[str, Any]] = [{"name": k, "global_key": v} for k, v in data.items()]
+            elif isinstance(data, list):
+                rows = data
+            else:
+                raise OptionsError(f"{p}: data row map must be an object or a list")
+        else:
+            rows = list(csv.DictReader(text.splitlines()))
+        entries: dict[str, DataRowRef] = {}
+        for n, row in enumerate(rows, start=2 if p.suffix.lower() != ".json" else 1):
+            where = f"{p}, {'line' if p.suffix.lower() != '.json' else 'entry'} {n}"
+            if not isinstance(row, dict):
+                raise OptionsError(f"{where}: expected an object")
+            name = next((str(row[c]) for c in _NAME_COLUMNS if row.get(c)), None)
+            col = next((c for c in _KEY_COLUMNS if row.get(c)), None)
+            if name is None or col is None:
+                raise OptionsError(
+                    f"{where}: needs a name column ({'/'.join(_NAME_COLUMNS)}) and a "
+                    f"global_key or data_row_id column"
+                )
+            value = str(row[col])
+            ref = DataRowRef(global_key=value) if "key" in col.lower() else DataRowRef(id=value)
+            if name in entries and entries[name] != ref:
+                raise DataRowError(f"{where}: {name!r} is mapped twice, to different data rows")
+            entries[name] = ref
+        return cls(entries, source=str(p))
+
+    def lookup(self, asset: Asset) -> DataRowRef | None:
+        ref = self.entries.get(asset.name)
+        if ref is None:
+            ref = self._by_basename.get(posixpath.basename(asset.name))
+        return ref
+
+
+class KeyResolver:
+    """Gives each asset its data row, checking limits and duplicates as it goes."""
+
+    def __init__(
+        self,
+        *,
+        template: str | None = None,
+        default_template: str = "{name}",
+        data_rows: DataRowMap | None = None,
+    ) -> None:
+        if template is not None and data_rows is not None:
+            raise OptionsError("give --global-key or --data-rows, not both")
+        self.template = template
+        self.default_template = default_template
+        self.data_rows = data_rows
+        self._seen: dict[str, str] = {}
+        if template is not None:
+            _check_template(template)
+
+    def resolve(self, asset: Asset) -> DataRowRef | None:
+        """The data row for ``asset``; None when a --data-rows map does not list it."""
+        if self.data_rows is not None:
+            ref = self.data_rows.lookup(asset)
+            if ref is None:
+                return None
+        elif self.template is None and asset.global_key is not None:
+            ref = DataRowRef(global_key=asset.global_key)
+        else:
+            ref = DataRowRef(global_key=self._fill(self.template or self.default_template, asset))
+        self._check(ref, asset)
+        return ref
+
+    def _fill(self, template: str, asset: Asset) -> str:
+        fields = template_fields(asset)
+        try:
+            return template.format_map(_Strict(fields))
+        except KeyError as exc:
+            raise OptionsError(
+                f"--global-key template {template!r}: unknown field {exc.args[0]!r} for "
+                f"{asset.name!r} (available: {', '.join(sorted(fields))})"
+            ) from None
+
+    def _check(self, ref: DataRowRef, asset: Asset) -> None:
+        key = ref.global_key if ref.global_key is not None else ref.id
+        what = "global key" if ref.global_key is not None else "data row id"
+        if not key or not key.strip():
+            raise DataRowError(f"{asset.source.file}: asset {asset.name!r} gets an empty {what}")
+        if ref.global_key is not None and len(key) > MAX_GLOBAL_KEY:
+            raise DataRowError(
+                f"{asset.source.file}: global key for {asset.name!r} is {len(key)} characters "
+                f"long; Labelbox allows {MAX_GLOBAL_KEY}"
+            )
+        other = self._seen.get(ref.identity)
+        if other is not None and other != asset.name:
+            raise DataRowError(
+                f"{asset.source.file}: assets {other!r} and {asset.name!r} both map to {what} "
+                f"{key!r}; use a --global-key template that tells them apart (e.g. with "
+                f"{{name}} or {{subset}})"
+            )
+        self._seen[ref.identity] = asset.name
+
+
+class _Strict(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        raise KeyError(key)
+
+
+def _check_template(template: str) -> None:
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise OptionsError(f"--global-key template {template!r} is malformed: {exc}") from None
+    if not names:
+        raise OptionsError(
+            f"--global-key template {template!r} has no field: every asset would get the same key"
+        )

@@ -1,0 +1,328 @@
+"""Labelbox import rows: one payload function per shape, deterministic uuids, mask forms.
+
+Rows follow ``docs/labelbox-ndjson.md``: ``dataRow`` by global key or id, ``name`` (or
+``schemaId`` when the ontology carries ids), a ``uuid`` derived with uuid5 from the source
+identity, the data row and the annotation's own key, so that converting twice gives the same
+bytes and re-importing a corrected conversion overrides earlier pre-labels.
+
+Coordinates are written with 4 decimals (a ten-thousandth of a pixel): enough for any
+source, and it keeps the output identical whichever JSON library serialises it.
+"""
+
+from __future__ import annotations
+
+import base64
+import colorsys
+import os
+import uuid as uuidlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import masks
+from .datarows import DataRowRef
+from .model import (
+    Answer,
+    Box,
+    Classification,
+    ClassificationKind,
+    Entity,
+    Keyframe,
+    Mask,
+    Point,
+    Polygon,
+    Polyline,
+    Shape,
+    VideoObject,
+)
+from .ontology import ClassDef, OptionDef, Tool
+
+__all__ = [
+    "NAMESPACE",
+    "AssetRows",
+    "MaskOptions",
+    "RowContext",
+    "annotation_uuid",
+    "classification_payload",
+    "shape_payload",
+]
+
+#: uuid5 namespace of labelbox-converters (uuid5(NAMESPACE_URL, "labelbox-converters")).
+NAMESPACE = uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://pypi.org/project/labelbox-converters")
+
+MASK_FORMATS = ("png", "composite", "uri")
+
+
+def annotation_uuid(source_identity: str, data_row: DataRowRef, key: str) -> str:
+    """uuid5 over (source identity, data row, annotation key)."""
+    return str(uuidlib.uuid5(NAMESPACE, f"{source_identity}\x1f{data_row.identity}\x1f{key}"))
+
+
+def _r(value: float) -> float | int:
+    v = round(float(value), 4)
+    return 0.0 if v == 0 else v
+
+
+def _xy(points: Sequence[tuple[float, float]]) -> list[dict[str, float | int]]:
+    return [{"x": _r(x), "y": _r(y)} for x, y in points]
+
+
+def shape_payload(shape: Shape) -> dict[str, Any]:
+    """The geometry part of a row (or of a video keyframe) for a non-mask shape."""
+    if isinstance(shape, Box):
+        return {
+            "bbox": {
+                "top": _r(shape.y_min),
+                "left": _r(shape.x_min),
+                "height": _r(shape.y_max - shape.y_min),
+                "width": _r(shape.x_max - shape.x_min),
+            }
+        }
+    if isinstance(shape, Point):
+        return {"point": {"x": _r(shape.x), "y": _r(shape.y)}}
+    if isinstance(shape, Polyline):
+        return {"line": _xy(shape.points)}
+    if isinstance(shape, Polygon):
+        return {"polygon": _xy(shape.exterior)}
+    raise TypeError(f"no row payload for {type(shape).__name__} here")
+
+
+def utf16_offset(text: str, index: int) -> int:
+    """UTF-16 code units before code point ``index`` (JavaScript string indices)."""
+    prefix = text[:index]
+    return len(prefix) + sum(1 for ch in prefix if ord(ch) > 0xFFFF)
+
+
+def entity_payload(entity: Entity, *, text: str | None, offsets: str) -> dict[str, Any]:
+    """``location`` with Labelbox's INCLUSIVE end; code points or UTF-16 units."""
+    start, end = entity.start, entity.end
+    if offsets == "utf16" and text is not None:
+        start, end = utf16_offset(text, start), utf16_offset(text, end)
+    out: dict[str, Any] = {"location": {"start": start, "end": end - 1}}
+    if entity.message_id is not None:
+        out["messageId"] = entity.message_id
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RowContext:
+    """What every payload needs to name features: names, or schema ids."""
+
+    use_ids: bool = False
+    keep_confidence: bool = True
+
+    def ref(self, name: str, schema_id: str | None) -> dict[str, str]:
+        if self.use_ids and schema_id:
+            return {"schemaId": schema_id}
+        return {"name": name}
+
+
+def _answer_payload(
+    answer: Answer, option: OptionDef | None, ctx: RowContext
+) -> dict[str, Any]:
+    out: dict[str, Any] = ctx.ref(answer.name, option.schema_id if option else None)
+    if answer.confidence is not None and ctx.keep_confidence:
+        out["confidence"] = round(answer.confidence, 6)
+    if answer.classifications:
+        out["classifications"] = [
+            classification_payload(c, _sub(option, c.name), ctx) for c in answer.classifications
+        ]
+    return out
+
+
+def _sub(parent: Tool | OptionDef | None, name: str) -> ClassDef | None:
+    if parent is None:
+        return None
+    return next((c for c in parent.classifications if c.name == name), None)
+
+
+def classification_payload(
+    cls: Classification, definition: ClassDef | None, ctx: RowContext
+) -> dict[str, Any]:
+    """A classification (global or nested), resolved against its ontology definition."""
+    out: dict[str, Any] = ctx.ref(cls.name, definition.schema_id if definition else None)
+    if cls.kind is ClassificationKind.TEXT:
+        out["answer"] = cls.text
+    elif cls.kind is ClassificationKind.RADIO:
+        a = cls.answers[0]
+        out["answer"] = _answer_payload(a, definition.option(a.name) if definition else None, ctx)
+    else:
+        out["answer"] = [
+            _answer_payload(a, definition.option(a.name) if definition else None, ctx)
+            for a in cls.answers
+        ]
+    if cls.confidence is not None and ctx.keep_confidence:
+        out["confidence"] = round(cls.confidence, 6)
+    return out
+
+
+def nested_payloads(
+    classifications: Sequence[Classification], tool: Tool | None, ctx: RowContext
+) -> list[dict[str, Any]]:
+    return [classification_payload(c, _sub(tool, c.name), ctx) for c in classifications]
+
+
+def keyframe_payload(kf: Keyframe, tool: Tool | None, ctx: RowContext) -> dict[str, Any]:
+    out: dict[str, Any] = {"frame": kf.frame, **shape_payload(kf.shape)}
+    if kf.classifications:
+        out["classifications"] = nested_payloads(kf.classifications, tool, ctx)
+    return out
+
+
+def video_payload(obj: VideoObject, tool: Tool | None, ctx: RowContext) -> dict[str, Any]:
+    return {
+        "segments": [
+            {"keyframes": [keyframe_payload(kf, tool, ctx) for kf in seg.keyframes]}
+            for seg in obj.segments
+        ]
+    }
+
+
+# --------------------------------------------------------------------------- masks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaskOptions:
+    """How masks are written (``--mask-format``, ``--mask-dir``, ``--mask-url-prefix``)."""
+
+    format: str = "png"
+    directory: Path | None = None
+    url_prefix: str | None = None
+
+
+def instance_colours(n: int) -> list[tuple[int, int, int]]:
+    """``n`` distinct, deterministic, non-black RGB colours (golden-ratio hues)."""
+    out: list[tuple[int, int, int]] = []
+    seen: set[tuple[int, int, int]] = set()
+    i = 0
+    while len(out) < n:
+        h = (i * 0.618033988749895) % 1.0
+        s = 0.55 + 0.45 * ((i // 7) % 3) / 2
+        v = 1.0 - 0.35 * ((i // 21) % 3) / 2
+        rgb = tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
+        i += 1
+        if rgb in seen or rgb == (0, 0, 0):
+            if i > 50 * n + 1000:  # fall back to an exact integer code
+                rgb = ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+            else:
+                continue
+        seen.add(rgb)  # type: ignore[arg-type]
+        out.append(rgb)  # type: ignore[arg-type]
+    return out
+
+
+@dataclass
+class _PendingMask:
+    row: dict[str, Any]
+    mask: Mask
+    key: str
+    index: int
+
+
+@dataclass
+class AssetRows:
+    """The rows of one asset, in order; masks are encoded when the asset is finished.
+
+    ``finish()`` returns the rows and the indexes (into ``add`` calls) of mask rows that
+    could not be written (an instance completely hidden under later ones in a composite),
+    so the pipeline can report them.
+    """
+
+    mask_options: MaskOptions
+    asset_key: str = ""
+    rows: list[dict[str, Any] | None] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    pending: list[_PendingMask] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], feature_name: str) -> int:
+        self.rows.append(row)
+        self.feature_names.append(feature_name)
+        return len(self.rows) - 1
+
+    def add_mask(self, row: dict[str, Any], feature_name: str, mask: Mask, key: str) -> int:
+        index = self.add(row, feature_name)
+        if self.mask_options.format == "png":
+            row["mask"] = {"png": _b64(masks.encode_png(masks.decode(mask)))}
+        else:
+            self.pending.append(_PendingMask(row, mask, key, index))
+        return index
+
+    def finish(self) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[int, str, str]]]:
+        dropped: list[tuple[int, str, str]] = []
+        if self.pending:
+            if self.mask_options.format == "composite":
+                dropped = self._composite()
+            else:
+                self._per_instance_files()
+        rows = [
+            (name, row)
+            for name, row in zip(self.feature_names, self.rows)
+            if row is not None
+        ]
+        return rows, dropped
+
+    def _composite(self) -> list[tuple[int, str, str]]:
+        first = self.pending[0].mask
+        h, w = first.height, first.width
+        label = np.zeros((h, w), dtype=np.int32)
+        for n, p in enumerate(self.pending, start=1):
+            arr = masks.decode(p.mask)
+            if arr.shape != (h, w):
+                raise ValueError("masks of one image differ in size")
+            label[arr != 0] = n
+        colours = instance_colours(len(self.pending))
+        rgb = np.zeros((h, w, 3), dtype=np.uint8)
+        palette = np.array([(0, 0, 0), *colours], dtype=np.uint8)
+        rgb[...] = palette[label]
+        present = set(np.unique(label).tolist())
+        png = masks.encode_rgb_png(rgb)
+        dropped = []
+        if self.mask_options.url_prefix is not None:
+            ref = self._write_file(png, f"{self.asset_key}/composite.png")
+            payload_base: dict[str, Any] = {"instanceURI": ref}
+        else:
+            payload_base = {"imBytes": _b64(png)}
+        for n, (p, colour) in enumerate(zip(self.pending, colours), start=1):
+            if n not in present:
+                self.rows[p.index] = None
+                dropped.append((p.index, "mask-hidden", "instance fully covered by later instances in the composite mask"))
+                continue
+            p.row["mask"] = {**payload_base, "colorRGB": list(colour)}
+        return dropped
+
+    def _per_instance_files(self) -> None:
+        for p in self.pending:
+            arr = masks.decode(p.mask)
+            rgb = np.repeat((arr != 0).astype(np.uint8)[:, :, None] * 255, 3, axis=2)
+            ref = self._write_file(masks.encode_rgb_png(rgb), f"{self.asset_key}/{p.key}.png")
+            p.row["mask"] = {"instanceURI": ref, "colorRGB": [255, 255, 255]}
+
+    def _write_file(self, data: bytes, relative: str) -> str:
+        directory = self.mask_options.directory
+        if directory is None:
+            raise ValueError("mask files need --mask-dir")
+        rel = safe_relative(relative)
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        prefix = self.mask_options.url_prefix
+        return f"{prefix.rstrip('/')}/{rel}" if prefix else path.resolve().as_uri()
+
+
+def safe_relative(name: str) -> str:
+    """A file-system-safe relative path built from a data row key."""
+    keep = []
+    for part in name.replace("\\", "/").split("/"):
+        part = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in part).strip(".")
+        if part:
+            keep.append(part[:120])
+    return "/".join(keep) or "_"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
