@@ -1,3 +1,98 @@
-"""labelbox-converters: COCO, Pascal VOC, YOLO, CVAT and spaCy exports to Labelbox NDJSON."""
+"""labelbox-converters: COCO, Pascal VOC, YOLO, CVAT and spaCy exports to Labelbox NDJSON.
+
+The public API::
+
+    import converters
+    report = converters.convert(["instances_val.json"], "out.ndjson", mode="ground-truth")
+    for asset in converters.read(["instances_val.json"]):
+        ...
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ConversionError,
+    DataRowError,
+    InputError,
+    MappingError,
+    MissingDependencyError,
+    OptionsError,
+    ParseError,
+    UnknownFormatError,
+    UnsafeInputError,
+    WriteError,
+)
+from .geometry import GeometryOptions
+from .matrix import Mode
+from .model import (
+    Annotation,
+    Answer,
+    Asset,
+    Box,
+    Classification,
+    ClassificationKind,
+    Entity,
+    Keyframe,
+    Kind,
+    Mask,
+    Media,
+    MultiPolygon,
+    Point,
+    Polygon,
+    Polyline,
+    Relationship,
+    Segment,
+    SourceRef,
+    VideoObject,
+)
+from .ontology import Ontology
+from .pipeline import ConvertOptions, convert
+from .pipeline import read_assets as read
+from .readers import Reader, available_formats, get_reader, register_reader
+from .report import Report
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Annotation",
+    "Answer",
+    "Asset",
+    "Box",
+    "Classification",
+    "ClassificationKind",
+    "ConversionError",
+    "ConvertOptions",
+    "DataRowError",
+    "Entity",
+    "GeometryOptions",
+    "InputError",
+    "Keyframe",
+    "Kind",
+    "MappingError",
+    "Mask",
+    "Media",
+    "MissingDependencyError",
+    "Mode",
+    "MultiPolygon",
+    "Ontology",
+    "OptionsError",
+    "ParseError",
+    "Point",
+    "Polygon",
+    "Polyline",
+    "Reader",
+    "Relationship",
+    "Report",
+    "Segment",
+    "SourceRef",
+    "UnknownFormatError",
+    "UnsafeInputError",
+    "VideoObject",
+    "WriteError",
+    "__version__",
+    "available_formats",
+    "convert",
+    "get_reader",
+    "read",
+    "register_reader",
+]

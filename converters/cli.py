@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__  # noqa: F401
 from .errors import ConversionError, OptionsError
 from .geometry import GeometryOptions
 from .matrix import Mode

@@ -80,6 +80,16 @@ class ConvertOptions:
     geometry: geometry.GeometryOptions = field(default_factory=geometry.GeometryOptions)
     reader_options: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        aliases = {"mal": Mode.PRELABEL, "gt": Mode.GROUND_TRUTH}
+        try:
+            mode = aliases.get(self.mode, None) or Mode(self.mode)  # type: ignore[call-overload]
+            media = None if self.media is None else Media(self.media)
+        except ValueError as exc:
+            raise OptionsError(str(exc)) from None
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "media", media)
+
 
 def detect_format(sources: Sequence[Path]) -> str:
     """The reader name whose ``sniff`` accepts the first SOURCE."""
@@ -195,6 +205,11 @@ def convert(
     try:
         for n, asset in enumerate(reader.read(), start=1):
             report.assets += 1
+            if options.media is not None and asset.media is not options.media:
+                raise OptionsError(
+                    f"--media {options.media.value}: the {reader.format_name} reader gives "
+                    f"{asset.media.value} data rows ({asset.name!r}); it cannot produce {options.media.value}"
+                )
             ref = keys.resolve(asset)
             if ref is None:
                 job.skip_asset(asset, "no-data-row", "the --data-rows map does not list this asset")

@@ -45,6 +45,8 @@ def oracle():
     """
     python = _oracle_python()
     if not python or not ORACLE_SCRIPT.is_file():
+        if os.environ.get("LB_REQUIRE_ORACLE"):
+            pytest.fail(f"oracle required but missing (LB_ORACLE_PYTHON={python!r}, {ORACLE_SCRIPT})")
         pytest.skip("LB_ORACLE_PYTHON not set or oracle script missing (CI sets both)")
 
     def run(path: Path, *, mode: str = "mal", media: str = "image", extra: tuple[str, ...] = ()) -> OracleResult:
