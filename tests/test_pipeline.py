@@ -1,0 +1,179 @@
+"""The pipeline end to end on an in-memory reader: matrix, mapping, report, strictness."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from converters.errors import MappingError, OptionsError
+from converters.model import (
+    Annotation,
+    Asset,
+    Box,
+    Classification,
+    Entity,
+    Keyframe,
+    Media,
+    MultiPolygon,
+    Point,
+    Polygon,
+    Polyline,
+    Relationship,
+    Segment,
+    SourceRef,
+    VideoObject,
+)
+from converters.pipeline import convert
+from converters.readers import Reader, register_reader, unregister_reader
+from tests.conftest import read_ndjson
+
+SRC = SourceRef(file="mem.json")
+
+
+def ann(key: str, label: str, shape, **kw) -> Annotation:
+    return Annotation(key=key, source=SourceRef(file="mem.json", annotation_id=key), label=label, shape=shape, **kw)
+
+
+IMAGE = Asset(
+    name="a.jpg",
+    media=Media.IMAGE,
+    source=SRC,
+    width=100,
+    height=50,
+    annotations=(
+        ann("1", "car", Box(x_min=1, y_min=2, x_max=11, y_max=12), classifications=(Classification.radio("occluded", "false"),)),
+        ann("2", "car", Polygon(exterior=((0, 0), (10, 0), (10, 10)))),
+        ann("3", "lane", Polyline(points=((0, 0), (50, 25)))),
+        ann("4", "person", MultiPolygon(polygons=(Polygon(exterior=((0, 0), (5, 0), (5, 5))), Polygon(exterior=((20, 20), (30, 20), (30, 30)))))),
+        ann("5", "car", Box(x_min=1, y_min=1, x_max=5, y_max=5), confidence=0.2),
+        ann("6", "nose", Point(x=3, y=4), confidence=0.9),
+        Annotation(key="7", source=SRC, classification=Classification.checklist("tags", ["night"])),
+        Relationship(key="8", source=SRC, label="rel", from_key="1", to_key="2"),
+    ),
+)
+VIDEO = Asset(
+    name="clip.mp4",
+    media=Media.VIDEO,
+    source=SRC,
+    annotations=(
+        VideoObject(key="t1", source=SRC, label="car", segments=(Segment(keyframes=(Keyframe(frame=1, shape=Box(x_min=0, y_min=0, x_max=5, y_max=5)), Keyframe(frame=4, shape=Box(x_min=2, y_min=2, x_max=7, y_max=7)))),), frames_read=4),
+        VideoObject(key="t2", source=SRC, label="road", segments=(Segment(keyframes=(Keyframe(frame=1, shape=Polyline(points=((0, 0), (1, 1)))),)),)),
+        VideoObject(key="t3", source=SRC, label="blob", segments=(Segment(keyframes=(Keyframe(frame=1, shape=Polygon(exterior=((0, 0), (1, 0), (1, 1)))),)),)),
+        Annotation(key="c", source=SRC, classification=Classification.radio("weather", "sun", frames=((1, 3),))),
+    ),
+)
+TEXT = Asset(
+    name="docs.jsonl",
+    media=Media.TEXT,
+    source=SRC,
+    text="Hello 😀 world",
+    fields={"index": "0"},
+    annotations=(ann("e", "GREETING", Entity(start=0, end=5)), ann("f", "WORLD", Entity(start=8, end=13))),
+)
+
+
+class MemoryReader(Reader):
+    format_name = "memory"
+    assets: tuple[Asset, ...] = (IMAGE,)
+
+    def read(self) -> Iterator[Asset]:
+        yield from self.assets
+
+
+@pytest.fixture
+def memory():
+    def use(*assets: Asset) -> str:
+        MemoryReader.assets = assets
+        return "memory"
+
+    register_reader(MemoryReader, replace=True)
+    yield use
+    unregister_reader("memory")
+
+
+def run(tmp_path: Path, fmt: str, **kw):
+    src = tmp_path / "src"
+    src.touch()
+    out = tmp_path / "out.ndjson"
+    report = convert([src], out, fmt=fmt, **kw)
+    report.check()
+    return report, (read_ndjson(out) if out.exists() else None)
+
+
+def test_image__rows_report_and_matrix(tmp_path: Path, memory) -> None:
+    report, rows = run(tmp_path, memory(IMAGE), min_score=0.5)
+    kinds = [next(k for k in ("bbox", "polygon", "line", "point", "answer") if k in r) for r in rows]
+    assert kinds == ["bbox", "polygon", "line", "polygon", "polygon", "point", "answer"]
+    assert rows[0]["classifications"] == [{"name": "occluded", "answer": {"name": "false"}}]
+    assert rows[5]["confidence"] == 0.9  # kept for pre-labels
+    assert report.counts()["bbox"] == {"read": 2, "written": 1, "skipped": 1}
+    assert report.counts()["relationship"] == {"read": 1, "written": 0, "skipped": 1}
+    assert report.counts()["polygon"] == {"read": 2, "written": 2, "skipped": 0}
+    assert {e.code for e in report.entries} >= {"below-min-score", "not-importable", "multipart-split"}
+    assert len({r["uuid"] for r in rows}) == len(rows)
+
+
+def test_ground_truth_drops_confidence(tmp_path: Path, memory) -> None:
+    report, rows = run(tmp_path, memory(IMAGE), mode="ground-truth")
+    assert not any("confidence" in r for r in rows)
+    assert report.tallies["confidence-dropped"] == 2
+
+
+def test_video__tracks_frames_and_gt_only_lines(tmp_path: Path, memory) -> None:
+    report, rows = run(tmp_path, memory(VIDEO))
+    assert [r.get("name") for r in rows] == ["car", "weather"]
+    assert rows[0]["segments"][0]["keyframes"][1] == {"frame": 4, "bbox": {"top": 2, "left": 2, "height": 5, "width": 5}}
+    assert rows[1]["frames"] == [{"start": 1, "end": 3}]
+    codes = {e.code for e in report.entries}
+    assert {"ground-truth-only", "not-importable"} <= codes
+    _, gt_rows = run(tmp_path, memory(VIDEO), mode="ground-truth")
+    assert [r.get("name") for r in gt_rows] == ["car", "road", "weather"]
+
+
+def test_text__entities_and_data_rows(tmp_path: Path, memory) -> None:
+    rows_path = tmp_path / "rows.json"
+    report, rows = run(tmp_path, memory(TEXT), write_data_rows=rows_path, global_key="{stem}-{index}")
+    assert [r["location"] for r in rows] == [{"start": 0, "end": 4}, {"start": 8, "end": 12}]
+    assert json.loads(rows_path.read_text()) == [{"global_key": "docs-0", "row_data": TEXT.text}]
+    _, utf16 = run(tmp_path, memory(TEXT), offsets="utf16")
+    assert utf16[1]["location"] == {"start": 9, "end": 13}
+
+
+def test_strict__nothing_written(tmp_path: Path, memory) -> None:
+    report, rows = run(tmp_path, memory(IMAGE), strict=True)
+    assert rows is None and report.options["strict_failed"]
+    assert (tmp_path / "out.report.json").exists()
+
+
+def test_given_ontology_rows_use_schema_ids(tmp_path: Path, memory) -> None:
+    ont = {
+        "tools": [{"tool": "rectangle", "name": "car", "featureSchemaId": "c" * 25, "classifications": [
+            {"type": "radio", "name": "occluded", "featureSchemaId": "o" * 25, "options": [{"value": "false", "featureSchemaId": "f" * 25}]}]}],
+        "classifications": [],
+    }
+    (tmp_path / "ont.json").write_text(json.dumps(ont))
+    only_box = Asset(name="a.jpg", media=Media.IMAGE, source=SRC, annotations=IMAGE.annotations[:1])
+    _, rows = run(tmp_path, memory(only_box), ontology=tmp_path / "ont.json")
+    assert rows[0]["schemaId"] == "c" * 25 and "name" not in rows[0]
+    assert rows[0]["classifications"] == [{"schemaId": "o" * 25, "answer": {"schemaId": "f" * 25}}]
+    with pytest.raises(MappingError, match="mem.json, annotation 2: class 'car' is a polygon"):
+        run(tmp_path, memory(IMAGE), ontology=tmp_path / "ont.json")
+    report, rows = run(tmp_path, memory(IMAGE), ontology=tmp_path / "ont.json", on_unmapped="skip")
+    assert report.skipped["polygon"] == 2 and all("schemaId" in r for r in rows)
+
+
+def test_media_mismatch_is_refused(tmp_path: Path, memory) -> None:
+    with pytest.raises(OptionsError, match="--media video"):
+        run(tmp_path, memory(IMAGE), media="video")
+
+
+def test_rerun_is_byte_identical(tmp_path: Path, memory) -> None:
+    memory(IMAGE, VIDEO, TEXT)
+    src = tmp_path / "src"
+    src.touch()
+    convert([src], tmp_path / "a.ndjson", fmt="memory")
+    convert([src], tmp_path / "b.ndjson", fmt="memory")
+    assert (tmp_path / "a.ndjson").read_bytes() == (tmp_path / "b.ndjson").read_bytes()
