@@ -12,6 +12,7 @@ Cell values: ``P`` importable in both modes; ``GT`` ground truth only; ``-`` not
 from __future__ import annotations
 
 import enum
+import functools
 from types import MappingProxyType
 
 from .model import Kind, Media
@@ -57,6 +58,7 @@ def importable(kind: Kind, media: Media, mode: Mode) -> bool:
     return cell == "P" or (cell == "GT" and mode is Mode.GROUND_TRUTH)
 
 
+@functools.lru_cache(maxsize=None)
 def why_not(kind: Kind, media: Media, mode: Mode) -> tuple[str, str] | None:
     """None when importable, else (reason code, sentence) for the report."""
     cell = MATRIX[kind][media]

@@ -190,7 +190,7 @@ class Report:
 
 
 def _k(kind: Kind | str) -> str:
-    return kind.value if isinstance(kind, Kind) else str(kind)
+    return kind._value_ if type(kind) is Kind else str(kind)
 
 
 def _jsonable(value: Any) -> Any:

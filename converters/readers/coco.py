@@ -40,6 +40,7 @@ from .base import Reader, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
+_NUMBER_TYPES = {int, float}
 _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|stuff|image_info)_(.+)$")
 
 
@@ -63,6 +64,11 @@ class CocoFile:
     path: Path
     data: Any
     split: str
+    name: str = ""
+    stem: str = ""
+
+    def __post_init__(self) -> None:
+        self.name, self.stem = str(self.path), self.path.stem
 
 
 def load_coco_file(path: Path) -> Any:
@@ -161,7 +167,7 @@ class COCOReader(Reader):
                 name = by_id.get(_id(image_id))
                 if name is None:
                     raise InvalidFieldError(f.path, "image_id", f"{image_id!r} names no image of the file", location=loc)
-                per_image[name].extend(self._annotation(f, ann, index, cats, images[name]))
+                per_image[name].extend(self._annotation(f, ann, index, loc, cats, images[name]))
         for name in order:
             image = images[name]
             yield Asset(
@@ -220,12 +226,11 @@ class COCOReader(Reader):
         return cats
 
     def _annotation(
-        self, f: CocoFile, ann: Mapping[str, Any], index: int, cats: Mapping[str, str], image: Mapping[str, Any]
+        self, f: CocoFile, ann: Mapping[str, Any], index: int, loc: str, cats: Mapping[str, str], image: Mapping[str, Any]
     ) -> list[Annotation]:
-        loc = _ann_location(ann, index)
-        ref = SourceRef(file=str(f.path), annotation_id=str(ann["id"]) if "id" in ann else None,
+        ref = SourceRef(file=f.name, annotation_id=str(ann["id"]) if "id" in ann else None,
                         element=None if "id" in ann else f"annotations[{index}]")
-        key = f"{f.path.stem}:{ann.get('id', f'#{index}')}"
+        key = f"{f.stem}:{ann['id'] if 'id' in ann else f'#{index}'}"
         if "category_id" not in ann:
             raise MissingFieldError(f.path, "category_id", location=loc)
         label = cats.get(_id(ann["category_id"]))
@@ -267,9 +272,9 @@ class COCOReader(Reader):
                 raise InvalidFieldError(
                     f.path, "segmentation", f"polygon {part} has an odd number of coordinates ({len(flat)})", location=loc
                 )
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat):
+            if not set(map(type, flat)) <= _NUMBER_TYPES:
                 raise InvalidFieldError(f.path, "segmentation", f"polygon {part} holds a non-number", location=loc)
-            polygons.append(Polygon(exterior=tuple(zip(map(float, flat[0::2]), map(float, flat[1::2])))))
+            polygons.append(Polygon(exterior=tuple(zip(flat[0::2], flat[1::2]))))  # numbers checked above
         if len(polygons) == 1:
             return polygons[0]
         return MultiPolygon(polygons=tuple(polygons))
@@ -296,7 +301,7 @@ def _rle_mask(f: CocoFile, seg: Mapping[str, Any], loc: str, image: Mapping[str,
 
 
 def _box(f: CocoFile, bbox: Any, loc: str) -> Box:
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
+    if not (isinstance(bbox, list) and len(bbox) == 4 and set(map(type, bbox)) <= _NUMBER_TYPES):
         raise InvalidFieldError(f.path, "bbox", f"must be [x, y, width, height], got {bbox!r}", location=loc)
     try:
         return Box.from_xywh(*(float(v) for v in bbox))
