@@ -280,10 +280,12 @@ class _Job:
 
     def rows_for(self, asset: Asset, ref: DataRowRef) -> list[tuple[str, dict[str, Any]]]:
         rows = AssetRows(self.mask_options, asset_key=safe_relative(ref.global_key or ref.id or ""))
+        self._data_row = ref.asdict()  # shared by the asset's rows (never mutated)
         placed: list[tuple[Any, list[int]]] = []
+        read = self.report.read
         for ann in asset.annotations:
             kind = ann.kind
-            self.report.count_read(kind)
+            read[kind._value_] += 1
             if (
                 self.o.min_score is not None
                 and not isinstance(ann, Relationship)
@@ -349,7 +351,7 @@ class _Job:
             key = ann.key if len(shapes) == 1 else f"{ann.key}#{i}"
             row: dict[str, Any] = {
                 "uuid": annotation_uuid(self.source_identity, ref, key),
-                "dataRow": ref.asdict(),
+                "dataRow": self._data_row,
                 **self._feature(tool),
             }
             if ann.classifications:
@@ -381,7 +383,7 @@ class _Job:
         definition = self.ontology.classification_for(cls, scope="index" if cls.frames else "global")
         row: dict[str, Any] = {
             "uuid": annotation_uuid(self.source_identity, ref, ann.key),
-            "dataRow": ref.asdict(),
+            "dataRow": self._data_row,
             **classification_payload(cls, definition, self.ctx),
         }
         if cls.frames:
@@ -400,7 +402,7 @@ class _Job:
                     self.ontology.classification_for(c, parent=tool)
         row: dict[str, Any] = {
             "uuid": annotation_uuid(self.source_identity, ref, obj.key),
-            "dataRow": ref.asdict(),
+            "dataRow": self._data_row,
             **self._feature(tool),
             **video_payload(obj, tool, self.ctx),
         }
