@@ -140,7 +140,7 @@ class COCOReader(Reader):
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         for path in self.files:
             data = load_coco_file(path)
-            if not isinstance(data, Mapping):
+            if not isinstance(data, dict):
                 raise ParseError(
                     path,
                     "top level is a list: a COCO results file needs image sizes and names "
@@ -159,7 +159,7 @@ class COCOReader(Reader):
             cats = self._categories(f)
             for index, ann in enumerate(_list(f, "annotations", required=False)):
                 loc = _ann_location(ann, index)
-                if not isinstance(ann, Mapping):
+                if not isinstance(ann, dict):
                     raise ParseError(f.path, "annotation is not an object", location=loc)
                 image_id = ann.get("image_id")
                 if image_id is None:
@@ -185,7 +185,7 @@ class COCOReader(Reader):
         by_id: dict[str, str] = {}
         for index, img in enumerate(_list(f, "images", required=True)):
             loc = f"images[{index}]"
-            if not isinstance(img, Mapping):
+            if not isinstance(img, dict):
                 raise ParseError(f.path, "image entry is not an object", location=loc)
             if "id" not in img:
                 raise MissingFieldError(f.path, "id", location=loc)
@@ -216,7 +216,7 @@ class COCOReader(Reader):
         cats: dict[str, str] = {}
         for index, cat in enumerate(_list(f, "categories", required=False)):
             loc = f"categories[{index}]"
-            if not isinstance(cat, Mapping) or "id" not in cat:
+            if not isinstance(cat, dict) or "id" not in cat:
                 raise MissingFieldError(f.path, "id", location=loc)
             if not isinstance(cat.get("name"), str):
                 raise MissingFieldError(f.path, "name", location=f"category id {cat['id']}")
@@ -262,7 +262,7 @@ class COCOReader(Reader):
         ]
 
     def _segmentation(self, f: CocoFile, seg: Any, loc: str, image: Mapping[str, Any]) -> Any:
-        if isinstance(seg, Mapping):
+        if isinstance(seg, dict):
             return _rle_mask(f, seg, loc, image)
         if not isinstance(seg, list) or not all(isinstance(p, list) for p in seg):
             raise InvalidFieldError(f.path, "segmentation", "is neither a list of polygons nor an RLE object", location=loc)
@@ -312,7 +312,7 @@ def _box(f: CocoFile, bbox: Any, loc: str) -> Box:
 def _attributes(f: CocoFile, attrs: Any, loc: str) -> tuple[Classification, ...]:
     if attrs is None:
         return ()
-    if not isinstance(attrs, Mapping):
+    if not isinstance(attrs, dict):
         raise InvalidFieldError(f.path, "attributes", "must be an object", location=loc)
     out = []
     for name in sorted(attrs):
@@ -353,6 +353,6 @@ def _id(value: Any) -> str:
 
 
 def _ann_location(ann: Any, index: int) -> str:
-    if isinstance(ann, Mapping) and "id" in ann:
+    if isinstance(ann, dict) and "id" in ann:
         return f"annotation id {ann['id']}"
     return f"annotations[{index}]"
