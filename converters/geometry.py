@@ -4,17 +4,54 @@ Interface used by the pipeline (stable): :func:`fix_shape` takes one shape and t
 size and returns an :class:`Outcome` with the shapes to write (none = skipped), the fixes
 made (each becomes a report entry) and, when skipped, why.
 
-This first version only splits multi-part polygons and drops degenerate ones; the geometry
-issue replaces the internals with shapely-backed repairs.
+Why each rule exists:
+
+* Labelbox polygons are one simple ring (>= 3 distinct points, no holes, no
+  self-intersection); other tools export bow-ties, repeated vertices, holes and several
+  parts per object without complaint. Invalid rings are repaired with shapely's
+  ``make_valid`` (the even-odd reading, which is also how pycocotools fills them); the
+  report gives the IoU between the region the outline encloses and what is written.
+* A polygon with holes becomes a mask (default) or keeps its outer ring (``holes="outer"``);
+  a region of several parts becomes several polygons (default) or one mask.
+* Boxes are normalised (inverted corners) and clipped to the image; nothing is left of a
+  zero-area box. Polygons are clipped to the image too (the region outside cannot be drawn).
+* Points outside the image are kept or dropped by option; both are reported.
+* Everything is in the model's continuous pixel convention: the image is the rectangle
+  ``[0, width] x [0, height]``, so a point on its border is inside.
+
+Unknown image size (None) disables every rule that needs it (clipping, masks).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Box, MultiPolygon, Point, Polygon, Polyline, Shape
+import shapely
+from shapely.geometry import Polygon as ShpPolygon
+from shapely.geometry import box as shp_box
 
-__all__ = ["Fix", "GeometryOptions", "Outcome", "fix_shape"]
+from . import masks
+from .model import XY, Box, Mask, MultiPolygon, Point, Polygon, Polyline, Shape
+
+__all__ = [
+    "EPS",
+    "Fix",
+    "GeometryOptions",
+    "Outcome",
+    "fix_box",
+    "fix_mask",
+    "fix_point",
+    "fix_polygon",
+    "fix_polyline",
+    "fix_shape",
+    "polygon_mask",
+]
+
+#: Coordinates within this distance of the image border are floating-point noise, not a
+#: shape outside the image (denormalised YOLO values land on 640.0000000001).
+EPS = 1e-6
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +67,12 @@ class GeometryOptions:
     parts: str = "polygons"
     holes: str = "mask"
     points_outside: str = "keep"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("parts", ("polygons", "mask")), ("holes", ("mask", "outer")),
+                              ("points_outside", ("keep", "drop"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"GeometryOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +93,288 @@ class Outcome:
     skip: Fix | None = None
 
 
+def _skipped(code: str, message: str, fixes: Sequence[Fix] = ()) -> Outcome:
+    return Outcome((), tuple(fixes), Fix("skipped", code, message))
+
+
 def fix_shape(
     shape: Shape, *, width: int | None, height: int | None, options: GeometryOptions
 ) -> Outcome:
     """Repair one shape for an image of ``width`` x ``height`` (None when unknown)."""
-    if isinstance(shape, MultiPolygon):
-        parts = tuple(p for p in shape.polygons if len(set(p.exterior)) >= 3)
-        if not parts:
-            return Outcome((), skip=Fix("skipped", "degenerate-polygon", "no part has 3 distinct points"))
-        if len(parts) == 1:
-            return Outcome(parts)
-        return Outcome(
-            parts,
-            (Fix("split", "multipart-split", f"object of {len(parts)} parts written as {len(parts)} polygons"),),
-        )
-    if isinstance(shape, Polygon) and len(set(shape.exterior)) < 3:
-        return Outcome((), skip=Fix("skipped", "degenerate-polygon", "fewer than 3 distinct points"))
-    if isinstance(shape, Polyline) and len(shape.points) < 2:
-        return Outcome((), skip=Fix("skipped", "degenerate-polyline", "fewer than 2 points"))
-    if isinstance(shape, (Box, Point, Polygon, Polyline)):
-        return Outcome((shape,))
+    if width is None or height is None:
+        width = height = None
+    if isinstance(shape, Box):
+        return fix_box(shape, width=width, height=height)
+    if isinstance(shape, (Polygon, MultiPolygon)):
+        return fix_polygon(shape, width=width, height=height, options=options)
+    if isinstance(shape, Point):
+        return fix_point(shape, width=width, height=height, options=options)
+    if isinstance(shape, Polyline):
+        return fix_polyline(shape)
+    if isinstance(shape, Mask):
+        return fix_mask(shape, width=width, height=height)
     return Outcome((shape,))
+
+
+# --------------------------------------------------------------------------- boxes, points, lines
+
+
+def _size(width: int | None, height: int | None) -> str:
+    return f"{width}x{height}"
+
+
+def fix_box(box: Box, *, width: int | None, height: int | None) -> Outcome:
+    """Normalise inverted corners, clip to the image, skip what has no area left."""
+    fixes: list[Fix] = []
+    x0, x1 = sorted((box.x_min, box.x_max))
+    y0, y1 = sorted((box.y_min, box.y_max))
+    if (x0, y0) != (box.x_min, box.y_min):
+        fixes.append(Fix("repaired", "inverted-box",
+                         f"inverted box corners ({box.x_min:g},{box.y_min:g})-({box.x_max:g},{box.y_max:g}) swapped"))
+    if x1 - x0 <= 0 or y1 - y0 <= 0:
+        return _skipped("zero-area-box", f"box has zero width or height ({x1 - x0:g}x{y1 - y0:g})", fixes)
+    if width is not None and height is not None:
+        cx0, cy0 = max(x0, 0.0), max(y0, 0.0)
+        cx1, cy1 = min(x1, float(width)), min(y1, float(height))
+        if cx1 - cx0 <= EPS or cy1 - cy0 <= EPS:
+            return _skipped("box-outside-image", f"box has no area inside the {_size(width, height)} image", fixes)
+        if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
+            outside = max(-x0, -y0, x1 - width, y1 - height)
+            if outside > EPS:
+                iou = (cx1 - cx0) * (cy1 - cy0) / ((x1 - x0) * (y1 - y0))
+                fixes.append(Fix("clipped", "box-clipped",
+                                 f"box clipped to the {_size(width, height)} image (IoU {iou:.3f})"))
+            x0, y0, x1, y1 = cx0, cy0, cx1, cy1
+    if not fixes and (x0, y0, x1, y1) == (box.x_min, box.y_min, box.x_max, box.y_max):
+        return Outcome((box,))
+    return Outcome((Box(x_min=x0, y_min=y0, x_max=x1, y_max=y1),), tuple(fixes))
+
+
+def _outside(x: float, y: float, width: int | None, height: int | None) -> bool:
+    if width is None or height is None:
+        return False
+    return x < -EPS or y < -EPS or x > width + EPS or y > height + EPS
+
+
+def fix_point(point: Point, *, width: int | None, height: int | None, options: GeometryOptions) -> Outcome:
+    """Points outside the image are kept or dropped (``points_outside``), reported either way."""
+    if not _outside(point.x, point.y, width, height):
+        return Outcome((point,))
+    where = f"point ({point.x:g}, {point.y:g}) lies outside the {_size(width, height)} image"
+    if options.points_outside == "drop":
+        return _skipped("point-outside-image", f"{where}; dropped (--points-outside drop)")
+    return Outcome((point,), (Fix("changed", "point-outside-image", f"{where}; kept (--points-outside keep)"),))
+
+
+def _dedupe(points: Iterable[XY]) -> tuple[tuple[XY, ...], int]:
+    """Consecutive duplicate vertices removed, and how many were."""
+    out: list[XY] = []
+    removed = 0
+    for p in points:
+        xy = (p[0], p[1])
+        if out and out[-1] == xy:
+            removed += 1
+        else:
+            out.append(xy)
+    return tuple(out), removed
+
+
+def _finite(points: Iterable[XY]) -> bool:
+    return all(math.isfinite(p[0]) and math.isfinite(p[1]) for p in points)
+
+
+def fix_polyline(line: Polyline) -> Outcome:
+    """Drop repeated vertices; a line needs two distinct points."""
+    if not _finite(line.points):
+        return _skipped("non-finite-coordinates", "polyline has a NaN or infinite coordinate")
+    points, removed = _dedupe(line.points)
+    if len(points) < 2:
+        return _skipped("degenerate-polyline", f"polyline has {len(points)} distinct point(s), needs 2")
+    if not removed:
+        return Outcome((line,))
+    return Outcome((Polyline(points=points),),
+                   (Fix("repaired", "duplicate-vertices", f"{removed} repeated vertex(es) removed"),))
+
+
+def fix_mask(mask: Mask, *, width: int | None, height: int | None) -> Outcome:
+    """A mask must be its image's size; an RLE that covers no pixel is skipped."""
+    if width is not None and (mask.width, mask.height) != (width, height):
+        return _skipped("mask-size-mismatch",
+                        f"mask is {mask.width}x{mask.height}, its image {_size(width, height)}")
+    if mask.rle is not None:
+        reason = masks.check_rle(mask.rle, width=mask.width, height=mask.height)
+        if reason:
+            return _skipped("invalid-rle", reason)
+        if _rle_area(mask.rle) == 0:
+            return _skipped("empty-mask", "mask covers no pixel")
+    return Outcome((mask,))
+
+
+def _rle_area(rle: object) -> int:
+    counts = rle["counts"]  # type: ignore[index]
+    if isinstance(counts, list):
+        return sum(counts[1::2])
+    from pycocotools import mask as cocomask
+
+    data = counts.encode("ascii") if isinstance(counts, str) else counts
+    return int(cocomask.area({"size": list(rle["size"]), "counts": data}))  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------- polygons
+
+
+def _ring(points: Sequence[XY]) -> tuple[tuple[XY, ...], int]:
+    """An unclosed ring without repeated vertices (a repeated closing point is not counted)."""
+    ring, removed = _dedupe(points)
+    closing = 0
+    while len(ring) > 1 and ring[-1] == ring[0]:
+        ring = ring[:-1]
+        closing += 1
+    return ring, removed + max(closing - 1, 0)
+
+
+def _iou(a: shapely.Geometry, b: shapely.Geometry) -> float:
+    union = shapely.area(shapely.union(a, b))
+    return float(shapely.area(shapely.intersection(a, b)) / union) if union > 0 else 1.0
+
+
+def _enclosed(ring: Sequence[XY]) -> shapely.Geometry:
+    """Everything the outline encloses (all faces of the noded ring): the region a person
+    drawing this outline meant, used as the 'original' when measuring a repair."""
+    line = shapely.LineString([*ring, ring[0]])
+    faces = shapely.polygonize([shapely.union_all([line])])
+    return shapely.union_all(list(faces.geoms)) if len(faces.geoms) else ShpPolygon()
+
+
+def _polygons_of(geom: shapely.Geometry) -> list[ShpPolygon]:
+    """The polygonal parts of any geometry (make_valid may add lines and points)."""
+    if isinstance(geom, ShpPolygon):
+        return [geom] if geom.area > 0 else []
+    out: list[ShpPolygon] = []
+    for g in getattr(geom, "geoms", ()):
+        out.extend(_polygons_of(g))
+    return out
+
+
+def _unclosed(coords: Sequence[tuple[float, ...]]) -> tuple[XY, ...]:
+    pts = tuple((float(c[0]), float(c[1])) for c in coords)
+    return pts[:-1] if len(pts) > 1 and pts[0] == pts[-1] else pts
+
+
+def polygon_mask(parts: Sequence[ShpPolygon], *, width: int, height: int) -> Mask:
+    """A lazy mask of shapely polygons (holes cut out), rasterised when the writer asks."""
+    rings = tuple((_unclosed(p.exterior.coords), tuple(_unclosed(h.coords) for h in p.interiors)) for p in parts)
+    return Mask(width=width, height=height, load=lambda: masks.rasterize(rings, width=width, height=height))
+
+
+def fix_polygon(
+    shape: Polygon | MultiPolygon, *, width: int | None, height: int | None, options: GeometryOptions
+) -> Outcome:
+    """Clean, repair, clip and split a (multi-part) polygon; see the module docstring."""
+    given = shape.polygons if isinstance(shape, MultiPolygon) else (shape,)
+    if not all(_finite(p.exterior) and all(_finite(h) for h in p.holes) for p in given):
+        return _skipped("non-finite-coordinates", "polygon has a NaN or infinite coordinate")
+    fixes: list[Fix] = []
+    parts: list[tuple[tuple[XY, ...], tuple[tuple[XY, ...], ...]]] = []
+    removed = degenerate = 0
+    for p in given:
+        ext, n = _ring(p.exterior)
+        removed += n
+        if len(ext) < 3:
+            degenerate += 1
+            continue
+        holes = []
+        for h in p.holes:
+            ring, n = _ring(h)
+            removed += n
+            if len(ring) >= 3:
+                holes.append(ring)
+            else:
+                degenerate += 1
+        parts.append((ext, tuple(holes)))
+    if not parts:
+        return _skipped("degenerate-polygon", "fewer than 3 distinct points")
+    if removed:
+        fixes.append(Fix("repaired", "duplicate-vertices", f"{removed} repeated vertex(es) removed (IoU 1.000)"))
+    if degenerate:
+        fixes.append(Fix("repaired", "degenerate-part", f"{degenerate} ring(s) of fewer than 3 distinct points dropped"))
+    # Fast path: one simple ring inside the image, the common case by far.
+    if len(parts) == 1 and not parts[0][1]:
+        ext = parts[0][0]
+        xs, ys = [p[0] for p in ext], [p[1] for p in ext]
+        inside = width is None or (min(xs) >= -EPS and min(ys) >= -EPS and max(xs) <= width + EPS
+                                   and max(ys) <= height + EPS)
+        poly = ShpPolygon(ext)
+        if inside and poly.is_valid:
+            if poly.area <= 0:
+                return _skipped("zero-area-polygon", "polygon encloses no area", fixes)
+            if not fixes and ext == tuple(shape.exterior):  # type: ignore[union-attr]
+                return Outcome((shape,))
+            return Outcome((Polygon(exterior=ext),), tuple(fixes))
+    return _repair(parts, width=width, height=height, options=options, fixes=fixes)
+
+
+def _repair(
+    parts: list[tuple[tuple[XY, ...], tuple[tuple[XY, ...], ...]]],
+    *,
+    width: int | None,
+    height: int | None,
+    options: GeometryOptions,
+    fixes: list[Fix],
+) -> Outcome:
+    originals, repaired, reasons = [], [], []
+    for ext, holes in parts:
+        poly = ShpPolygon(ext, holes)
+        if poly.is_valid:
+            originals.append(poly)
+            repaired.append(poly)
+            continue
+        reasons.append(shapely.is_valid_reason(poly).split("[")[0].strip().lower())
+        original = _enclosed(ext)
+        for h in holes:
+            original = shapely.difference(original, _enclosed(h))
+        originals.append(original)
+        repaired.append(shapely.make_valid(poly))
+    original = shapely.union_all(originals)
+    region = shapely.union_all(repaired)
+    if shapely.area(region) <= 0:
+        return _skipped("zero-area-polygon", "polygon encloses no area", fixes)
+    if reasons:
+        fixes.append(Fix("repaired", "invalid-polygon",
+                         f"invalid polygon ({', '.join(sorted(set(reasons)))}) repaired with make_valid "
+                         f"(IoU {_iou(original, region):.3f})"))
+    if width is not None and height is not None:
+        frame = shp_box(0, 0, width, height)
+        if not shapely.covers(shapely.buffer(frame, EPS), region):
+            clipped = shapely.intersection(region, frame)
+            if shapely.area(clipped) <= 0:
+                return _skipped("polygon-outside-image",
+                                f"polygon has no area inside the {_size(width, height)} image", fixes)
+            fixes.append(Fix("clipped", "polygon-clipped",
+                             f"polygon clipped to the {_size(width, height)} image (IoU {_iou(region, clipped):.3f})"))
+            region = clipped
+    pieces = _polygons_of(region)
+    if len(pieces) < len(parts):
+        fixes.append(Fix("merged", "overlapping-parts", f"{len(parts)} overlapping parts merged into {len(pieces)}"))
+    holes = sum(len(p.interiors) for p in pieces)
+    sized = width is not None and height is not None
+    if holes and options.holes == "mask" and sized:
+        fixes.append(Fix("converted", "holes-as-mask",
+                         f"polygon with {holes} hole(s) written as a mask (Labelbox polygons have no holes)"))
+        return Outcome((polygon_mask(pieces, width=width, height=height),), tuple(fixes))  # type: ignore[arg-type]
+    if len(pieces) > 1 and options.parts == "mask" and sized:
+        fixes.append(Fix("converted", "parts-as-mask", f"object of {len(pieces)} parts written as one mask"))
+        return Outcome((polygon_mask(pieces, width=width, height=height),), tuple(fixes))  # type: ignore[arg-type]
+    if holes:
+        outer = [ShpPolygon(p.exterior) for p in pieces]
+        why = "--holes outer" if options.holes == "outer" else "image size unknown, no mask possible"
+        fixes.append(Fix("repaired", "holes-dropped",
+                         f"{holes} hole(s) filled, outer ring only ({why}; "
+                         f"IoU {_iou(region, shapely.union_all(outer)):.3f})"))
+        pieces = outer
+    if len(pieces) > 1:
+        why = "" if options.parts == "polygons" else " (image size unknown, no mask possible)"
+        fixes.append(Fix("split", "multipart-split", f"object of {len(pieces)} parts written as {len(pieces)} polygons{why}"))
+    out = tuple(Polygon(exterior=_unclosed(p.exterior.coords)) for p in pieces)
+    return Outcome(out, tuple(fixes))
+

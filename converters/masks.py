@@ -6,54 +6,194 @@ Stable interface used by the writer:
 * :func:`encode_png` -> PNG bytes of a 0/1 single-channel array (the ``png`` form);
 * :func:`encode_rgb_png` -> PNG bytes of an RGB composite.
 
-pycocotools wants Fortran-ordered uint8 arrays and str/bytes counts; that detail stays here.
+Helpers for readers and the geometry stage:
+
+* :func:`check_rle` -> the reason an RLE cannot be decoded for an image (cheap, no pixels),
+  so a reader can raise a ParseError naming file and annotation at read time;
+* :func:`encode_rle` -> compressed COCO RLE of an array (tests, panoptic, polygons);
+* :func:`rasterize` -> polygons (exterior + holes) to a 0/1 array, the COCO way.
+
+COCO RLE (``maskApi.c``): runs alternate 0,1,0,... starting with zeros (the first run may
+be 0), walk the image column-major (down each column, then right), and sum to h*w. ``size``
+is ``[height, width]``. Compressed counts are an ASCII string (5-bit groups with a
+continuation bit, offset 48, delta-coded from the fourth run on); uncompressed counts a
+list of ints. pycocotools' traps are kept here: ``frPyObjects`` wants list counts and
+raises on a string; ``decode`` wants str/bytes counts; ``encode`` wants a Fortran-ordered
+uint8 array; a polygon of exactly 4 numbers is read as a box.
+
+Masks are decoded one at a time by the writer, so memory stays at one image-sized array.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .model import Mask
+from .errors import InputError
+from .model import XY, Mask
 
-__all__ = ["decode", "encode_png", "encode_rgb_png"]
+__all__ = [
+    "MaskDecodeError",
+    "check_rle",
+    "decode",
+    "decode_rle",
+    "encode_png",
+    "encode_rgb_png",
+    "encode_rle",
+    "rasterize",
+]
+
+#: Characters a compressed RLE string may hold: 48 + 0..63.
+_RLE_CHARS = re.compile(r"[0-o]*")
+
+
+class MaskDecodeError(InputError, ValueError):
+    """A mask's pixels cannot be decoded (bad RLE, size differing from its image)."""
+
+
+def check_rle(rle: Any, *, width: int | None = None, height: int | None = None) -> str | None:
+    """Why ``rle`` is not a decodable COCO RLE for a ``width`` x ``height`` image, or None.
+
+    Cheap checks only (no pixels): ``size`` is two positive ints and matches the image when
+    the image size is known; list counts are non-negative ints summing to h*w; string counts
+    use the 64-character alphabet and do not end inside a number (pycocotools would read
+    past the end). The run total of a string is checked by :func:`decode`.
+    """
+    if not isinstance(rle, Mapping):
+        return "RLE is not an object"
+    size, counts = rle.get("size"), rle.get("counts")
+    if not (
+        isinstance(size, (list, tuple))
+        and len(size) == 2
+        and all(type(v) is int and v > 0 for v in size)
+    ):
+        return f"RLE size must be [height, width] of positive ints, got {size!r}"
+    h, w = size
+    if width is not None and height is not None and (w, h) != (width, height):
+        return f"RLE size {w}x{h} (width x height) differs from the image's {width}x{height}"
+    if isinstance(counts, bytes):
+        try:
+            counts = counts.decode("ascii")
+        except UnicodeDecodeError:
+            return "RLE counts string is not ASCII"
+    if isinstance(counts, str):
+        if not _RLE_CHARS.fullmatch(counts):
+            return "RLE counts string holds characters outside the COCO alphabet ('0'..'o')"
+        if not counts:
+            return "RLE counts string is empty"
+        if (ord(counts[-1]) - 48) & 0x20:
+            return "RLE counts string is truncated (ends inside a run)"
+        return None
+    if isinstance(counts, list):
+        if not all(type(c) is int and c >= 0 for c in counts):
+            return "RLE counts must be non-negative integers"
+        total = sum(counts)
+        if total != h * w:
+            return f"RLE runs sum to {total}, not height*width = {h * w}"
+        return None
+    return f"RLE counts must be a string or a list of run lengths, got {type(counts).__name__}"
 
 
 def decode(mask: Mask) -> np.ndarray:
-    """The mask's pixels as a C-ordered ``(height, width)`` uint8 array of 0 and 1."""
+    """The mask's pixels as a C-ordered ``(height, width)`` uint8 array of 0 and 1.
+
+    Raises MaskDecodeError when the pixels are not the mask's size or the RLE is corrupt.
+    """
     if mask.load is not None:
         arr = np.asarray(mask.load())
     else:
-        arr = _decode_rle(mask.rle)  # type: ignore[arg-type]
+        arr = decode_rle(mask.rle, width=mask.width, height=mask.height)
     if arr.shape != (mask.height, mask.width):
-        raise ValueError(
-            f"mask pixels are {arr.shape[1]}x{arr.shape[0]}, expected {mask.width}x{mask.height}"
-        )
+        shape = "x".join(str(v) for v in arr.shape[::-1])
+        raise MaskDecodeError(f"mask pixels are {shape}, expected {mask.width}x{mask.height} (width x height)")
+    if arr.dtype == np.uint8 and arr.flags.c_contiguous and arr.size and int(arr.max()) <= 1:
+        return arr
     return np.ascontiguousarray(arr != 0, dtype=np.uint8)
 
 
-def _decode_rle(rle: Any) -> np.ndarray:
+def decode_rle(rle: Any, *, width: int | None = None, height: int | None = None) -> np.ndarray:
+    """A COCO RLE (compressed or uncompressed) as a C-ordered ``(h, w)`` uint8 0/1 array."""
     from pycocotools import mask as cocomask
 
-    counts = rle["counts"]
+    reason = check_rle(rle, width=width, height=height)
+    if reason:
+        raise MaskDecodeError(reason)
     h, w = (int(v) for v in rle["size"])
+    counts = rle["counts"]
     if isinstance(counts, list):
-        rle = cocomask.frPyObjects({"counts": counts, "size": [h, w]}, h, w)
-    elif isinstance(counts, str):
-        rle = {"counts": counts.encode("ascii"), "size": [h, w]}
-    return cocomask.decode(rle)
+        # frPyObjects turns an uncompressed dict into a compressed one (and ignores h, w).
+        obj = cocomask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    else:
+        obj = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    try:
+        arr = _cocodecode(obj)
+    except ValueError:
+        raise MaskDecodeError(f"RLE runs do not sum to height*width = {h * w} (corrupt counts)") from None
+    return np.ascontiguousarray(arr)
+
+
+def _cocodecode(obj: Any) -> np.ndarray:
+    """pycocotools.mask.decode without its numpy-2 DeprecationWarning (its Cython array
+    wrapper lacks the ``copy`` keyword; harmless, but loud under ``-W error``)."""
+    from pycocotools import mask as cocomask
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="__array__ implementation", category=DeprecationWarning)
+        return cocomask.decode(obj)
+
+
+def encode_rle(array: np.ndarray) -> dict[str, Any]:
+    """Compressed COCO RLE of a 2-D array (nonzero = 1), counts as a str (JSON-ready)."""
+    from pycocotools import mask as cocomask
+
+    arr = np.asfortranarray(np.asarray(array) != 0, dtype=np.uint8)
+    rle = cocomask.encode(arr)
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def rasterize(
+    polygons: Sequence[tuple[Sequence[XY], Sequence[Sequence[XY]]]], *, width: int, height: int
+) -> np.ndarray:
+    """Fill polygons ``[(exterior, holes), ...]`` into a ``(height, width)`` 0/1 array.
+
+    Uses pycocotools' rasterizer, which follows the continuous convention (a pixel is in
+    when the polygon covers it the COCO way), so a mask made from a polygon matches what
+    COCO tools show for that polygon. Exteriors are unioned, then every hole is cut out.
+    """
+    from pycocotools import mask as cocomask
+
+    out = np.zeros((height, width), dtype=np.uint8)
+
+    def fill(ring: Sequence[XY]) -> np.ndarray:
+        flat = [float(c) for xy in ring for c in xy]
+        if len(flat) < 6:
+            return np.zeros((height, width), dtype=np.uint8)
+        # A list of lists, never a bare 4-number list (which pycocotools reads as a box).
+        rles = cocomask.frPyObjects([flat], height, width)
+        return _cocodecode(rles[0])
+
+    for exterior, holes in polygons:
+        part = fill(exterior)
+        for hole in holes:
+            part &= 1 - fill(hole)
+        out |= part
+    return out
 
 
 def encode_png(array: np.ndarray) -> bytes:
     """A single-channel PNG with values 0 and 1 (Labelbox's ``mask.png`` form)."""
     from PIL import Image
 
+    arr = np.asarray(array)
+    if arr.dtype != np.uint8 or (arr.size and int(arr.max()) > 1):
+        arr = (arr != 0).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array != 0, dtype=np.uint8), mode="L").save(
-        buf, format="PNG", optimize=False
-    )
+    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
@@ -62,5 +202,8 @@ def encode_rgb_png(array: np.ndarray) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8), mode="RGB").save(buf, format="PNG")
+    arr = np.ascontiguousarray(array, dtype=np.uint8)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"an RGB composite is (height, width, 3), got {arr.shape}")
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
