@@ -1,0 +1,107 @@
+"""``.spacy`` DocBin files, through spaCy itself (the optional ``[spacy]`` extra).
+
+spaCy is imported here, lazily, the first time a DocBin is read: ``import converters`` and
+the JSON/JSONL paths never pay for it, and without the extra the user gets one line naming
+the extra to install instead of an ImportError traceback.
+
+A DocBin does not record its language; any blank vocab reads it because the strings travel
+with the file and tokenisation is stored, not recomputed. Docs are yielded one at a time
+(``get_docs`` is a generator), although spaCy loads the file's arrays at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import MissingDependencyError, ParseError
+from ._spacy_docs import RawDoc, RawSpan
+
+__all__ = ["load_spacy", "open_docbin"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY_NAMES = ("global_key", "globalKey")
+_vocab: Any = None
+
+
+def load_spacy() -> Any:
+    """The spacy module, or MissingDependencyError naming the extra."""
+    try:
+        import spacy
+    except ImportError:
+        raise MissingDependencyError("reading .spacy DocBin files", "spacy", "spacy") from None
+    return spacy
+
+
+def _load(path: Path) -> Any:
+    spacy = load_spacy()
+    from spacy.tokens import DocBin
+
+    try:
+        return spacy, DocBin(store_user_data=True).from_bytes(path.read_bytes())
+    except Exception as exc:  # zlib, msgpack and spaCy all raise their own types
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ParseError(path, f"not a readable spaCy DocBin file ({reason})") from None
+
+
+def open_docbin(path: Path) -> tuple[list[dict[str, float]], Iterator[RawDoc]]:
+    """The ``cats`` of every doc (read without building the docs, for the exclusivity
+    rule) and an iterator over the documents."""
+    spacy, db = _load(path)
+    return [dict(c) for c in db.cats], _docs(path, spacy, db)
+
+
+def _docs(path: Path, spacy: Any, db: Any) -> Iterator[RawDoc]:
+    global _vocab
+    if _vocab is None:
+        _vocab = spacy.blank("xx").vocab
+    try:
+        for index, doc in enumerate(db.get_docs(_vocab)):
+            yield _raw_doc(index, doc)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ParseError(path, f"cannot rebuild a document ({str(exc)[:200]})") from None
+
+
+def _raw_doc(index: int, doc: Any) -> RawDoc:
+    spans: list[RawSpan] = []
+    for i, ent in enumerate(doc.ents):
+        spans.append(RawSpan(
+            start=ent.start_char, end=ent.end_char, label=ent.label_, group="ents", key=f"ents/{i}",
+            element=f"ents[{i}]", kb_id=ent.kb_id_ or None,
+        ))  # fmt: skip
+    for group_name, group in doc.spans.items():
+        scores = group.attrs.get("scores") if hasattr(group, "attrs") else None
+        if scores is not None and len(scores) != len(group):
+            scores = None
+        for i, span in enumerate(group):
+            confidence = None
+            if scores is not None:
+                try:
+                    value = float(scores[i])
+                except (TypeError, ValueError):
+                    value = -1.0
+                confidence = value if 0.0 <= value <= 1.0 else None
+            spans.append(RawSpan(
+                start=span.start_char, end=span.end_char, label=span.label_, group=str(group_name),
+                key=f"spans/{group_name}/{i}", element=f"spans[{group_name!r}][{i}]", confidence=confidence,
+                kb_id=span.kb_id_ or None,
+            ))  # fmt: skip
+    global_key = None
+    fields: dict[str, str] = {}
+    for k, v in (doc.user_data or {}).items():
+        if isinstance(k, tuple) and len(k) >= 2 and k[0] == "._." and isinstance(k[1], str):
+            name = f"ext_{k[1]}"
+        elif isinstance(k, str):
+            name = k
+            if k in _KEY_NAMES and isinstance(v, str) and v.strip() and global_key is None:
+                global_key = v
+        else:
+            continue
+        if _IDENT.match(name) and isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            fields[name] = str(v)
+    return RawDoc(
+        index=index, text=doc.text, spans=tuple(spans), cats=dict(doc.cats), element=f"doc {index}",
+        global_key=global_key, fields=fields,
+    )  # fmt: skip
