@@ -280,14 +280,14 @@ def fix_polygon(
     for p in given:
         ext, n = _ring(p.exterior)
         removed += n
-        if len(ext) < 3:
+        if len(set(ext)) < 3:
             degenerate += 1
             continue
         holes = []
         for h in p.holes:
             ring, n = _ring(h)
             removed += n
-            if len(ring) >= 3:
+            if len(set(ring)) >= 3:
                 holes.append(ring)
             else:
                 degenerate += 1
@@ -308,7 +308,7 @@ def fix_polygon(
         if inside and poly.is_valid:
             if poly.area <= 0:
                 return _skipped("zero-area-polygon", "polygon encloses no area", fixes)
-            if not fixes and ext == tuple(shape.exterior):  # type: ignore[union-attr]
+            if not fixes and isinstance(shape, Polygon) and ext == tuple(shape.exterior):
                 return Outcome((shape,))
             return Outcome((Polygon(exterior=ext),), tuple(fixes))
     return _repair(parts, width=width, height=height, options=options, fixes=fixes)

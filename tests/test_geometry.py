@@ -1,0 +1,303 @@
+"""Geometry repair rules, one table per rule, plus the odd shapes of the public fixtures."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import shapely
+from pycocotools import mask as cocomask
+
+from converters import masks
+from converters.geometry import GeometryOptions, fix_shape
+from converters.model import Box, Mask, MultiPolygon, Point, Polygon, Polyline
+
+DEFAULT = GeometryOptions()
+
+
+def run(shape, width=100, height=100, **opts):
+    return fix_shape(shape, width=width, height=height, options=GeometryOptions(**opts) if opts else DEFAULT)
+
+
+def codes(outcome):
+    return [(f.action, f.code) for f in outcome.fixes]
+
+
+def poly(*pts, holes=()):
+    return Polygon(exterior=tuple(pts), holes=tuple(tuple(h) for h in holes))
+
+
+# --------------------------------------------------------------------------- boxes
+
+
+@pytest.mark.parametrize(
+    ("box", "size", "expected", "fixes", "skip"),
+    [
+        ((10, 10, 20, 30), (100, 100), (10, 10, 20, 30), [], None),
+        # touching the border exactly is inside (continuous convention)
+        ((0, 0, 100, 100), (100, 100), (0, 0, 100, 100), [], None),
+        # half outside on the left: clipped, IoU 0.5
+        ((-10, 0, 10, 10), (100, 100), (0, 0, 10, 10), [("clipped", "box-clipped")], None),
+        ((90, 95, 110, 105), (100, 100), (90, 95, 100, 100), [("clipped", "box-clipped")], None),
+        # inverted corners are normalised
+        ((20, 30, 10, 10), (100, 100), (10, 10, 20, 30), [("repaired", "inverted-box")], None),
+        # inverted and outside: both reported
+        ((110, 10, 90, 20), (100, 100), (90, 10, 100, 20), [("repaired", "inverted-box"), ("clipped", "box-clipped")], None),
+        ((10, 10, 10, 20), (100, 100), None, [], "zero-area-box"),
+        ((200, 200, 300, 300), (100, 100), None, [], "box-outside-image"),
+        ((-20, 10, 0, 20), (100, 100), None, [], "box-outside-image"),
+        # floating-point noise at the border is not a change
+        ((0, 0, 100.0000000001, 50), (100, 100), (0, 0, 100, 50), [], None),
+        # unknown image size: nothing to clip against
+        ((-10, -10, 10, 10), (None, None), (-10, -10, 10, 10), [], None),
+    ],
+)
+def test_box_rules(box, size, expected, fixes, skip):
+    out = run(Box(x_min=box[0], y_min=box[1], x_max=box[2], y_max=box[3]), *size)
+    assert codes(out) == fixes
+    if skip:
+        assert out.shapes == () and out.skip.code == skip and out.skip.action == "skipped"
+    else:
+        (b,) = out.shapes
+        assert (b.x_min, b.y_min, b.x_max, b.y_max) == pytest.approx(expected)
+
+
+def test_box_half_outside_reports_iou():
+    out = run(Box(x_min=-10, y_min=0, x_max=10, y_max=10))
+    assert "IoU 0.500" in out.fixes[0].message and "100x100" in out.fixes[0].message
+
+
+# --------------------------------------------------------------------------- points, lines
+
+
+@pytest.mark.parametrize(
+    ("xy", "option", "kept", "code"),
+    [
+        ((50, 50), "keep", True, None),
+        ((100, 100), "drop", True, None),  # on the border: inside
+        ((101, 50), "keep", True, "point-outside-image"),
+        ((-1, 50), "drop", False, "point-outside-image"),
+        ((50, 100.5), "drop", False, "point-outside-image"),
+    ],
+)
+def test_points_outside(xy, option, kept, code):
+    out = run(Point(x=xy[0], y=xy[1]), points_outside=option)
+    assert bool(out.shapes) is kept
+    got = out.skip.code if out.skip else (out.fixes[0].code if out.fixes else None)
+    assert got == code
+
+
+def test_point_outside_unknown_size_is_kept_silently():
+    out = fix_shape(Point(x=-5, y=-5), width=None, height=None, options=DEFAULT)
+    assert out.shapes and not out.fixes
+
+
+@pytest.mark.parametrize(
+    ("points", "expected", "code"),
+    [
+        (((0, 0), (10, 10)), ((0, 0), (10, 10)), None),
+        (((0, 0), (0, 0), (10, 10), (10, 10)), ((0, 0), (10, 10)), "duplicate-vertices"),
+        (((5, 5),), None, "degenerate-polyline"),
+        (((5, 5), (5, 5), (5, 5)), None, "degenerate-polyline"),
+        (((0, 0), (math.nan, 1)), None, "non-finite-coordinates"),
+    ],
+)
+def test_polyline_rules(points, expected, code):
+    out = run(Polyline(points=points))
+    if expected is None:
+        assert out.skip.code == code and not out.shapes
+    else:
+        assert out.shapes[0].points == expected
+        assert [f.code for f in out.fixes] == ([code] if code else [])
+
+
+# --------------------------------------------------------------------------- polygons
+
+
+@pytest.mark.parametrize(
+    ("shape", "skip"),
+    [
+        (poly((0, 0), (10, 10)), "degenerate-polygon"),
+        (poly((0, 0), (10, 10), (0, 0), (10, 10)), "degenerate-polygon"),
+        (poly((0, 0), (5, 0), (10, 0)), "zero-area-polygon"),  # collinear
+        (poly((0, 0), (5, 0), (5, math.inf)), "non-finite-coordinates"),
+        (poly((200, 200), (300, 200), (300, 300)), "polygon-outside-image"),
+        (MultiPolygon(polygons=(poly((0, 0), (1, 1)), poly((3, 3), (4, 4)))), "degenerate-polygon"),
+    ],
+)
+def test_polygon_skips(shape, skip):
+    out = run(shape)
+    assert out.shapes == () and out.skip.code == skip
+
+
+def test_simple_polygon_passes_unchanged():
+    shape = poly((0, 0), (10, 0), (10, 10))
+    out = run(shape)
+    assert out.shapes == (shape,) and out.fixes == ()
+
+
+@pytest.mark.parametrize(
+    ("points", "removed"),
+    [
+        (((0, 0), (10, 0), (10, 10), (0, 0)), 0),  # closing point: a convention, not a change
+        (((0, 0), (10, 0), (10, 0), (10, 10)), 1),
+        (((0, 0), (0, 0), (10, 0), (10, 10), (10, 10), (0, 0)), 2),
+    ],
+)
+def test_repeated_vertices(points, removed):
+    out = run(Polygon(exterior=points))
+    assert out.shapes[0].exterior == ((0, 0), (10, 0), (10, 10))
+    if removed:
+        assert codes(out) == [("repaired", "duplicate-vertices")]
+        assert out.fixes[0].message.startswith(f"{removed} repeated")
+    else:
+        assert out.fixes == ()
+
+
+def test_bow_tie_becomes_two_valid_triangles():
+    out = run(poly((0, 0), (10, 10), (10, 0), (0, 10)))
+    assert codes(out) == [("repaired", "invalid-polygon"), ("split", "multipart-split")]
+    assert "make_valid (IoU 1.000)" in out.fixes[0].message
+    parts = [shapely.Polygon(p.exterior) for p in out.shapes]
+    assert all(p.is_valid for p in parts) and [p.area for p in parts] == [25, 25]
+    # pycocotools fills the bow-tie the same way (even-odd): 50 pixels
+    assert sum(p.area for p in parts) == 50
+
+
+def test_bow_tie_as_mask_matches_pycocotools_fill():
+    flat = [0, 0, 10, 10, 10, 0, 0, 10]
+    out = run(poly((0, 0), (10, 10), (10, 0), (0, 10)), 12, 12, parts="mask")
+    assert [f.code for f in out.fixes] == ["invalid-polygon", "parts-as-mask"]
+    (mask,) = out.shapes
+    ours = masks.decode(mask)
+    theirs = cocomask.decode(cocomask.frPyObjects([flat], 12, 12)[0])
+    assert ours.sum() == theirs.sum() == 50
+    assert (ours != theirs).sum() <= 4  # only pixels on the crossing diagonals may differ
+
+
+def test_pentagram_repair_reports_the_lost_area():
+    star = ((50, 0), (79, 90), (2, 35), (98, 35), (21, 90))
+    out = run(Polygon(exterior=star))
+    (fix, split) = out.fixes
+    iou = float(fix.message.split("IoU ")[1].rstrip(")"))
+    assert 0.6 < iou < 0.8  # the inner pentagon is a hole under even-odd: reported, not hidden
+    assert split.code == "multipart-split" and len(out.shapes) == 5
+
+
+def test_holed_polygon_becomes_mask_by_default():
+    shape = poly((0, 0), (10, 0), (10, 10), (0, 10), holes=[((3, 3), (6, 3), (6, 6), (3, 6))])
+    out = run(shape, 12, 12)
+    assert codes(out) == [("converted", "holes-as-mask")]
+    (mask,) = out.shapes
+    arr = masks.decode(mask)
+    assert arr.shape == (12, 12) and arr.sum() == 100 - 9
+    assert arr[4, 4] == 0 and arr[0, 0] == 1 and arr[10, 10] == 0
+
+
+def test_holed_polygon_outer_option():
+    shape = poly((0, 0), (10, 0), (10, 10), (0, 10), holes=[((3, 3), (6, 3), (6, 6), (3, 6))])
+    out = run(shape, holes="outer")
+    assert codes(out) == [("repaired", "holes-dropped")]
+    assert "IoU 0.910" in out.fixes[0].message
+    (p,) = out.shapes
+    assert shapely.Polygon(p.exterior).area == 100 and p.holes == ()
+
+
+def test_holes_without_image_size_fall_back_to_outer_ring():
+    shape = poly((0, 0), (10, 0), (10, 10), (0, 10), holes=[((3, 3), (6, 3), (6, 6), (3, 6))])
+    out = fix_shape(shape, width=None, height=None, options=DEFAULT)
+    assert codes(out) == [("repaired", "holes-dropped")] and "image size unknown" in out.fixes[0].message
+    assert isinstance(out.shapes[0], Polygon)
+
+
+def test_polygon_half_outside_is_clipped():
+    out = run(poly((-10, 0), (10, 0), (10, 10), (-10, 10)))
+    assert codes(out) == [("clipped", "polygon-clipped")] and "IoU 0.500" in out.fixes[0].message
+    (p,) = out.shapes
+    assert shapely.Polygon(p.exterior).equals(shapely.box(0, 0, 10, 10))
+
+
+@pytest.mark.parametrize(
+    ("parts", "option", "n_out", "fix_codes"),
+    [
+        ([((0, 0), (5, 0), (5, 5)), ((10, 10), (20, 10), (20, 20))], "polygons", 2, ["multipart-split"]),
+        ([((0, 0), (5, 0), (5, 5)), ((10, 10), (20, 10), (20, 20))], "mask", 1, ["parts-as-mask"]),
+        # overlapping parts are one region (COCO unions them)
+        ([((0, 0), (10, 0), (10, 10), (0, 10)), ((5, 5), (15, 5), (15, 15), (5, 15))], "polygons", 1, ["overlapping-parts"]),
+        # one degenerate part is dropped, the rest kept
+        ([((0, 0), (5, 0), (5, 5)), ((1, 1), (2, 2))], "polygons", 1, ["degenerate-part"]),
+    ],
+)
+def test_multipart(parts, option, n_out, fix_codes):
+    shape = MultiPolygon(polygons=tuple(Polygon(exterior=p) for p in parts))
+    out = run(shape, parts=option)
+    assert len(out.shapes) == n_out
+    assert [f.code for f in out.fixes] == fix_codes
+    if option == "mask":
+        assert isinstance(out.shapes[0], Mask) and masks.decode(out.shapes[0]).sum() > 0
+
+
+def test_every_repaired_polygon_is_valid_hypothesis_style():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(3, 9))
+        pts = tuple((float(x), float(y)) for x, y in rng.uniform(-20, 120, size=(n, 2)).round(1))
+        out = run(Polygon(exterior=pts))
+        if not out.shapes:
+            assert out.skip.code in {"zero-area-polygon", "polygon-outside-image", "degenerate-polygon"}
+            continue
+        for shape in out.shapes:
+            if isinstance(shape, Polygon):
+                g = shapely.Polygon(shape.exterior)
+                assert g.is_valid and g.area > 0 and len(set(shape.exterior)) >= 3
+                assert shapely.box(0, 0, 100, 100).buffer(1e-6).covers(g)
+
+
+# --------------------------------------------------------------------------- masks
+
+
+@pytest.mark.parametrize(
+    ("rle", "size", "code"),
+    [
+        ({"size": [10, 5], "counts": [0, 20, 30]}, (5, 10), None),
+        ({"size": [10, 5], "counts": [50]}, (5, 10), "empty-mask"),
+        ({"size": [10, 5], "counts": [0, 20, 30]}, (10, 5), "mask-size-mismatch"),
+        ({"size": [10, 5], "counts": [0, 20, 31]}, (5, 10), "invalid-rle"),
+    ],
+)
+def test_mask_rules(rle, size, code):
+    out = run(Mask(width=rle["size"][1], height=rle["size"][0], rle=rle), *size)
+    assert (out.skip.code if out.skip else None) == code
+
+
+def test_compressed_empty_mask_is_skipped():
+    rle = masks.encode_rle(np.zeros((4, 6), np.uint8))
+    assert run(Mask(width=6, height=4, rle=rle), 6, 4).skip.code == "empty-mask"
+
+
+# --------------------------------------------------------------------------- public fixtures
+
+
+def test_fixture_polygons_come_out_valid(fixtures):
+    """Every polygon of the COCO fixtures survives repair as valid Labelbox geometry."""
+    seen = 0
+    for path in sorted((fixtures / "coco").rglob("*.json")):
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            continue
+        sizes = {i["id"]: (i.get("width"), i.get("height")) for i in data.get("images", [])}
+        for ann in data.get("annotations", []):
+            seg = ann.get("segmentation")
+            if not isinstance(seg, list) or not seg:
+                continue
+            shape = MultiPolygon(polygons=tuple(Polygon(exterior=tuple(zip(p[0::2], p[1::2]))) for p in seg))
+            w, h = sizes.get(ann["image_id"], (None, None))
+            out = fix_shape(shape, width=w, height=h, options=DEFAULT)
+            seen += 1
+            for s in out.shapes:
+                assert isinstance(s, (Polygon, Mask))
+                if isinstance(s, Polygon):
+                    assert shapely.Polygon(s.exterior).is_valid
+    assert seen >= 3
