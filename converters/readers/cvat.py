@@ -1,0 +1,156 @@
+"""CVAT reader: "CVAT for images 1.1" and "CVAT for video 1.1" XML exports.
+
+SOURCE is an export's XML file or its folder (``annotations.xml`` or the ``*.xml`` files
+that look like CVAT). Task, project and job exports are read alike (``<meta><task>``,
+``<meta><project><tasks>``, ``<meta><job>``); features are detected, never gated on
+``<version>`` (it has said 1.1 for years while the content grew).
+
+* ``<image>`` elements become image data rows (one per element, annotated or not): boxes
+  (rotated ones as 4-point polygons), polygons, polylines, points (one row per point),
+  ellipses (polygon or mask), masks (CVAT's tight-box RLE, see ``_cvat_rle``), skeletons (one
+  point per node, ``"{skeleton} {point}"``), tags (a ``tags`` checklist), ``<attribute>``
+  children as nested classifications typed by ``<meta><labels>``.
+* ``<track>`` elements become one video data row per task (the source video) with one
+  Labelbox video object per track (``_cvat_video``, ``_cvat_tracks``), or, with
+  ``--media image``, shapes on per-frame images named like CVAT's frame files.
+
+The XML is streamed (``_cvat_stream``): a large video export is never held whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import OptionsError, SourceNotFoundError
+from ..model import Asset, Media
+from ._cvat_meta import parse_meta
+from ._cvat_stream import FileWalker
+from ._xml import iterparse_xml
+from .base import Reader, option
+
+__all__ = ["CVATOptions", "CVATReader"]
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("the keyframe tolerance must be > 0")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CVATOptions:
+    """Options of the CVAT reader (CLI flags ``--cvat-*``)."""
+
+    ellipse: str = option(
+        "polygon", help="ellipses become an inscribed polygon (within 0.25 px) or a mask",
+        flag="--cvat-ellipse", choices=("polygon", "mask"),
+    )
+    rotated_box: str = option(
+        "polygon", help="rotated boxes on images become a 4-point polygon or their axis-aligned "
+        "bounding box (always the bounding box in video tracks)",
+        flag="--cvat-rotated-box", choices=("polygon", "bbox"),
+    )
+    groups: str = option(
+        "report", help="group_id: report it as not representable, or keep it as a nested 'group' radio",
+        flag="--cvat-groups", choices=("report", "attribute"),
+    )
+    occluded: str = option(
+        "attribute", help="occluded=1: a nested 'occluded' radio answered 'true', or drop it (tallied)",
+        flag="--cvat-occluded", choices=("attribute", "drop"),
+    )
+    attribute_defaults: str = option(
+        "fill", help="declared attributes a shape omits take their default value (fill) or are left out",
+        flag="--cvat-attribute-defaults", choices=("fill", "omit"),
+    )
+    keypoint_name: str = option(
+        "{skeleton} {point}", help="feature name of a skeleton node (fields {skeleton}, {point})",
+        flag="--cvat-keypoint-name",
+    )
+    frames: str = option(
+        "absolute", help="track 'frame' numbers are absolute source frames (CVAT's export) or "
+        "task-relative indexes (start_frame + k * step)",
+        flag="--cvat-frames", choices=("absolute", "relative"),
+    )
+    keyframe_tolerance: float = option(
+        0.5, help="keep a CVAT interpolated frame as a keyframe when Labelbox's interpolation "
+        "would miss it by more than this many pixels",
+        flag="--cvat-keyframe-tolerance", type=_tolerance,
+    )
+    frame_name: str = option(
+        "frame_{frame:06d}", help="image name stem of a video frame with --media image (field {frame})",
+        flag="--cvat-frame-name",
+    )
+
+    def __post_init__(self) -> None:
+        try:
+            self.keypoint_name.format(skeleton="s", point="p")
+            self.frame_name.format(frame=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise OptionsError(f"cvat name template: unknown or bad field {exc}") from None
+        if not self.keyframe_tolerance > 0:
+            raise OptionsError("--cvat-keyframe-tolerance must be > 0")
+
+
+def _looks_like_cvat(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return b"<annotations" in head and (b"<version>" in head or b"<meta>" in head or b"<meta" in head)
+
+
+class CVATReader(Reader):
+    """CVAT XML (images and video) to images, or videos with tracked objects."""
+
+    format_name = "cvat"
+    description = "CVAT for images / video 1.1 XML (task, project or job export)"
+    media = Media.IMAGE
+    Options = CVATOptions
+    default_key_template = "{name}"
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        path = Path(path)
+        if path.is_file():
+            return path.suffix.lower() == ".xml" and _looks_like_cvat(path)
+        if path.is_dir():
+            return any(_looks_like_cvat(p) for p in sorted(path.glob("*.xml"))[:20])
+        return False
+
+    def files(self) -> list[Path]:
+        """The XML files to read, in order."""
+        out: list[Path] = []
+        for src in self.sources:
+            if src.is_dir():
+                main = src / "annotations.xml"
+                found = [main] if main.is_file() else [p for p in sorted(src.glob("*.xml")) if _looks_like_cvat(p)]
+                if not found:
+                    raise SourceNotFoundError(src, "no CVAT XML file (annotations.xml or *.xml) in this folder")
+                out.extend(found)
+            elif src.is_file():
+                out.append(src)
+            else:
+                raise SourceNotFoundError(src)
+        return out
+
+    def labels(self) -> Sequence[str]:
+        names: list[str] = []
+        for path in self.files():
+            for meta in iterparse_xml(path, tags=("meta",)):
+                parsed = parse_meta(meta, path)
+                for (parent, name), kind in parsed.label_types.items():
+                    if kind == "skeleton":
+                        continue
+                    label = self.options.keypoint_name.format(skeleton=parent, point=name) if parent else name
+                    if label and label not in names:
+                        names.append(label)
+                break
+        return names
+
+    def read(self) -> Iterator[Asset]:
+        for path in self.files():
+            yield from FileWalker(self, path).walk()
