@@ -1,0 +1,276 @@
+"""Pascal VOC reader: detection XML (boxes, parts, polygons, flags, attributes) and
+segmentation PNGs (one mask per instance, or per class).
+
+SOURCE is a devkit tree (``Annotations/``, ``JPEGImages/``, ``Segmentation*/``,
+``ImageSets/``), a ``VOCdevkit/`` folder holding several, a relaxed folder of XML files
+next to their images, or one XML file (see :mod:`._voc_layout`).
+
+Coordinates: the devkit convention is 1-based inclusive pixel indices; many writers emit
+0-based continuous values instead, and nothing in a file says which. ``--voc-origin``
+chooses; its default ``auto`` reads 1-based unless a 0 coordinate somewhere in the dataset
+proves a 0-based writer. The report's notes state the convention used and why.
+
+Image sizes come from ``<size>``; when it is absent or 0, from the image header (never a
+full decode), then from a mask PNG; an image with annotations and no size is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParseError
+from ..model import Annotation, Asset, Media, SourceRef
+from ._images import IMAGE_SUFFIXES, image_size
+from ._paths import clean_relative, resolve_inside
+from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
+from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc
+from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
+from ._voc_xml import VocFile, has_zero_coordinate, parse_voc_file
+from .base import Reader, option
+
+__all__ = ["VOCOptions", "VOCReader"]
+
+_CHOICES = {
+    "origin": ("auto", "1", "0"),
+    "difficult": ("keep", "drop"),
+    "geometry": ("auto", "bbox", "both"),
+    "masks": ("auto", "class", "none"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VOCOptions:
+    """Options of the Pascal VOC reader."""
+
+    origin: str = option(
+        "auto",
+        help="coordinate convention: 1 = devkit 1-based inclusive pixels (xmin-1, ymin-1; xmax, ymax kept), "
+        "0 = 0-based continuous values taken as written, auto = 1 unless a 0 coordinate in the dataset proves 0",
+        flag="--voc-origin",
+        choices=_CHOICES["origin"],
+    )
+    difficult: str = option(
+        "keep",
+        help="objects flagged difficult: keep (with a nested 'difficult' radio true/false on every object) "
+        "or drop (each one reported as voc-difficult-dropped)",
+        flag="--voc-difficult",
+        choices=_CHOICES["difficult"],
+    )
+    geometry: str = option(
+        "auto",
+        help="objects with both <bndbox> and <polygon>: auto (the polygon), bbox (the box), both",
+        flag="--voc-geometry",
+        choices=_CHOICES["geometry"],
+    )
+    masks: str = option(
+        "auto",
+        help="segmentation PNGs: auto (one mask per instance of SegmentationObject, else per class of "
+        "SegmentationClass), class (per class even when instances exist), none (not read; noted)",
+        flag="--voc-masks",
+        choices=_CHOICES["masks"],
+    )
+
+    def __post_init__(self) -> None:
+        for name, choices in _CHOICES.items():
+            value = str(getattr(self, name))
+            if value not in choices:
+                raise ValueError(f"voc {name} must be one of {', '.join(choices)}, got {value!r}")
+            object.__setattr__(self, name, value)
+
+
+class VOCReader(Reader):
+    """Pascal VOC XML and segmentation PNGs."""
+
+    format_name = "voc"
+    description = "Pascal VOC (Annotations/*.xml boxes, parts, polygons; SegmentationObject/Class PNG masks)"
+    media = Media.IMAGE
+    Options = VOCOptions
+    default_key_template = "{name}"
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        return looks_like_voc(path)
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.datasets = [ds for source in self.sources for ds in discover(source)]
+        self._labels: dict[str, None] = {}
+        for ds in self.datasets:
+            if ds.labelmap is not None:
+                lm = load_labelmap(ds.labelmap)
+                self._labels.update((n, None) for i, n in enumerate(lm.names) if i != lm.background)
+
+    def labels(self) -> Sequence[str]:
+        """Classes of the label maps, then every class met while reading."""
+        return tuple(self._labels)
+
+    def read(self) -> Iterator[Asset]:
+        for ds in self.datasets:
+            labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP
+            build = BuildOptions(
+                origin=self._origin(ds),
+                drop_difficult=self.options.difficult == "drop",
+                geometry=self.options.geometry,
+            )
+            self._notes(ds)
+            for item in ds.items:
+                asset = self._asset(ds, item, build, labelmap)
+                if asset is not None:
+                    yield asset
+
+    # -- dataset-wide decisions -----------------------------------------------------------
+
+    def _origin(self, ds: VocDataset) -> int:
+        where = str(ds.root)
+        choice = self.options.origin
+        if not any(item.xml is not None for item in ds.items):
+            return 1  # masks only: no coordinates to convert
+        if choice != "auto":
+            self.report.note("voc-origin", f"{where}: VOC coordinates read as {_convention(int(choice))} (--voc-origin {choice})")
+            return int(choice)
+        for item in ds.items:
+            if item.xml is not None and has_zero_coordinate(item.xml):
+                self.report.note(
+                    "voc-origin",
+                    f"{where}: VOC coordinates read as {_convention(0)}: {item.xml} has a 0 coordinate, "
+                    "impossible in the devkit's 1-based convention (--voc-origin 1 overrides)",
+                )
+                return 0
+        self.report.note(
+            "voc-origin",
+            f"{where}: VOC coordinates read as {_convention(1)} (the devkit convention; no file proves "
+            "a 0-based writer; --voc-origin 0 overrides)",
+        )
+        return 1
+
+    def _notes(self, ds: VocDataset) -> None:
+        if ds.class_lists:
+            self.report.note(
+                "voc-class-lists-not-read",
+                f"{ds.root}: {ds.class_lists} ImageSets/Main/<class>_<subset>.txt files (image-level class "
+                "flags derived from the objects) were not read",
+            )
+        if ds.unlisted:
+            self.report.note(
+                "voc-unlisted",
+                f"{ds.root}: {ds.unlisted} images not named by any ImageSets list were converted too (empty subset)",
+            )
+        if self.options.masks == "none" and any(i.seg_class or i.seg_object for i in ds.items):
+            self.report.note("voc-masks-not-read", f"{ds.root}: segmentation PNGs not read (--voc-masks none)")
+
+    # -- one image ---------------------------------------------------------------------------
+
+    def _asset(self, ds: VocDataset, item: VocItem, build: BuildOptions, labelmap: LabelMap) -> Asset | None:
+        vf: VocFile | None = None
+        if item.xml is not None:
+            vf = parse_voc_file(item.xml, strict=not ds.relaxed)
+            if vf is None:
+                self.report.tally("voc-non-voc-xml-skipped")
+                return None
+        name, image = self._image(item, vf)
+        anchor = item.xml or item.seg_object or item.seg_class
+        annotations: list[Annotation] = []
+        dropped: set[int] = set()
+        for obj in vf.objects if vf is not None else ():
+            anns, was_dropped = object_annotations(item.xml, obj, build, self.report)  # type: ignore[arg-type]
+            annotations.extend(anns)
+            if was_dropped:
+                dropped.add(obj.index)
+            self._labels.setdefault(obj.name, None)
+        masks_wanted = self.options.masks != "none" and (item.seg_object or item.seg_class)
+        width, height = self._size(item, vf, image, need=bool(annotations or masks_wanted))
+        if masks_wanted:
+            assert width is not None and height is not None
+            m = MaskInput(
+                width=width,
+                height=height,
+                objects=vf.objects if vf is not None else (),
+                dropped=frozenset(dropped),
+                labelmap=labelmap,
+                nested=lambda obj: nested(obj, self.report),
+            )
+            if item.seg_object is not None and self.options.masks == "auto":
+                masks = instance_masks(item.seg_object, item.seg_class, m, self.report)
+            elif item.seg_class is not None:
+                masks = class_masks(item.seg_class, m, self.report)
+            else:  # --voc-masks class, but only instance PNGs: their classes are the objects'
+                masks = instance_masks(item.seg_object, None, m, self.report)  # type: ignore[arg-type]
+            for mask in masks:
+                self._labels.setdefault(mask.label or "", None)
+            annotations.extend(masks)
+        if item.xml is None and not annotations and image is None:
+            self.report.tally("voc-listed-image-missing")
+            return None
+        fields = {"subset": item.subset, "id": item.id, "dataset": ds.name}
+        return Asset(
+            name=name,
+            media=Media.IMAGE,
+            source=SourceRef(file=str(anchor) if anchor else str(ds.root), element=f"image {item.id}"),
+            annotations=tuple(annotations),
+            width=width,
+            height=height,
+            dataset=ds.name,
+            fields=fields,
+        )
+
+    def _image(self, item: VocItem, vf: VocFile | None) -> tuple[str, Path | None]:
+        """The asset name (dataset-relative image path) and the image file, if present."""
+        source = item.xml or item.seg_object or item.seg_class or item.image_dir
+        filename = vf.filename if vf is not None else None
+        if filename:
+            rel = clean_relative(filename, source_file=source, location="<filename>")
+            # a bare file name: the image is in the item's folder; a path: as written
+            name = rel if "/" in rel else item.name_prefix + rel
+            if Path(rel).suffix.lower() in IMAGE_SUFFIXES:
+                return name, self._existing(item, name)
+        else:
+            name = item.id
+        found = self._by_stem(item, name)
+        return (found[0], found[1]) if found else (name if filename else f"{name}.jpg", None)
+
+    def _candidates(self, item: VocItem, name: str) -> list[Path]:
+        roots = [self.context.images_dir] if self.context.images_dir is not None else []
+        return [*roots, item.image_dir]
+
+    def _existing(self, item: VocItem, name: str) -> Path | None:
+        for root in self._candidates(item, name):
+            path = resolve_inside(root, name, source_file=item.xml or root)
+            if path.is_file():
+                return path
+        return None
+
+    def _by_stem(self, item: VocItem, name: str) -> tuple[str, Path] | None:
+        for root in self._candidates(item, name):
+            base = resolve_inside(root, name, source_file=item.xml or root)
+            for suffix in IMAGE_SUFFIXES:
+                for candidate in (base.with_name(base.name + suffix), base.with_name(base.name + suffix.upper())):
+                    if candidate.is_file():
+                        return f"{name}{candidate.suffix}", candidate
+        return None
+
+    def _size(self, item: VocItem, vf: VocFile | None, image: Path | None, *, need: bool) -> tuple[int | None, int | None]:
+        if vf is not None and vf.width is not None:
+            return vf.width, vf.height
+        if image is not None:
+            return image_size(image)
+        for png in (item.seg_object, item.seg_class):
+            if png is not None:
+                return png_size(png)
+        if not need:
+            self.report.tally("voc-size-unknown")
+            return None, None
+        where = item.xml or item.image_dir
+        raise ParseError(
+            where,
+            f"image size unknown: no <size> in the XML and no image for {item.id!r} in {item.image_dir}"
+            " (give the images folder with --images DIR)",
+            location="<size>" if item.xml else None,
+        )
+
+
+def _convention(origin: int) -> str:
+    return "1-based inclusive pixels (xmin-1, ymin-1; xmax, ymax kept)" if origin else "0-based continuous values, as written"
+
