@@ -75,7 +75,7 @@ def check_rle(rle: Any, *, width: int | None = None, height: int | None = None) 
         return f"RLE size must be [height, width] of positive ints, got {size!r}"
     h, w = size
     if width is not None and height is not None and (w, h) != (width, height):
-        return f"RLE size {w}x{h} (width x height) differs from the image's {width}x{height}"
+        return f"RLE size {w}x{h} differs from the image's {width}x{height} (width x height)"
     if isinstance(counts, bytes):
         try:
             counts = counts.decode("ascii")

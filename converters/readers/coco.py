@@ -1,15 +1,26 @@
-"""COCO reader: instances files (boxes, polygons, RLE masks, attributes), merged by image.
+"""COCO reader: instances, stuff, keypoints, image labels, panoptic and results files.
 
 SOURCE is a COCO JSON file, several files of one dataset, or a dataset folder
 (``annotations/*.json``, ``*.json``, or Roboflow's ``<split>/_annotations.coco.json``).
-Files of one split (``instances_val.json`` + ``person_keypoints_val.json``) are merged by
-image: one asset per (split, ``file_name``).
+Files of one split (``instances_val.json`` + ``person_keypoints_val.json`` + ``labels_val.json``)
+are merged by image: one asset per (split, ``file_name``).
 
-Coordinates: COCO's are already ours (absolute, continuous, top-left corner), so boxes and
-polygons pass through unchanged. Category ids are looked up, never used as indexes (they
-are sparse and may start at 0). Annotation ``attributes`` (datumaro writes them) become
-nested classifications: booleans a ``true``/``false`` radio, strings a radio whose option is
-the value, numbers free text.
+What each file kind becomes (the kind is read from the file, not only its name):
+
+* instances / stuff: boxes, polygons (several parts kept as one object; the geometry stage
+  splits or masks them), RLE masks (compressed or not). ``iscrowd`` regions become masks
+  (``--coco-crowd``). Annotation ``attributes`` (datumaro) become nested classifications.
+* person_keypoints: one point per labelled keypoint (v > 0), named ``"{class} {keypoint}"``;
+  v = 1 (labelled, hidden) carries a nested ``visibility: occluded`` radio; v = 0 is counted
+  as absent. An object repeated from an instances file of the same split (same id, as in
+  official COCO) is written once.
+* labels_*: image-level labels, one ``tags`` checklist per image.
+* panoptic: see ``_coco_panoptic``. Captions: no Labelbox target on images, so reported.
+* results (a top-level list, model output): names and sizes from ``--coco-images``.
+
+Coordinates: COCO's are already ours (absolute, continuous, top-left corner), so boxes,
+polygons and keypoints pass through unchanged. Category ids are looked up, never used as
+indexes (they are sparse and may start at 0).
 """
 
 from __future__ import annotations
@@ -23,25 +34,18 @@ from typing import Any
 
 from .. import _json
 from ..errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError
-from ..model import (
-    Annotation,
-    Asset,
-    Box,
-    Classification,
-    Kind,
-    Mask,
-    Media,
-    MultiPolygon,
-    Polygon,
-    SourceRef,
-)
+from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
+from ._coco_objects import Category, CocoFile, ObjectReader
+from ._coco_panoptic import panoptic_annotations
+from ._coco_results import read_results
 from ._paths import clean_relative
 from .base import Reader, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
-_NUMBER_TYPES = {int, float}
 _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|stuff|image_info)_(.+)$")
+#: Files of one split are read in this order, so keypoints files can tell repeated objects.
+_KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +59,31 @@ class COCOOptions:
         flag="--coco-geometry",
         choices=("auto", "bbox", "segmentation", "both"),
     )
-
-
-@dataclass(slots=True)
-class CocoFile:
-    """One parsed COCO JSON file."""
-
-    path: Path
-    data: Any
-    split: str
-    name: str = ""
-    stem: str = ""
+    crowd: str = option(
+        "mask",
+        help="iscrowd regions: mask (polygons rasterised like COCO does), keep (as the source "
+        "draws them), or skip (reported)",
+        flag="--coco-crowd",
+        choices=("mask", "keep", "skip"),
+    )
+    images: str | None = option(
+        None,
+        help="for COCO results files (a top-level list): a COCO JSON with the images and "
+        "categories the results refer to (file names, sizes, class names)",
+        flag="--coco-images",
+    )
+    keypoint_name: str = option(
+        "{class} {keypoint}",
+        help="class name of keypoint points: {class}, {keypoint} (the category's name for it, "
+        "or its 1-based index) and {index}",
+        flag="--coco-keypoint-name",
+    )
 
     def __post_init__(self) -> None:
-        self.name, self.stem = str(self.path), self.path.stem
+        try:
+            self.keypoint_name.format_map({"class": "c", "keypoint": "k", "index": 1})
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"--coco-keypoint-name {self.keypoint_name!r}: bad template ({exc})") from None
 
 
 def load_coco_file(path: Path) -> Any:
@@ -93,6 +108,26 @@ def _split_of(path: Path) -> str:
     return ""
 
 
+def file_kind(path: Path, data: Any) -> str:
+    """What a parsed COCO file holds, from its content (names are only a hint)."""
+    if isinstance(data, list):
+        return "results"
+    anns = data.get("annotations") if isinstance(data, dict) else None
+    if not isinstance(anns, list) or not anns:
+        return "instances"
+    first = [a for a in anns[:50] if isinstance(a, dict)]
+    if any("segments_info" in a for a in first):
+        return "panoptic"
+    if path.stem.startswith("captions_") or all("caption" in a for a in first):
+        return "captions"
+    if any("keypoints" in a for a in first):
+        return "keypoints"
+    geometric = ("bbox", "segmentation", "keypoints")
+    if path.stem.startswith("labels_") or all(not any(k in a for k in geometric) for a in anns if isinstance(a, dict)):
+        return "labels"
+    return "instances"
+
+
 def find_coco_files(source: Path) -> list[Path]:
     """The COCO JSON files of a SOURCE path (a file, or a dataset folder)."""
     if source.is_file():
@@ -105,10 +140,10 @@ def find_coco_files(source: Path) -> list[Path]:
 
 
 class COCOReader(Reader):
-    """COCO object detection and instance segmentation JSON."""
+    """COCO JSON: instances, stuff, keypoints, image labels, panoptic, results."""
 
     format_name = "coco"
-    description = "COCO JSON (instances: bbox, polygons, RLE; several files merged by image)"
+    description = "COCO JSON (instances, RLE/crowd, keypoints, labels, panoptic, results; merged by image)"
     media = Media.IMAGE
     Options = COCOOptions
     default_key_template = "{name}"
@@ -132,54 +167,114 @@ class COCOReader(Reader):
         super().__init__(*args, **kw)
         self.files = [p for s in self.sources for p in find_coco_files(s)]
         self._labels: list[str] = []
+        self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
+                                    keypoint_name=self.options.keypoint_name, report=self.report)
 
     def labels(self) -> Sequence[str]:
         return tuple(self._labels)
 
     def read(self) -> Iterator[Asset]:
         groups: dict[str, list[CocoFile]] = defaultdict(list)
+        results: list[CocoFile] = []
         for path in self.files:
             data = load_coco_file(path)
-            if not isinstance(data, dict):
-                raise ParseError(
-                    path,
-                    "top level is a list: a COCO results file needs image sizes and names "
-                    "(not supported by the instances reader yet)",
-                )
-            groups[_split_of(path)].append(CocoFile(path, data, _split_of(path)))
+            kind = file_kind(path, data)
+            if kind != "results" and not isinstance(data, dict):
+                raise ParseError(path, "top level must be an object (or a list, for a results file)")
+            f = CocoFile(path, data, _split_of(path), kind)
+            (results if kind == "results" else groups[f.split]).append(f)
         for split in sorted(groups):
-            yield from self._read_split(split, groups[split])
+            files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
+            yield from self._read_split(split, files)
+        if results:
+            yield from read_results(self, results)
+
+    # -- ground-truth files ---------------------------------------------------------------
 
     def _read_split(self, split: str, files: list[CocoFile]) -> Iterator[Asset]:
         images: dict[str, dict[str, Any]] = {}  # file_name -> image entry (+ source file)
         order: list[str] = []
         per_image: dict[str, list[Annotation]] = defaultdict(list)
+        tags: dict[str, dict[str, SourceRef]] = defaultdict(dict)
+        objects: set[tuple[str, str]] = set()  # (file_name, ann id) of instances objects
         for f in files:
             by_id = self._images(f, images, order)
-            cats = self._categories(f)
+            cats = self.categories(f)
+            if f.kind == "captions":
+                self._captions(f)
+                continue
             for index, ann in enumerate(_list(f, "annotations", required=False)):
-                loc = _ann_location(ann, index)
-                if not isinstance(ann, dict):
+                loc = _ann_location(ann, index) if f.kind != "panoptic" else f"annotations[{index}]"
+                if type(ann) is not dict:
                     raise ParseError(f.path, "annotation is not an object", location=loc)
-                image_id = ann.get("image_id")
-                if image_id is None:
-                    raise MissingFieldError(f.path, "image_id", location=loc)
-                name = by_id.get(_id(image_id))
-                if name is None:
-                    raise InvalidFieldError(f.path, "image_id", f"{image_id!r} names no image of the file", location=loc)
-                per_image[name].extend(self._annotation(f, ann, index, loc, cats, images[name]))
+                name = self._image_of(f, ann, by_id, loc)
+                if f.kind == "panoptic":
+                    per_image[name].extend(panoptic_annotations(
+                        f, ann, loc, cats, images[name], self.report, skip_crowd=self.options.crowd == "skip"))
+                    continue
+                cat = self._category_of(f, ann, cats, loc)
+                if f.kind == "labels":
+                    ref = SourceRef(file=f.name, annotation_id=str(ann.get("id", f"#{index}")))
+                    tags[name].setdefault(cat.name, ref)
+                    continue
+                shapes = True
+                if f.kind == "keypoints" and "id" in ann:
+                    if (name, str(ann["id"])) in objects:
+                        shapes = False
+                        self.report.tally("keypoint-object-in-instances")
+                elif "id" in ann:
+                    objects.add((name, str(ann["id"])))
+                per_image[name].extend(self.objects.annotations(f, ann, index, loc, cat, images[name], shapes=shapes))
         for name in order:
             image = images[name]
-            yield Asset(
-                name=name,
-                media=Media.IMAGE,
-                source=SourceRef(file=str(image["_file"]), element=f"image id {image['id']}"),
-                width=image.get("_width"),
-                height=image.get("_height"),
-                annotations=tuple(per_image.get(name, ())),
-                dataset=split,
-                fields={"subset": split, "image_id": str(image["id"])},
-            )
+            anns = per_image.get(name, [])
+            if name in tags:
+                self.report.note("coco-labels-as-tags",
+                                 "image labels (labels_* files) are written as one 'tags' checklist per image")
+                anns = [*anns, _tags_annotation(f"{split}:{name}", tags[name])]
+            yield self.asset(name, image, tuple(anns), split)
+
+    def asset(self, name: str, image: Mapping[str, Any], annotations: tuple[Any, ...], split: str) -> Asset:
+        return Asset(
+            name=name,
+            media=Media.IMAGE,
+            source=SourceRef(file=str(image["_file"]), element=f"image id {image['id']}"),
+            width=image.get("_width"),
+            height=image.get("_height"),
+            annotations=annotations,
+            dataset=split,
+            fields={"subset": split, "image_id": str(image["id"])},
+        )
+
+    def _image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], loc: str) -> str:
+        image_id = ann.get("image_id")
+        if image_id is None:
+            raise MissingFieldError(f.path, "image_id", location=loc)
+        name = by_id.get(str(image_id))
+        if name is None:
+            raise InvalidFieldError(f.path, "image_id", f"{image_id!r} names no image of the file", location=loc)
+        return name
+
+    def _category_of(self, f: CocoFile, ann: Mapping[str, Any], cats: Mapping[str, Category], loc: str) -> Category:
+        if "category_id" not in ann:
+            raise MissingFieldError(f.path, "category_id", location=loc)
+        cat = cats.get(str(ann["category_id"]))
+        if cat is None:
+            raise InvalidFieldError(f.path, "category_id", f"{ann['category_id']!r} names no category of the file",
+                                    location=loc)
+        return cat
+
+    def _captions(self, f: CocoFile) -> None:
+        for index, ann in enumerate(_list(f, "annotations", required=False)):
+            ref = SourceRef(file=f.name, annotation_id=str(ann["id"]) if isinstance(ann, dict) and "id" in ann else None,
+                            element=None if isinstance(ann, dict) and "id" in ann else f"annotations[{index}]")
+            self.report.skip_unread(ref, Kind.TEXT, "caption-unsupported",
+                                    "captions have no Labelbox target on images (not converted)")
+
+    def images_of(self, f: CocoFile) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """The image entries of one file: (file_name -> entry, image id -> file_name)."""
+        images: dict[str, dict[str, Any]] = {}
+        return images, self._images(f, images, [])
 
     def _images(self, f: CocoFile, images: dict[str, dict[str, Any]], order: list[str]) -> dict[str, str]:
         by_id: dict[str, str] = {}
@@ -193,7 +288,7 @@ class COCOReader(Reader):
                 raise MissingFieldError(f.path, "file_name", location=f"image id {img['id']}")
             name = clean_relative(img["file_name"], source_file=f.path, location=f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
-            ok = isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0
+            ok = type(width) is int and type(height) is int and width > 0 and height > 0
             entry = {"id": img["id"], "_file": f.path, "_width": width if ok else None, "_height": height if ok else None}
             if name not in images:
                 images[name] = entry
@@ -207,134 +302,36 @@ class COCOReader(Reader):
                 )
             elif ok and images[name]["_width"] is None:
                 images[name].update(_width=width, _height=height)
-            if _id(img["id"]) in by_id:
+            if str(img["id"]) in by_id:
                 raise ParseError(f.path, f"image id {img['id']} appears twice", location=loc)
-            by_id[_id(img["id"])] = name
+            by_id[str(img["id"])] = name
         return by_id
 
-    def _categories(self, f: CocoFile) -> dict[str, str]:
-        cats: dict[str, str] = {}
+    def categories(self, f: CocoFile) -> dict[str, Category]:
+        """Category id (as a string) -> Category of one file; records the label names."""
+        cats: dict[str, Category] = {}
         for index, cat in enumerate(_list(f, "categories", required=False)):
             loc = f"categories[{index}]"
             if not isinstance(cat, dict) or "id" not in cat:
                 raise MissingFieldError(f.path, "id", location=loc)
             if not isinstance(cat.get("name"), str):
                 raise MissingFieldError(f.path, "name", location=f"category id {cat['id']}")
-            cats[_id(cat["id"])] = cat["name"]
+            names = cat.get("keypoints") or []
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise InvalidFieldError(f.path, "keypoints", "must be a list of names", location=f"category id {cat['id']}")
+            if cat.get("skeleton"):
+                self.report.note("coco-skeleton-dropped",
+                                 "keypoint skeleton edges are not carried over (Labelbox points have no edges)")
+            cats[str(cat["id"])] = Category(cat["name"], tuple(names), cat.get("isthing", 1) not in (0, False))
             if cat["name"] not in self._labels:
                 self._labels.append(cat["name"])
         return cats
 
-    def _annotation(
-        self, f: CocoFile, ann: Mapping[str, Any], index: int, loc: str, cats: Mapping[str, str], image: Mapping[str, Any]
-    ) -> list[Annotation]:
-        ref = SourceRef(file=f.name, annotation_id=str(ann["id"]) if "id" in ann else None,
-                        element=None if "id" in ann else f"annotations[{index}]")
-        key = f"{f.stem}:{ann['id'] if 'id' in ann else f'#{index}'}"
-        if "category_id" not in ann:
-            raise MissingFieldError(f.path, "category_id", location=loc)
-        label = cats.get(_id(ann["category_id"]))
-        if label is None:
-            raise InvalidFieldError(f.path, "category_id", f"{ann['category_id']!r} names no category of the file", location=loc)
-        seg = ann.get("segmentation")
-        bbox = ann.get("bbox")
-        has_seg = seg not in (None, [], {})
-        if not has_seg and bbox in (None, []):
-            raise ParseError(f.path, "annotation has neither bbox nor segmentation", location=loc)
-        want = self.options.geometry
-        shapes: list[tuple[str, Any]] = []
-        if want in ("segmentation", "both") or (want == "auto" and has_seg):
-            if has_seg:
-                shapes.append(("", self._segmentation(f, seg, loc, image)))
-            elif want == "segmentation":
-                self.report.skip_unread(ref, Kind.POLYGON, "no-segmentation", "annotation has no segmentation (--coco-geometry segmentation)")
-        if want in ("bbox", "both") or (want == "auto" and not has_seg):
-            if bbox in (None, []):
-                self.report.skip_unread(ref, Kind.BBOX, "no-bbox", "annotation has no bbox")
-            else:
-                shapes.append((":bbox" if want == "both" else "", _box(f, bbox, loc)))
-        attrs = _attributes(f, ann.get("attributes"), loc)
-        confidence = _score(f, ann.get("score"), loc)
-        return [
-            Annotation(key=key + suffix, source=ref, label=label, shape=shape,
-                       classifications=attrs, confidence=confidence)
-            for suffix, shape in shapes
-        ]
 
-    def _segmentation(self, f: CocoFile, seg: Any, loc: str, image: Mapping[str, Any]) -> Any:
-        if isinstance(seg, dict):
-            return _rle_mask(f, seg, loc, image)
-        if not isinstance(seg, list) or not all(isinstance(p, list) for p in seg):
-            raise InvalidFieldError(f.path, "segmentation", "is neither a list of polygons nor an RLE object", location=loc)
-        polygons = []
-        for part, flat in enumerate(seg):
-            if len(flat) % 2:
-                raise InvalidFieldError(
-                    f.path, "segmentation", f"polygon {part} has an odd number of coordinates ({len(flat)})", location=loc
-                )
-            if not set(map(type, flat)) <= _NUMBER_TYPES:
-                raise InvalidFieldError(f.path, "segmentation", f"polygon {part} holds a non-number", location=loc)
-            polygons.append(Polygon(exterior=tuple(zip(flat[0::2], flat[1::2]))))  # numbers checked above
-        if len(polygons) == 1:
-            return polygons[0]
-        return MultiPolygon(polygons=tuple(polygons))
-
-
-def _rle_mask(f: CocoFile, seg: Mapping[str, Any], loc: str, image: Mapping[str, Any]) -> Mask:
-    size, counts = seg.get("size"), seg.get("counts")
-    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
-        raise InvalidFieldError(f.path, "segmentation.size", "must be [height, width]", location=loc)
-    if not isinstance(counts, (str, list)):
-        raise InvalidFieldError(f.path, "segmentation.counts", "must be a string or a list of run lengths", location=loc)
-    height, width = size
-    if image.get("_width") is not None and (width, height) != (image["_width"], image["_height"]):
-        raise ParseError(
-            f.path,
-            f"RLE size {width}x{height} differs from the image's {image['_width']}x{image['_height']}",
-            location=loc,
-        )
-    if isinstance(counts, list) and sum(counts) != width * height:
-        raise InvalidFieldError(
-            f.path, "segmentation.counts", f"runs sum to {sum(counts)}, not height*width = {width * height}", location=loc
-        )
-    return Mask(width=width, height=height, rle={"size": [height, width], "counts": counts})
-
-
-def _box(f: CocoFile, bbox: Any, loc: str) -> Box:
-    if not (isinstance(bbox, list) and len(bbox) == 4 and set(map(type, bbox)) <= _NUMBER_TYPES):
-        raise InvalidFieldError(f.path, "bbox", f"must be [x, y, width, height], got {bbox!r}", location=loc)
-    try:
-        return Box.from_xywh(*(float(v) for v in bbox))
-    except ValueError as exc:
-        raise InvalidFieldError(f.path, "bbox", str(exc), location=loc) from None
-
-
-def _attributes(f: CocoFile, attrs: Any, loc: str) -> tuple[Classification, ...]:
-    if attrs is None:
-        return ()
-    if not isinstance(attrs, dict):
-        raise InvalidFieldError(f.path, "attributes", "must be an object", location=loc)
-    out = []
-    for name in sorted(attrs):
-        value = attrs[name]
-        if isinstance(value, bool):
-            out.append(Classification.radio(name, "true" if value else "false"))
-        elif isinstance(value, str):
-            if value.strip():
-                out.append(Classification.radio(name, value))
-        elif isinstance(value, (int, float)):
-            out.append(Classification.free_text(name, f"{value:g}" if isinstance(value, float) else str(value)))
-        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            out.append(Classification.checklist(name, value))
-    return tuple(out)
-
-
-def _score(f: CocoFile, score: Any, loc: str) -> float | None:
-    if score is None:
-        return None
-    if not isinstance(score, (int, float)) or isinstance(score, bool) or not 0 <= score <= 1:
-        raise InvalidFieldError(f.path, "score", f"must be a number within [0, 1], got {score!r}", location=loc)
-    return float(score)
+def _tags_annotation(key: str, tags: Mapping[str, SourceRef]) -> Annotation:
+    """An image's labels as one ``tags`` checklist (the contract's default for image tags)."""
+    first = next(iter(tags.values()))
+    return Annotation(key=f"{key}:tags", source=first, classification=Classification.checklist("tags", list(tags)))
 
 
 def _list(f: CocoFile, key: str, *, required: bool) -> list[Any]:
@@ -346,10 +343,6 @@ def _list(f: CocoFile, key: str, *, required: bool) -> list[Any]:
     if not isinstance(value, list):
         raise InvalidFieldError(f.path, key, "must be a list", location="top level")
     return value
-
-
-def _id(value: Any) -> str:
-    return str(value)
 
 
 def _ann_location(ann: Any, index: int) -> str:

@@ -1,0 +1,133 @@
+"""COCO panoptic: one annotation per image, a PNG of segment ids, and ``segments_info``.
+
+The PNG is RGB; a pixel's segment id is R + 256*G + 256^2*B and id 0 is void
+(panopticapi ``utils.rgb2id``). Each ``segments_info`` entry names one segment: things
+(``isthing: 1``) become one instance mask each, stuff becomes one mask per class (segments
+of one stuff class in one image are merged, and the merge reported).
+
+The PNG is decoded once at read time and each segment kept as compressed RLE: memory stays
+small, ids present in the PNG but not listed (and listed but absent) can be reported, and
+the writer decodes one mask at a time like any other RLE. A PNG whose size differs from
+its image entry is an error (datumaro's own fixtures have one: 5x5 for a 10x5 image).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import masks
+from ..errors import InvalidFieldError, MissingFieldError, ParseError, UnsafeInputError
+from ..model import Annotation, Kind, Mask, SourceRef
+from ..report import Report
+from ._coco_objects import Category, CocoFile
+from ._images import image_size
+from ._paths import resolve_inside
+
+__all__ = ["panoptic_annotations", "panoptic_png"]
+
+
+def panoptic_png(f: CocoFile, file_name: str, loc: str) -> Path:
+    """The id PNG of an entry: in ``<json dir>/<json stem>/`` (COCO and datumaro layout) or
+    ``<json dir>/../<json stem>/``; never outside those folders."""
+    roots = [f.path.parent / f.stem, f.path.parent.parent / f.stem, f.path.parent]
+    for root in roots:
+        if root.is_dir():
+            path = resolve_inside(root, file_name, source_file=f.path, location=loc)
+            if path.is_file():
+                return path
+    looked = ", ".join(str(r) for r in roots[:2])
+    raise ParseError(f.path, f"panoptic PNG {file_name!r} not found (looked in {looked})", location=loc)
+
+
+def _id_map(f: CocoFile, path: Path, loc: str, width: int | None, height: int | None) -> np.ndarray:
+    from PIL import Image
+
+    w, h = image_size(path, exif=False)  # bomb guard, header only
+    if width is not None and (w, h) != (width, height):
+        raise ParseError(
+            f.path, f"panoptic PNG {path.name} is {w}x{h} but its image is {width}x{height} (width x height)",
+            location=loc,
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                rgb = np.asarray(im.convert("RGB"), dtype=np.uint32)
+    except (OSError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise UnsafeInputError(f.path, f"panoptic PNG {path.name} unreadable: {exc}", location=loc) from None
+    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+
+
+def panoptic_annotations(
+    f: CocoFile,
+    entry: Mapping[str, Any],
+    loc: str,
+    cats: Mapping[str, Category],
+    image: Mapping[str, Any],
+    report: Report,
+    *,
+    skip_crowd: bool = False,
+) -> list[Annotation]:
+    """The masks of one panoptic entry (one image)."""
+    file_name = entry.get("file_name")
+    if not isinstance(file_name, str) or not file_name:
+        raise MissingFieldError(f.path, "file_name", location=loc)
+    infos = entry.get("segments_info")
+    if not isinstance(infos, list):
+        raise InvalidFieldError(f.path, "segments_info", "must be a list", location=loc)
+    ids = _id_map(f, panoptic_png(f, file_name, loc), loc, image.get("_width"), image.get("_height"))
+    h, w = ids.shape
+    present = set(np.unique(ids).tolist())
+    image_id = entry.get("image_id")
+    listed: set[int] = set()
+    out: list[Annotation] = []
+    stuff: dict[str, list[tuple[int, SourceRef]]] = {}
+    for info in infos:
+        if not isinstance(info, dict) or "id" not in info or "category_id" not in info:
+            raise InvalidFieldError(f.path, "segments_info", "entries need id and category_id", location=loc)
+        seg_id = info["id"]
+        if type(seg_id) is not int or seg_id < 0:
+            raise InvalidFieldError(f.path, "segments_info", f"segment id {seg_id!r} is not a non-negative int", location=loc)
+        cat = cats.get(str(info["category_id"]))
+        if cat is None:
+            raise InvalidFieldError(f.path, "segments_info", f"category_id {info['category_id']!r} of segment {seg_id} "
+                                    "names no category of the file", location=loc)
+        listed.add(seg_id)
+        ref = SourceRef(file=f.name, element=f"image id {image_id}, segment", annotation_id=str(seg_id))
+        if seg_id == 0:
+            report.skip_unread(ref, Kind.MASK, "panoptic-void-segment", "segment id 0 is void in panoptic PNGs")
+            continue
+        if seg_id not in present:
+            report.skip_unread(ref, Kind.MASK, "panoptic-segment-empty", f"segment {seg_id} has no pixel in {file_name}")
+            continue
+        if skip_crowd and info.get("iscrowd") in (1, True):
+            report.skip_unread(ref, Kind.MASK, "crowd-skipped", "iscrowd region skipped (--coco-crowd skip)")
+            continue
+        if cat.isthing:
+            rle = masks.encode_rle(ids == seg_id)
+            out.append(Annotation(key=f"{f.stem}:{image_id}:{seg_id}", source=ref, label=cat.name,
+                                  shape=Mask(width=w, height=h, rle=rle)))
+        else:
+            stuff.setdefault(cat.name, []).append((seg_id, ref))
+    for name, segs in stuff.items():
+        ref = segs[0][1]
+        if len(segs) > 1:
+            report.change(ref, Kind.MASK, "merged", "panoptic-stuff-merged",
+                          f"{len(segs)} stuff segments of class {name!r} merged into one class mask "
+                          f"(segments {', '.join(str(s) for s, _ in segs)})")
+            for _, extra in segs[1:]:  # counted read, accounted for by the merged row
+                report.count_read(Kind.MASK)
+                report.skip(extra, Kind.MASK, "panoptic-stuff-merged", f"merged into segment {segs[0][0]}'s class mask")
+        rle = masks.encode_rle(np.isin(ids, [s for s, _ in segs]))
+        out.append(Annotation(key=f"{f.stem}:{image_id}:stuff:{name}", source=ref, label=name,
+                              shape=Mask(width=w, height=h, rle=rle)))
+    for seg_id in sorted(present - listed - {0}):
+        ref = SourceRef(file=f.name, element=f"image id {image_id}, {file_name}", annotation_id=str(seg_id))
+        report.skip_unread(ref, Kind.MASK, "panoptic-unlisted-id",
+                           f"segment id {seg_id} ({int((ids == seg_id).sum())} pixels) is in the PNG but not in segments_info")
+    return out
