@@ -1,0 +1,386 @@
+"""YOLO reader: darknet and Ultralytics layouts; detection, segmentation, pose, OBB, predictions.
+
+SOURCE is a dataset YAML (Ultralytics ``data.yaml``), a darknet ``obj.data``, or the dataset
+folder (which may hold one of those, or only ``images/`` + ``labels/`` and a names file).
+Each image becomes one asset named by its path relative to its split's image folder
+(``images/train/a/b.jpg`` -> ``a/b.jpg``), with ``fields={"subset": "train"}``: the subset
+enters the global key only when the template asks for ``{subset}``, except when two subsets
+hold the same name, where the default becomes ``{subset}/{name}`` (and a note says so).
+
+Every coordinate is normalised, so each image's size is read from its header
+(:func:`~converters.readers._images.image_size`, EXIF-aware like Ultralytics). Sizes and
+label texts are read by a thread pool a window ahead of the image being converted, so a
+100k-image dataset is I/O bound, not latency bound. Images whose label file is missing or
+empty are yielded without annotations (tallied); label files without an image are
+reported row by row.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConversionError, OptionsError, ParseError
+from ..model import Annotation, Asset, Classification, Media, SourceRef
+from ._images import image_size
+from ._yolo_layout import Dataset, Split, discover, is_image
+from ._yolo_rows import RowRules, looks_like_labels, parse_rows, skip_rows
+from .base import Reader, option
+
+__all__ = ["YOLOOptions", "YOLOReader"]
+
+_TASKS = ("auto", "detect", "segment", "pose", "obb", "classify")
+_LABEL_DIRS = ("labels", "Labels", "annotations", "Annotations")
+_WINDOW = 256
+
+
+def _kpt_option(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class YOLOOptions:
+    """Options of the YOLO reader."""
+
+    task: str = option(
+        "auto",
+        help="what the rows are: detect (cx cy w h), segment (polygons), pose (box + keypoints), obb "
+        "(4 corners), classify (folder per class); auto: pose when kpt_shape is known, else by row length",
+        flag="--yolo-task",
+        choices=_TASKS,
+    )
+    kpt_shape: str = option(
+        "",
+        help="keypoints per pose row as K,D (D = 2 or 3); overrides data.yaml kpt_shape",
+        flag="--yolo-kpt-shape",
+    )
+    labels_dir: str = option(
+        "labels",
+        help="name of the folder that mirrors images/ with the label files (DagsHub: labels_bbox...)",
+        flag="--yolo-labels-dir",
+    )
+    on_error: str = option(
+        "error",
+        help="a malformed row: error (stop, naming file and line) or skip (report it and go on)",
+        flag="--yolo-on-error",
+        choices=("error", "skip"),
+    )
+    keypoint_name: str = option(
+        "{class} {keypoint}",
+        help="name of each keypoint's point tool; fields {class}, {keypoint} (kpt_names or index), {index}",
+        flag="--yolo-keypoint-name",
+    )
+    exif: bool = option(True, help="apply EXIF orientation to image sizes, as Ultralytics does", flag="--yolo-exif")
+    workers: int = option(8, help="threads reading image headers and label files", flag="--yolo-workers")
+
+    def __post_init__(self) -> None:
+        if self.task not in _TASKS:
+            raise ValueError(f"task must be one of {', '.join(_TASKS)}, not {self.task!r}")
+        if self.on_error not in ("error", "skip"):
+            raise ValueError(f"on_error must be error or skip, not {self.on_error!r}")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+        if self.kpt_shape:
+            parse_kpt_shape(self.kpt_shape)
+        try:
+            self.keypoint_name.format_map({"class": "c", "keypoint": "k", "index": 0})
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"keypoint_name template {self.keypoint_name!r}: {exc}") from None
+
+
+def parse_kpt_shape(text: str) -> tuple[int, int]:
+    try:
+        k, d = (int(p) for p in text.replace("x", ",").split(","))
+    except ValueError:
+        raise ValueError(f"kpt_shape must be K,D such as 17,3, not {text!r}") from None
+    if k < 1 or d not in (2, 3):
+        raise ValueError(f"kpt_shape must be K,D with K >= 1 and D 2 or 3, not {text!r}")
+    return k, d
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    split: Split
+    image: Path
+    label: Path | None
+
+
+class YOLOReader(Reader):
+    """YOLO text labels (darknet, Ultralytics): boxes, polygons, keypoints, oriented boxes."""
+
+    format_name = "yolo"
+    description = "YOLO (darknet obj.data, Ultralytics data.yaml; detect, segment, pose, obb, predictions)"
+    media = Media.IMAGE
+    Options = YOLOOptions
+    default_key_template = "{name}"
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        if path.is_file():
+            return path.name == "obj.data" or (path.suffix.lower() in (".yaml", ".yml") and _yaml_has_names(path))
+        if not path.is_dir():
+            return False
+        if (path / "obj.data").is_file() or any(_yaml_has_names(p) for p in path.glob("*.yaml")):
+            return True
+        if any((path / n).is_file() for n in ("obj.names", "classes.txt")):
+            return True
+        return (path / "images").is_dir() and any((path / n).is_dir() for n in _LABEL_DIRS)
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        o: YOLOOptions = self.options
+        self.datasets = [discover(s, self.report) for s in self.sources]
+        self._label_dirs = (o.labels_dir, *(n for n in _LABEL_DIRS if n != o.labels_dir))
+        self._dir_cache: dict[Path, bool] = {}
+        self._choose_key_template()
+
+    def labels(self) -> Sequence[str]:
+        out: list[str] = []
+        for ds in self.datasets:
+            for i in sorted(ds.names or {}):
+                if ds.names[i] not in out:  # type: ignore[index]
+                    out.append(ds.names[i])  # type: ignore[index]
+        return tuple(out)
+
+    def _choose_key_template(self) -> None:
+        """``{name}`` unless two subsets share a name (then ``{subset}/{name}``, noted)."""
+        seen: dict[str, str] = {}
+        for ds in self.datasets:
+            for split in ds.splits:
+                for image in split.images:
+                    name = _rel(image, split.image_root)
+                    other = seen.setdefault(name, split.name)
+                    if other != split.name:
+                        self.default_key_template = "{subset}/{name}"  # type: ignore[misc]
+                        self.report.note(
+                            "key-includes-subset",
+                            f"{name!r} is in subsets {other!r} and {split.name!r}: the default global key "
+                            "is {subset}/{name} (give --global-key to choose)",
+                        )
+                        return
+
+    # -- pairing -------------------------------------------------------------------
+
+    def _is_dir(self, path: Path) -> bool:
+        hit = self._dir_cache.get(path)
+        if hit is None:
+            hit = self._dir_cache[path] = path.is_dir()
+        return hit
+
+    def _label_path(self, image: Path, root: Path) -> Path:
+        """Ultralytics' rule (last ``images`` folder -> ``labels``), else the file beside the image."""
+        try:
+            parts = image.relative_to(root).parts
+        except ValueError:
+            parts = ()
+        for i in range(len(parts) - 2, -1, -1):
+            if parts[i].lower() == "images":
+                base = root.joinpath(*parts[:i])
+                for name in self._label_dirs:
+                    if self._is_dir(base / name):
+                        return base.joinpath(name, *parts[i + 1 :]).with_suffix(".txt")
+                break
+        return image.with_suffix(".txt")
+
+    def _items(self, ds: Dataset) -> list[_Item]:
+        items: list[_Item] = []
+        done: set[Path] = set()
+        for split in ds.splits:
+            for image in split.images:
+                if image in done:
+                    self.report.tally("image-in-several-splits")
+                    continue
+                done.add(image)
+                items.append(_Item(split, image, self._label_path(image, ds.root)))
+        return items
+
+    # -- reading -------------------------------------------------------------------
+
+    def read(self) -> Iterator[Asset]:
+        for ds in self.datasets:
+            if self._task(ds) == "classify":
+                yield from self._read_classify(ds)
+            else:
+                yield from self._read_dataset(ds)
+
+    def _task(self, ds: Dataset) -> str:
+        o: YOLOOptions = self.options
+        if o.task != "auto":
+            return o.task
+        if ds.task in ("detect", "segment", "pose", "obb", "classify"):
+            return "auto" if ds.task == "pose" else ds.task
+        return "auto"
+
+    def _rules(self, ds: Dataset) -> RowRules:
+        o: YOLOOptions = self.options
+        kpt = parse_kpt_shape(o.kpt_shape) if o.kpt_shape else ds.kpt_shape
+        task = self._task(ds)
+        if task == "pose" and kpt is None:
+            raise OptionsError(f"{ds.source}: pose rows need kpt_shape (in the YAML or --yolo-kpt-shape K,D)")
+        return RowRules(
+            task=task, names=ds.names, kpt_shape=kpt, kpt_names=ds.kpt_names, keypoint_name=o.keypoint_name,
+            on_error=o.on_error, min_score=self.context.min_score,
+        )
+
+    def _read_dataset(self, ds: Dataset) -> Iterator[Asset]:
+        rules = self._rules(ds)
+        items = self._items(ds)
+        if items and not any(_exists(i.label) for i in items):
+            if rules.task == "auto" and all(_rel(i.image, i.split.image_root).count("/") in (1, 2) for i in items):
+                self.report.note("task-classify", f"{ds.source}: no label files and images sit in class folders: read as classification")
+                yield from self._read_classify(ds)
+                return
+            raise ParseError(ds.source, _no_labels_message(ds, self.options.labels_dir))
+        used: set[Path] = set()
+        o: YOLOOptions = self.options
+        with ThreadPoolExecutor(max_workers=o.workers) as pool:
+            for start in range(0, len(items), _WINDOW):
+                chunk = items[start : start + _WINDOW]
+                for item, (text, size) in zip(chunk, pool.map(self._load, chunk)):
+                    if item.label is not None and text is not None:
+                        used.add(item.label)
+                    asset = self._asset(ds, item, text, size, rules)
+                    if asset is not None:
+                        yield asset
+        self._orphans(ds, items, used)
+
+    def _load(self, item: _Item) -> tuple[str | None, tuple[int, int] | ConversionError | None]:
+        """Worker: the label text (None if absent) and, when there are rows, the image size."""
+        text: str | None = None
+        if item.label is not None:
+            try:
+                raw = item.label.read_bytes()
+            except FileNotFoundError:
+                raw = None
+            except IsADirectoryError:
+                raw = None
+            if raw is not None:
+                try:
+                    text = raw.decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    return "", ParseError(item.label, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        if not text or not text.strip():
+            return text, None
+        return text, self._size(item.image)
+
+    def _size(self, image: Path) -> tuple[int, int] | ConversionError:
+        path = image
+        if not path.is_file() and self.context.images_dir is not None:
+            path = self.context.images_dir / image.name
+        try:
+            return image_size(path, exif=self.options.exif)
+        except ConversionError as exc:
+            return exc
+
+    def _asset(
+        self, ds: Dataset, item: _Item, text: str | None, size: Any, rules: RowRules
+    ) -> Asset | None:
+        label_file = str(item.label) if item.label is not None else str(item.image)
+        if isinstance(size, ParseError) and size.path == label_file:
+            raise size
+        name = _rel(item.image, item.split.image_root)
+        fields = {"subset": item.split.name, "image": _rel(item.image, ds.root)}
+        source = SourceRef(file=str(item.image))
+        if text is None:
+            if not item.image.is_file():
+                self.report.tally("image-not-found")
+                self.report.note("image-not-found", f"{item.split.origin} lists images that do not exist (e.g. {item.image})")
+                return None
+            self.report.tally("label-file-missing")
+            return Asset(name=name, media=Media.IMAGE, source=source, dataset=item.split.name, fields=fields)
+        if not text.strip():
+            self.report.tally("label-file-empty")
+            return Asset(name=name, media=Media.IMAGE, source=source, dataset=item.split.name, fields=fields)
+        if isinstance(size, ConversionError):
+            code = "image-not-found" if not item.image.is_file() else "image-unreadable"
+            skip_rows(text, file=label_file, report=self.report, code=code, message=f"cannot size the image: {size}")
+            return None
+        width, height = size
+        anns = parse_rows(text, file=label_file, width=width, height=height, rules=rules, report=self.report)
+        return Asset(
+            name=name, media=Media.IMAGE, source=source, annotations=tuple(anns), width=width, height=height,
+            dataset=item.split.name, fields=fields,
+        )
+
+    def _orphans(self, ds: Dataset, items: list[_Item], used: set[Path]) -> None:
+        """Label files no image points at: every row reported, stray texts (README) tallied."""
+        expected = {i.label for i in items if i.label is not None}
+        skip = ds.list_files | {ds.source}
+        for folder in sorted({p.parent for p in expected}):
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                if not entry.name.endswith(".txt") or path in expected or path in skip or not entry.is_file():
+                    continue
+                try:
+                    text = path.read_text(encoding="utf-8-sig")
+                except (UnicodeDecodeError, OSError):
+                    text = "?"
+                if not looks_like_labels(text):
+                    self.report.tally("stray-text-file")
+                    continue
+                n = skip_rows(text, file=str(path), report=self.report, code="label-without-image", message="no image of the dataset has this label file")
+                self.report.tally("label-without-image")
+                if n == 0:
+                    continue
+
+    def _read_classify(self, ds: Dataset) -> Iterator[Asset]:
+        """Folder-per-class datasets: one global radio ``class`` per image."""
+        for split in ds.splits:
+            for image in split.images:
+                rel = _rel(image, split.image_root)
+                parts = rel.split("/")
+                subset = split.name
+                if len(parts) == 3 and not subset:
+                    subset = parts[0]
+                elif len(parts) != 2:
+                    self.report.tally("image-without-class-folder")
+                    continue
+                cls, name = parts[-2], "/".join(parts[-2:])
+                src = SourceRef(file=str(image), element=f"class folder {cls}")
+                ann = Annotation(key="class", source=src, classification=Classification.radio("class", cls))
+                yield Asset(
+                    name=name, media=Media.IMAGE, source=src, annotations=(ann,), dataset=subset,
+                    fields={"subset": subset, "image": _rel(image, ds.root)},
+                )
+
+
+def _exists(path: Path | None) -> bool:
+    return path is not None and path.is_file()
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _yaml_has_names(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return b"names" in head and (b"train" in head or b"path" in head or b"nc" in head)
+
+
+def _no_labels_message(ds: Dataset, labels_dir: str) -> str:
+    images_dirs = sorted({p.parent for s in ds.splits for p in s.images[:50]})
+    near: set[str] = set()
+    for d in images_dirs[:20]:
+        for up in (d.parent, d.parent.parent):
+            if (up / "images").is_dir() or (up / "Images").is_dir():
+                near.update(
+                    e.name for e in up.iterdir()
+                    if e.is_dir() and not is_image(e.name) and e.name not in ("images", "Images") and any(e.glob("**/*.txt"))
+                )
+    hint = f"; folders with .txt files nearby: {', '.join(sorted(near))} (choose one with --yolo-labels-dir)" if near else ""
+    return f"no label files found for any image (looked for a {labels_dir!r} folder mirroring 'images', and .txt beside each image){hint}"
