@@ -10,7 +10,8 @@ Why each rule exists:
   self-intersection); other tools export bow-ties, repeated vertices, holes and several
   parts per object without complaint. Invalid rings are repaired with shapely's
   ``make_valid`` (the even-odd reading, which is also how pycocotools fills them); the
-  report gives the IoU between the region the outline encloses and what is written.
+  report gives the IoU between what a viewer fills for the outline (nonzero winding) and
+  what is written, so a repair that loses area says so.
 * A polygon with holes becomes a mask (default) or keeps its outer ring (``holes="outer"``);
   a region of several parts becomes several polygons (default) or one mask.
 * Boxes are normalised (inverted corners) and clipped to the image; nothing is left of a
@@ -238,12 +239,32 @@ def _iou(a: shapely.Geometry, b: shapely.Geometry) -> float:
     return float(shapely.area(shapely.intersection(a, b)) / union) if union > 0 else 1.0
 
 
+def _winding(ring: Sequence[XY], x: float, y: float) -> int:
+    """Winding number of the closed ``ring`` around (x, y)."""
+    wn = 0
+    n = len(ring)
+    for i in range(n):
+        (x0, y0), (x1, y1) = ring[i], ring[(i + 1) % n]
+        cross = (x1 - x0) * (y - y0) - (x - x0) * (y1 - y0)
+        if y0 <= y < y1 and cross > 0:
+            wn += 1
+        elif y1 <= y < y0 and cross < 0:
+            wn -= 1
+    return wn
+
+
 def _enclosed(ring: Sequence[XY]) -> shapely.Geometry:
-    """Everything the outline encloses (all faces of the noded ring): the region a person
-    drawing this outline meant, used as the 'original' when measuring a repair."""
+    """The region a viewer fills for this outline (nonzero winding, the SVG/canvas default),
+    used as the 'original' when measuring a repair. make_valid keeps the even-odd reading,
+    so the IoU drops below 1 exactly where the two readings disagree (a pentagram's centre)."""
     line = shapely.LineString([*ring, ring[0]])
     faces = shapely.polygonize([shapely.union_all([line])])
-    return shapely.union_all(list(faces.geoms)) if len(faces.geoms) else ShpPolygon()
+    inside = []
+    for face in faces.geoms:
+        p = face.point_on_surface()
+        if _winding(ring, p.x, p.y) != 0:
+            inside.append(face)
+    return shapely.union_all(inside) if inside else ShpPolygon()
 
 
 def _polygons_of(geom: shapely.Geometry) -> list[ShpPolygon]:

@@ -301,3 +301,13 @@ def test_fixture_polygons_come_out_valid(fixtures):
                 if isinstance(s, Polygon):
                     assert shapely.Polygon(s.exterior).is_valid
     assert seen >= 3
+
+
+def test_keyhole_ring_is_a_holed_polygon_and_becomes_a_mask():
+    """COCO cannot store holes, so annotators cut into the hole along a zero-width slit."""
+    ring = ((0, 0), (10, 0), (10, 10), (0, 10), (0, 5), (3, 5), (3, 7), (7, 7), (7, 3), (3, 3), (3, 5), (0, 5))
+    out = run(Polygon(exterior=ring), 12, 12)
+    assert codes(out) == [("repaired", "invalid-polygon"), ("converted", "holes-as-mask")]
+    assert "IoU 1.000" in out.fixes[0].message  # the viewer's region and the repair agree
+    arr = masks.decode(out.shapes[0])
+    assert arr.sum() == 100 - 16 and arr[5, 5] == 0 and arr[1, 1] == 1
