@@ -10,7 +10,7 @@ says, outside the image or inverted: the geometry stage repairs and reports them
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,12 +78,13 @@ def _box(raw: tuple[float, float, float, float], origin: int) -> Box:
 
 
 def object_annotations(
-    xml: Path, obj: VocObject, o: BuildOptions, report: Report
+    xml: Path, obj: VocObject, o: BuildOptions, report: Report, classes: tuple[Classification, ...]
 ) -> tuple[list[Annotation], bool]:
     """The annotations of one ``<object>`` (its box or polygon, and its parts).
 
-    Returns the annotations and whether the object was dropped as difficult (its parts and
-    its instance mask follow it). Raises MissingFieldError for an object with no geometry.
+    ``classes`` are the object's nested classifications (:func:`nested`, computed once per
+    object because its instance mask carries them too). Returns the annotations and whether
+    the object was dropped as difficult (its parts and its instance mask follow it). Raises MissingFieldError for an object with no geometry.
     """
     from ..errors import MissingFieldError
 
@@ -114,7 +115,6 @@ def object_annotations(
         for _, psrc in parts:
             report.skip_unread(psrc, Kind.BBOX, "voc-difficult-dropped", f"part of a {msg}")
         return [], True
-    classes = nested(obj, report)
     out = [
         Annotation(key=key, source=src, label=obj.name, shape=shape, classifications=classes, group=group)
         for key, shape in shapes
@@ -144,7 +144,7 @@ class MaskInput:
     objects: tuple[VocObject, ...]
     dropped: frozenset[int]  # object indexes dropped as difficult
     labelmap: LabelMap
-    nested: Callable[[VocObject], tuple[Classification, ...]]
+    nested: Mapping[int, tuple[Classification, ...]]  # object index -> its nested classifications
 
 
 def _size_ok(path: Path, arr: np.ndarray, m: MaskInput, report: Report, ids: list[int], what: str) -> bool:
@@ -217,7 +217,7 @@ def instance_masks(seg_object: Path, seg_class: Path | None, m: MaskInput, repor
                 source=src,
                 label=label,
                 shape=Mask(width=m.width, height=m.height, load=PngMaskLoader(seg_object, k)),
-                classifications=m.nested(obj) if obj is not None and obj.name == label else (),
+                classifications=m.nested.get(obj.index, ()) if obj is not None and obj.name == label else (),
                 group=f"object{k}" if obj is not None else None,
             )
         )

@@ -81,17 +81,25 @@ def _is_devkit(folder: Path) -> bool:
 
 
 def _files(root: Path, folder: Path, suffix: str) -> dict[str, Path]:
-    """``id -> path`` for every file with ``suffix`` below ``folder``; links leaving ``root`` refused."""
+    """``id -> path`` for every file with ``suffix`` below ``folder``, sorted by id.
+
+    Sub-folder links are not followed (``os.walk``); a file that is a link must stay inside
+    ``root``, so an export cannot make the reader open a file elsewhere on the machine.
+    """
     base = root.resolve()
-    out: dict[str, Path] = {}
-    for path in sorted(folder.rglob(f"*{suffix}")):
-        if not path.is_file() or path.suffix.lower() != suffix:
-            continue
-        real = path.resolve()
-        if base not in real.parents:
-            raise UnsafeInputError(path, "links outside the dataset root; refused")
-        out[path.relative_to(folder).with_suffix("").as_posix()] = path
-    return out
+    found: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        rel_dir = Path(dirpath).relative_to(folder).as_posix()
+        for fname in filenames:
+            if not fname.lower().endswith(suffix):
+                continue
+            path = Path(dirpath, fname)
+            if path.is_symlink() and base not in path.resolve().parents:
+                raise UnsafeInputError(path, "links outside the dataset root; refused")
+            stem = fname[: -len(suffix)]
+            found.append((stem if rel_dir == "." else f"{rel_dir}/{stem}", path))
+    return dict(sorted(found))
 
 
 def _subset_lists(root: Path) -> list[tuple[str, Path]]:

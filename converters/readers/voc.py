@@ -174,14 +174,15 @@ class VOCReader(Reader):
         anchor = item.xml or item.seg_object or item.seg_class
         annotations: list[Annotation] = []
         dropped: set[int] = set()
+        classes = {obj.index: nested(obj, self.report) for obj in (vf.objects if vf is not None else ())}
         for obj in vf.objects if vf is not None else ():
-            anns, was_dropped = object_annotations(item.xml, obj, build, self.report)  # type: ignore[arg-type]
+            anns, was_dropped = object_annotations(item.xml, obj, build, self.report, classes[obj.index])  # type: ignore[arg-type]
             annotations.extend(anns)
             if was_dropped:
                 dropped.add(obj.index)
             self._labels.setdefault(obj.name, None)
         masks_wanted = self.options.masks != "none" and (item.seg_object or item.seg_class)
-        width, height = self._size(item, vf, image, need=bool(annotations or masks_wanted))
+        width, height = self._size(item, vf, name, image, need=bool(annotations or masks_wanted))
         if masks_wanted:
             assert width is not None and height is not None
             m = MaskInput(
@@ -190,7 +191,7 @@ class VOCReader(Reader):
                 objects=vf.objects if vf is not None else (),
                 dropped=frozenset(dropped),
                 labelmap=labelmap,
-                nested=lambda obj: nested(obj, self.report),
+                nested=classes,
             )
             if item.seg_object is not None and self.options.masks == "auto":
                 masks = instance_masks(item.seg_object, item.seg_class, m, self.report)
@@ -217,7 +218,8 @@ class VOCReader(Reader):
         )
 
     def _image(self, item: VocItem, vf: VocFile | None) -> tuple[str, Path | None]:
-        """The asset name (dataset-relative image path) and the image file, if present."""
+        """The asset name (dataset-relative image path) and the image file when it had to be
+        searched for (a file name without extension, or none); else None (not looked up)."""
         source = item.xml or item.seg_object or item.seg_class or item.image_dir
         filename = vf.filename if vf is not None else None
         if filename:
@@ -225,7 +227,7 @@ class VOCReader(Reader):
             # a bare file name: the image is in the item's folder; a path: as written
             name = rel if "/" in rel else item.name_prefix + rel
             if Path(rel).suffix.lower() in IMAGE_SUFFIXES:
-                return name, self._existing(item, name)
+                return name, None  # looked up only if the size is needed (see _size)
         else:
             name = item.id
         found = self._by_stem(item, name)
@@ -251,9 +253,12 @@ class VOCReader(Reader):
                         return f"{name}{candidate.suffix}", candidate
         return None
 
-    def _size(self, item: VocItem, vf: VocFile | None, image: Path | None, *, need: bool) -> tuple[int | None, int | None]:
+    def _size(
+        self, item: VocItem, vf: VocFile | None, name: str, image: Path | None, *, need: bool
+    ) -> tuple[int | None, int | None]:
         if vf is not None and vf.width is not None:
             return vf.width, vf.height
+        image = image or self._existing(item, name)
         if image is not None:
             return image_size(image)
         for png in (item.seg_object, item.seg_class):
