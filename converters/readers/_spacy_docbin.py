@@ -4,7 +4,7 @@ spaCy is imported here, lazily, the first time a DocBin is read: ``import conver
 the JSON/JSONL paths never pay for it, and without the extra the user gets one line naming
 the extra to install instead of an ImportError traceback.
 
-A DocBin does not record its language; any blank vocab reads it because the strings travel
+A DocBin does not record its language; an empty vocabulary reads it because the strings travel
 with the file and tokenisation is stored, not recomputed. Docs are yielded one at a time
 (``get_docs`` is a generator), although spaCy loads the file's arrays at once.
 """
@@ -23,7 +23,6 @@ __all__ = ["load_spacy", "open_docbin"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_NAMES = ("global_key", "globalKey")
-_vocab: Any = None
 
 
 def load_spacy() -> Any:
@@ -54,11 +53,13 @@ def open_docbin(path: Path) -> tuple[list[dict[str, float]], Iterator[RawDoc]]:
 
 
 def _docs(path: Path, spacy: Any, db: Any) -> Iterator[RawDoc]:
-    global _vocab
-    if _vocab is None:
-        _vocab = spacy.blank("xx").vocab
+    # A fresh, empty vocabulary per file: the file brings its own strings, and no
+    # language data is needed (tokenisation is stored, not recomputed).
+    from spacy.vocab import Vocab
+
+    vocab = Vocab()
     try:
-        for index, doc in enumerate(db.get_docs(_vocab)):
+        for index, doc in enumerate(db.get_docs(vocab)):
             yield _raw_doc(index, doc)
     except (ValueError, KeyError, IndexError) as exc:
         raise ParseError(path, f"cannot rebuild a document ({str(exc)[:200]})") from None

@@ -148,28 +148,31 @@ def _record_spans(path: Path, value: Any, field_name: str, where: str | None) ->
         raise InvalidFieldError(path, field_name, "must be a list of spans", location=where)
     out = []
     for i, item in enumerate(value):
-        element = f"{field_name}[{i}]"
-        loc = f"{where}, {element}" if where else element
         confidence = message_id = text = None
-        if isinstance(item, dict):
+        if type(item) is dict:
             start = item.get("start", item.get("start_offset"))
             end = item.get("end", item.get("end_offset"))
             label = item.get("label")
             score = item.get("score")
-            if _number(score) and 0.0 <= score <= 1.0:
+            if score is not None and _number(score) and 0.0 <= score <= 1.0:
                 confidence = float(score)
             mid = item.get("messageId", item.get("message_id"))
             message_id = None if mid is None else str(mid)
-            text = item.get("text") if isinstance(item.get("text"), str) else None
+            text = item.get("text")
+            if type(text) is not str:
+                text = None
         elif isinstance(item, (list, tuple)) and len(item) >= 3:
             start, end, label = item[0], item[1], item[2]
         else:
-            raise InvalidFieldError(path, element, "must be [start, end, label] or an object with start, end, label", location=where)
-        _check_span_fields(path, start, end, label, loc)
-        out.append(RawSpan(
-            start=start, end=end, label=label, group="ents", key=f"{field_name}/{i}", element=element,
-            confidence=confidence, message_id=message_id, text=text,
-        ))  # fmt: skip
+            raise InvalidFieldError(
+                path, f"{field_name}[{i}]", "must be [start, end, label] or an object with start, end, label",
+                location=where,
+            )  # fmt: skip
+        if type(start) is not int or type(end) is not int or type(label) is not str or not label:
+            element = f"{field_name}[{i}]"
+            _check_span_fields(path, start, end, label, f"{where}, {element}" if where else element)
+        out.append(RawSpan(start, end, label, "ents", f"{field_name}/{i}", f"{field_name}[{i}]",
+                           confidence, message_id, text))  # fmt: skip
     return out
 
 
