@@ -223,7 +223,7 @@ def _split_from_value(
             raise ParseError(origin, f"{name}: {entry!r} is neither a folder, a .txt list nor an image")
     if not dirs and not images:
         return None
-    image_root = dirs[0] if len(dirs) == 1 and not any(dirs[0] not in p.parents for p in images) else _common_root(images, root)
+    image_root = dirs[0] if len(dirs) == 1 and not any(dirs[0] not in p.parents for p in images) else _common_root([p for p in images if p.exists()], root)
     return Split(name=name, images=images, image_root=image_root, origin=f"{origin.name}: {name}")
 
 

@@ -54,7 +54,7 @@ class RowRules:
 
 def guess_kind(n_values: int) -> Kind:
     """The kind a row most likely holds, for rows skipped before they are understood."""
-    return Kind.BBOX if n_values <= 6 else Kind.POLYGON
+    return Kind.BBOX if n_values <= 5 else Kind.POLYGON
 
 
 def _shape_of(task: str, n: int, kpt: tuple[int, int] | None) -> tuple[str, bool] | None:
