@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import colorsys
+import functools
 import hashlib
 import os
 import uuid as uuidlib
@@ -107,10 +108,23 @@ def shape_payload(shape: Shape) -> dict[str, Any]:
     raise TypeError(f"no row payload for {type(shape).__name__} here")
 
 
+@functools.lru_cache(maxsize=8)
+def _astral_before(text: str) -> tuple[int, ...] | None:
+    """For each code point index, how many astral (non-BMP) characters precede it; None when
+    the text has none (then code points and UTF-16 units agree). Cached: a document's
+    entities are written one after another."""
+    if all(ord(ch) <= 0xFFFF for ch in text):
+        return None
+    counts = [0]
+    for ch in text:
+        counts.append(counts[-1] + (ord(ch) > 0xFFFF))
+    return tuple(counts)
+
+
 def utf16_offset(text: str, index: int) -> int:
     """UTF-16 code units before code point ``index`` (JavaScript string indices)."""
-    prefix = text[:index]
-    return len(prefix) + sum(1 for ch in prefix if ord(ch) > 0xFFFF)
+    astral = _astral_before(text)
+    return index if astral is None else index + astral[min(index, len(text))]
 
 
 def entity_payload(entity: Entity, *, text: str | None, offsets: str) -> dict[str, Any]:
