@@ -10,6 +10,7 @@ export, per-frame shapes on frame images.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from ..errors import InvalidFieldError, OptionsError, ParseError
+from ..errors import ConversionError, InvalidFieldError, OptionsError, ParseError
 from ..model import (
     Annotation,
     Answer,
@@ -41,11 +42,40 @@ from ._xml import iterparse_xml
 if TYPE_CHECKING:  # pragma: no cover
     from .cvat import CVATReader
 
-__all__ = ["SHAPE_TAGS", "FileWalker", "scan"]
+__all__ = ["SHAPE_TAGS", "FileWalker", "elements", "scan"]
 
 SHAPE_TAGS = ("box", "polygon", "polyline", "points", "ellipse", "mask", "skeleton", "cuboid")
 _EVENT_TAGS = ("meta", "image", "track", "tag", *SHAPE_TAGS)
 _KNOWN_CHILDREN = set(_EVENT_TAGS) | {"attribute", "version"}
+
+
+def elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]:
+    """``iterparse_xml``, releasing the parser at a known point when the walk ends early.
+
+    lxml's iterparse opens the file itself and only closes it when parsing finishes; a parser
+    abandoned by an error or a ``break`` closes it on deallocation with a ResourceWarning,
+    which may happen anywhere later (and a traceback keeps it alive). Here the generator is
+    closed and an error's traceback dropped where that warning is expected and silenced.
+    """
+    gen = iterparse_xml(path, tags=tags)
+    error: ConversionError | None = None
+    try:
+        for elem in gen:  # not "yield from": closing must reach the finally below first
+            yield elem
+    except ConversionError as exc:
+        error = exc
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gen.close()
+            del gen
+    if error is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            error.__cause__ = error.__context__ = None
+            error.__suppress_context__ = True
+            error.__traceback__ = None
+        raise error
 
 
 def scan(path: Path) -> tuple[bool, bool]:
@@ -171,7 +201,15 @@ class FileWalker:
     # -- the walk ----------------------------------------------------------------------------
 
     def walk(self) -> Iterator[Asset]:
-        for elem in iterparse_xml(self.path, tags=_EVENT_TAGS):
+        events = elements(self.path, _EVENT_TAGS)
+        try:
+            yield from self._events(events)
+        finally:
+            events.close()
+        yield from self._finish()
+
+    def _events(self, events: Iterator[etree._Element]) -> Iterator[Asset]:
+        for elem in events:
             parent = elem.getparent()
             ptag = parent.tag if parent is not None else None
             tag = elem.tag
@@ -201,7 +239,6 @@ class FileWalker:
             else:
                 self.report.skip_unread(self.ref(elem), tag, "cvat-unexpected-element",
                                         f"<{tag}> inside <{ptag}> is not part of the CVAT format; ignored")
-        yield from self._finish()
 
     def _unknown(self, elems: Any) -> None:
         for other in elems:

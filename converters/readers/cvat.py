@@ -26,8 +26,7 @@ from pathlib import Path
 from ..errors import OptionsError, SourceNotFoundError
 from ..model import Asset, Media
 from ._cvat_meta import parse_meta
-from ._cvat_stream import FileWalker
-from ._xml import iterparse_xml
+from ._cvat_stream import FileWalker, elements
 from .base import Reader, option
 
 __all__ = ["CVATOptions", "CVATReader"]
@@ -140,7 +139,8 @@ class CVATReader(Reader):
     def labels(self) -> Sequence[str]:
         names: list[str] = []
         for path in self.files():
-            for meta in iterparse_xml(path, tags=("meta",)):
+            metas = elements(path, ("meta",))
+            for meta in metas:
                 parsed = parse_meta(meta, path)
                 for (parent, name), kind in parsed.label_types.items():
                     if kind == "skeleton":
@@ -149,6 +149,7 @@ class CVATReader(Reader):
                     if label and label not in names:
                         names.append(label)
                 break
+            metas.close()
         return names
 
     def read(self) -> Iterator[Asset]:
