@@ -215,7 +215,7 @@ def convert(
                 job.skip_asset(asset, "no-data-row", "the --data-rows map does not list this asset")
             else:
                 writer.write_data_row(job.rows_for(asset, ref))
-                data_rows_out.add(asset, ref)
+                data_rows_out.add(asset, ref, report)
             if progress is not None:
                 progress(n)
         report.check()
@@ -439,8 +439,15 @@ class _DataRowsOut:
         self.handle: Any = None
         self.count = 0
 
-    def add(self, asset: Asset, ref: DataRowRef) -> None:
+    def add(self, asset: Asset, ref: DataRowRef, report: Report) -> None:
         if self.path is None or asset.text is None or ref.global_key is None:
+            return
+        if asset.media is Media.CONVERSATIONAL:
+            report.note(
+                "conversational-data-rows-not-written",
+                "--write-data-rows writes plain-text rows only; conversational data rows need "
+                "Labelbox's conversation JSON (messages with ids), which the source does not carry",
+            )
             return
         if self.handle is None:
             self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
