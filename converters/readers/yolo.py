@@ -136,6 +136,7 @@ class YOLOReader(Reader):
         self.datasets = [discover(s, self.report) for s in self.sources]
         self._label_dirs = (o.labels_dir, *(n for n in _LABEL_DIRS if n != o.labels_dir))
         self._dir_cache: dict[Path, bool] = {}
+        self._label_folders: dict[Path, Path] = {}
         self._choose_key_template()
 
     def labels(self) -> Sequence[str]:
@@ -173,18 +174,25 @@ class YOLOReader(Reader):
 
     def _label_path(self, image: Path, root: Path) -> Path:
         """Ultralytics' rule (last ``images`` folder -> ``labels``), else the file beside the image."""
+        folder = self._label_folders.get(image.parent)
+        if folder is None:
+            folder = self._label_folders[image.parent] = self._label_folder(image.parent, root)
+        stem = image.name.rsplit(".", 1)[0]
+        return folder / f"{stem}.txt"
+
+    def _label_folder(self, parent: Path, root: Path) -> Path:
         try:
-            parts = image.relative_to(root).parts
+            parts = parent.relative_to(root).parts
         except ValueError:
             parts = ()
-        for i in range(len(parts) - 2, -1, -1):
+        for i in range(len(parts) - 1, -1, -1):
             if parts[i].lower() == "images":
                 base = root.joinpath(*parts[:i])
                 for name in self._label_dirs:
                     if self._is_dir(base / name):
-                        return base.joinpath(name, *parts[i + 1 :]).with_suffix(".txt")
+                        return base.joinpath(name, *parts[i + 1 :])
                 break
-        return image.with_suffix(".txt")
+        return parent
 
     def _items(self, ds: Dataset) -> list[_Item]:
         items: list[_Item] = []
@@ -357,6 +365,10 @@ def _exists(path: Path | None) -> bool:
 
 
 def _rel(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form (string work: this runs per image)."""
+    p, r = str(path), str(root)
+    if p.startswith(r) and len(p) > len(r) and p[len(r)] == os.sep:
+        return p[len(r) + 1 :].replace(os.sep, "/")
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
