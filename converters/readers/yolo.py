@@ -38,10 +38,6 @@ _LABEL_DIRS = ("labels", "Labels", "annotations", "Annotations")
 _WINDOW = 256
 
 
-def _kpt_option(text: str) -> str:
-    return text
-
-
 @dataclass(frozen=True, slots=True)
 class YOLOOptions:
     """Options of the YOLO reader."""
@@ -197,13 +193,20 @@ class YOLOReader(Reader):
     def _items(self, ds: Dataset) -> list[_Item]:
         items: list[_Item] = []
         done: set[Path] = set()
+        labels: dict[Path, Path] = {}
         for split in ds.splits:
             for image in split.images:
                 if image in done:
                     self.report.tally("image-in-several-splits")
                     continue
                 done.add(image)
-                items.append(_Item(split, image, self._label_path(image, ds.root)))
+                label = self._label_path(image, ds.root)
+                if label in labels:
+                    # a.jpg and a.png share a.txt: both get its rows (as in Ultralytics), said loudly.
+                    self.report.tally("label-file-shared")
+                    self.report.note("label-file-shared", f"{label} is the label file of {labels[label].name} and {image.name}")
+                labels.setdefault(label, image)
+                items.append(_Item(split, image, label))
         return items
 
     # -- reading -------------------------------------------------------------------
@@ -334,10 +337,8 @@ class YOLOReader(Reader):
                 if not looks_like_labels(text):
                     self.report.tally("stray-text-file")
                     continue
-                n = skip_rows(text, file=str(path), report=self.report, code="label-without-image", message="no image of the dataset has this label file")
+                skip_rows(text, file=str(path), report=self.report, code="label-without-image", message="no image of the dataset has this label file")
                 self.report.tally("label-without-image")
-                if n == 0:
-                    continue
 
     def _read_classify(self, ds: Dataset) -> Iterator[Asset]:
         """Folder-per-class datasets: one global radio ``class`` per image."""

@@ -284,6 +284,14 @@ def test_empty_missing_and_orphan_label_files(tmp_path: Path) -> None:
     assert {e.source.line for e in ctx.report.entries} == {1, 2}
 
 
+def test_same_stem_two_images__share_the_label_file_loudly(tmp_path: Path) -> None:
+    dataset(tmp_path, "0 0.5 0.5 0.2 0.2\n")
+    image(tmp_path / "images/train/a.png", 20, 10)
+    assets, ctx = read(tmp_path)
+    assert [(a.name, len(a.annotations)) for a in assets] == [("a.jpg", 1), ("a.png", 1)]
+    assert ctx.report.tallies["label-file-shared"] == 1
+
+
 def test_unreadable_image__rows_reported_not_fatal(tmp_path: Path) -> None:
     dataset(tmp_path, {"a": "0 0.5 0.5 0.2 0.2\n", "b": "1 0.5 0.5 0.2 0.2\n"})
     (tmp_path / "images/train/b.jpg").write_bytes(b"not a jpeg")
