@@ -10,7 +10,6 @@ export, per-frame shapes on frame images.
 
 from __future__ import annotations
 
-import warnings
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from ..errors import ConversionError, InvalidFieldError, OptionsError, ParseError
+from ..errors import InvalidFieldError, OptionsError, ParseError
 from ..model import (
     Annotation,
     Answer,
@@ -37,60 +36,16 @@ from ._cvat_shapes import AttrIssue, attribute_classifications, attribute_pairs,
 from ._cvat_video import TrackBuilder, VideoCollector
 from ._images import IMAGE_SUFFIXES, image_size
 from ._paths import clean_relative, resolve_inside
-from ._xml import iterparse_xml
+from ._cvat_io import elements, scan
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cvat import CVATReader
 
-__all__ = ["SHAPE_TAGS", "FileWalker", "elements", "scan"]
+__all__ = ["SHAPE_TAGS", "FileWalker"]
 
 SHAPE_TAGS = ("box", "polygon", "polyline", "points", "ellipse", "mask", "skeleton", "cuboid")
 _EVENT_TAGS = ("meta", "image", "track", "tag", *SHAPE_TAGS)
 _KNOWN_CHILDREN = set(_EVENT_TAGS) | {"attribute", "version"}
-
-
-def elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]:
-    """``iterparse_xml``, releasing the parser at a known point when the walk ends early.
-
-    lxml's iterparse opens the file itself and only closes it when parsing finishes; a parser
-    abandoned by an error or a ``break`` closes it on deallocation with a ResourceWarning,
-    which may happen anywhere later (and a traceback keeps it alive). Here the generator is
-    closed and an error's traceback dropped where that warning is expected and silenced.
-    """
-    gen = iterparse_xml(path, tags=tags)
-    error: ConversionError | None = None
-    try:
-        for elem in gen:  # not "yield from": closing must reach the finally below first
-            yield elem
-    except ConversionError as exc:
-        error = exc
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gen.close()
-            del gen
-    if error is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            error.__cause__ = error.__context__ = None
-            error.__suppress_context__ = True
-            error.__traceback__ = None
-        raise error
-
-
-def scan(path: Path) -> tuple[bool, bool]:
-    """(has ``<image``, has ``<track``): a byte scan, to plan the walk before it starts."""
-    images = tracks = False
-    tail = b""
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            buf = tail + chunk
-            images = images or b"<image" in buf
-            tracks = tracks or b"<track" in buf
-            if images and tracks:
-                break
-            tail = buf[-8:]
-    return images, tracks
 
 
 @dataclass

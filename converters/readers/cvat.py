@@ -26,7 +26,8 @@ from pathlib import Path
 from ..errors import OptionsError, SourceNotFoundError
 from ..model import Asset, Media
 from ._cvat_meta import parse_meta
-from ._cvat_stream import FileWalker, elements
+from ._cvat_io import elements
+from ._cvat_stream import FileWalker
 from .base import Reader, option
 
 __all__ = ["CVATOptions", "CVATReader"]
