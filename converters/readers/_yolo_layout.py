@@ -30,12 +30,12 @@ from ..report import Report
 from ._images import IMAGE_SUFFIXES
 from ._paths import resolve_inside
 
-__all__ = ["Dataset", "Split", "discover", "find_images", "load_yaml"]
+__all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "load_yaml"]
 
 #: Dataset YAMLs bigger than this are not dataset YAMLs.
 MAX_YAML_BYTES = 4_000_000
 _SPLIT_KEYS = ("train", "val", "valid", "test")
-_NAME_FILES = ("obj.names", "classes.txt", "classes.names", "labels.txt")
+NAME_FILES = ("obj.names", "classes.txt", "classes.names", "labels.txt")
 _IMAGE_DIRS = ("images", "Images", "JPEGImages")
 
 
@@ -79,13 +79,28 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ParseError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_loader())  # noqa: S506 (a SafeLoader that also refuses aliases)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         loc = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         raise ParseError(path, f"invalid YAML: {exc.problem}", location=loc) from None
     except yaml.YAMLError as exc:
         raise ParseError(path, f"invalid YAML: {exc}") from None
+
+
+def _loader() -> type:
+    """``yaml.SafeLoader`` refusing aliases: a few anchors can expand to gigabytes ("billion
+    laughs") and no dataset YAML needs them."""
+    import yaml
+
+    class NoAliasSafeLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are refused", mark)
+            return super().compose_node(parent, index)
+
+    return NoAliasSafeLoader
 
 
 def _read_lines(path: Path) -> list[tuple[int, str]]:
@@ -376,7 +391,7 @@ def _from_darknet(path: Path, report: Report) -> Dataset:
 
 
 def _names_near(folder: Path) -> dict[int, str] | None:
-    for name in _NAME_FILES:
+    for name in NAME_FILES:
         if (folder / name).is_file():
             return _names_file(folder / name)
     found = sorted(folder.glob("*.names"))

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import ConversionError, OptionsError, ParseError
 from ..model import Annotation, Asset, Classification, Media, SourceRef
 from ._images import image_size
-from ._yolo_layout import Dataset, Split, discover, is_image
+from ._yolo_layout import NAME_FILES, Dataset, Split, discover, is_image
 from ._yolo_rows import RowRules, looks_like_labels, parse_rows, skip_rows
 from .base import Reader, option
 
@@ -328,7 +328,7 @@ class YOLOReader(Reader):
                 continue
             for entry in entries:
                 path = Path(entry.path)
-                if not entry.name.endswith(".txt") or path in expected or path in skip or not entry.is_file():
+                if not entry.name.endswith(".txt") or entry.name in NAME_FILES or path in expected or path in skip or not entry.is_file():
                     continue
                 try:
                     text = path.read_text(encoding="utf-8-sig")

@@ -95,6 +95,7 @@ def test_public_fixture__reads(fixtures: Path, path: str, options: dict, n_asset
     assert {a.fields["subset"] for a in assets} == subsets
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=lambda v: str(v)[-40:])
 def test_public_fixture__oracle(fixtures: Path, tmp_path: Path, oracle, path: str, options: dict, n_assets: int, expected: dict, subsets: set) -> None:
     out = tmp_path / "out.ndjson"
@@ -323,6 +324,16 @@ def test_names__dict_with_gaps_nc_mismatch_and_no_names(tmp_path: Path) -> None:
     (asset,), ctx = read(tmp_path)
     assert asset.annotations[0].label == "5"
     assert "no-class-names" in {n["code"] for n in ctx.report.notes}
+
+
+def test_yaml__syntax_error_and_aliases_refused(tmp_path: Path) -> None:
+    dataset(tmp_path, "0 0.5 0.5 0.2 0.2\n", yaml="train: images/train\nnames: [a, b\n")
+    with pytest.raises(ParseError, match=r"data.yaml, line \d+, column \d+: invalid YAML"):
+        read(tmp_path / "data.yaml")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nnames: *b\ntrain: images/train\n"
+    (tmp_path / "data.yaml").write_text(bomb)
+    with pytest.raises(ParseError, match="aliases"):
+        read(tmp_path / "data.yaml")
 
 
 def test_several_yamls_and_missing_labels_folder__one_line_errors(fixtures: Path) -> None:
