@@ -69,32 +69,35 @@ def iterparse_xml(path: Path, *, tags: tuple[str, ...]) -> Iterator[etree._Eleme
     if not path.is_file():
         raise SourceNotFoundError(path)
     checked = False
-    try:
-        context = etree.iterparse(
-            str(path),
-            events=("end",),
-            tag=tags,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
-        for _event, elem in context:
-            if not checked:
-                _refuse_entities(path, elem.getroottree().docinfo)
-                checked = True
-            yield elem
-            parent = elem.getparent()
-            elem.clear(keep_tail=False)
-            if parent is not None:
-                while elem.getprevious() is not None:
-                    del parent[0]
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if getattr(exc, "lineno", None) else None
-        msg = exc.msg if getattr(exc, "msg", None) else str(exc)
-        raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
+    # Open the file ourselves: lxml only closes a file it opened when parsing finishes, so a
+    # caller that stops early would leave it to the garbage collector (a ResourceWarning).
+    with open(path, "rb") as fh:
+        try:
+            context = etree.iterparse(
+                fh,
+                events=("end",),
+                tag=tags,
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+                remove_comments=True,
+                remove_pis=True,
+            )
+            for _event, elem in context:
+                if not checked:
+                    _refuse_entities(path, elem.getroottree().docinfo)
+                    checked = True
+                yield elem
+                parent = elem.getparent()
+                elem.clear(keep_tail=False)
+                if parent is not None:
+                    while elem.getprevious() is not None:
+                        del parent[0]
+        except etree.XMLSyntaxError as exc:
+            line = exc.lineno if getattr(exc, "lineno", None) else None
+            msg = exc.msg if getattr(exc, "msg", None) else str(exc)
+            raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
 
 
 def _line(line: int | None) -> str | None:
