@@ -28,7 +28,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import eq
 
+import numpy as np
 import shapely
 from shapely.geometry import Polygon as ShpPolygon
 from shapely.geometry import box as shp_box
@@ -169,6 +172,9 @@ def fix_point(point: Point, *, width: int | None, height: int | None, options: G
 
 def _dedupe(points: Iterable[XY]) -> tuple[tuple[XY, ...], int]:
     """Consecutive duplicate vertices removed, and how many were."""
+    points = tuple(points)
+    if not any(map(eq, points, points[1:])):  # the common case, at C speed
+        return points, 0
     out: list[XY] = []
     removed = 0
     for p in points:
@@ -181,7 +187,12 @@ def _dedupe(points: Iterable[XY]) -> tuple[tuple[XY, ...], int]:
 
 
 def _finite(points: Iterable[XY]) -> bool:
-    return all(math.isfinite(p[0]) and math.isfinite(p[1]) for p in points)
+    # NaN and infinities propagate through a sum (C speed); a sum overflowing to inf means
+    # coordinates near 1e308, which are not pixel positions either.
+    try:
+        return math.isfinite(sum(chain.from_iterable(points), 0.0))
+    except OverflowError:
+        return False
 
 
 def fix_polyline(line: Polyline) -> Outcome:
@@ -288,10 +299,34 @@ def polygon_mask(parts: Sequence[ShpPolygon], *, width: int, height: int) -> Mas
     return Mask(width=width, height=height, load=lambda: masks.rasterize(rings, width=width, height=height))
 
 
+def _simple_inside(ext: Sequence[XY], width: int | None, height: int | None) -> bool:
+    """Whether an unclosed ring is already a valid Labelbox polygon inside the image.
+
+    The fast path for the common case: >= 3 points, none repeated consecutively (nor a
+    closing point), finite, simple (no self-intersection or touch) and within the image. A
+    simple closed ring of >= 3 distinct points is a valid shell with a positive area, so
+    ``is_simple`` on the ring decides without building a Polygon (~3x cheaper than is_valid).
+    """
+    n = len(ext)
+    if n < 3 or ext[0] == ext[-1] or any(map(eq, ext, ext[1:])) or not _finite(ext):
+        return False
+    ring = shapely.linearrings(np.fromiter(chain.from_iterable(ext), float, count=2 * n).reshape(-1, 2))
+    if not shapely.is_simple(ring):
+        return False
+    if width is None or height is None:
+        return True
+    x0, y0, x1, y1 = shapely.bounds(ring)
+    return bool(x0 >= -EPS and y0 >= -EPS and x1 <= width + EPS and y1 <= height + EPS)
+
+
 def fix_polygon(
     shape: Polygon | MultiPolygon, *, width: int | None, height: int | None, options: GeometryOptions
 ) -> Outcome:
     """Clean, repair, clip and split a (multi-part) polygon; see the module docstring."""
+    if type(shape) is Polygon and not shape.holes:
+        simple = _simple_inside(shape.exterior, width, height)
+        if simple:
+            return Outcome((shape,))
     given = shape.polygons if isinstance(shape, MultiPolygon) else (shape,)
     if not all(_finite(p.exterior) and all(_finite(h) for h in p.holes) for p in given):
         return _skipped("non-finite-coordinates", "polygon has a NaN or infinite coordinate")
@@ -319,19 +354,8 @@ def fix_polygon(
         fixes.append(Fix("repaired", "duplicate-vertices", f"{removed} repeated vertex(es) removed (IoU 1.000)"))
     if degenerate:
         fixes.append(Fix("repaired", "degenerate-part", f"{degenerate} ring(s) of fewer than 3 distinct points dropped"))
-    # Fast path: one simple ring inside the image, the common case by far.
-    if len(parts) == 1 and not parts[0][1]:
-        ext = parts[0][0]
-        xs, ys = [p[0] for p in ext], [p[1] for p in ext]
-        inside = width is None or (min(xs) >= -EPS and min(ys) >= -EPS and max(xs) <= width + EPS
-                                   and max(ys) <= height + EPS)
-        poly = ShpPolygon(ext)
-        if inside and poly.is_valid:
-            if poly.area <= 0:
-                return _skipped("zero-area-polygon", "polygon encloses no area", fixes)
-            if not fixes and isinstance(shape, Polygon) and ext == tuple(shape.exterior):
-                return Outcome((shape,))
-            return Outcome((Polygon(exterior=ext),), tuple(fixes))
+    if len(parts) == 1 and not parts[0][1] and _simple_inside(parts[0][0], width, height):
+        return Outcome((Polygon(exterior=parts[0][0]),), tuple(fixes))
     return _repair(parts, width=width, height=height, options=options, fixes=fixes)
 
 
@@ -398,4 +422,3 @@ def _repair(
         fixes.append(Fix("split", "multipart-split", f"object of {len(pieces)} parts written as {len(pieces)} polygons{why}"))
     out = tuple(Polygon(exterior=_unclosed(p.exterior.coords)) for p in pieces)
     return Outcome(out, tuple(fixes))
-

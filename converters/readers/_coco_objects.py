@@ -167,9 +167,8 @@ class ObjectReader:
                 raise InvalidFieldError(
                     f.path, "segmentation", f"polygon {part} has an odd number of coordinates ({len(flat)})", location=loc
                 )
-            for v in flat:
-                if type(v) not in _NUMBER_TYPES:
-                    raise InvalidFieldError(f.path, "segmentation", f"polygon {part} holds a non-number", location=loc)
+            if not set(map(type, flat)) <= _NUMBER_TYPES:
+                raise InvalidFieldError(f.path, "segmentation", f"polygon {part} holds a non-number", location=loc)
             polygons.append(Polygon(exterior=tuple(zip(flat[0::2], flat[1::2]))))
         if len(polygons) == 1:
             return polygons[0]
