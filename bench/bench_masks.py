@@ -40,6 +40,7 @@ from PIL import Image  # noqa: E402
 from pycocotools import mask as cocomask  # noqa: E402
 
 from converters import convert  # noqa: E402
+from converters.masks import PNG_LEVEL  # noqa: E402
 
 
 def _blob(rng: random.Random, w: int, h: int, x: float, y: float, bw: float, bh: float) -> np.ndarray:
@@ -100,7 +101,7 @@ def generate(path: Path, *, images: int, rle_share: float, seed: int = 0) -> tup
 
 def _png(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=PNG_LEVEL)
     return buf.getvalue()
 
 
