@@ -47,6 +47,7 @@ __all__ = [
     "encode_rgb_png",
     "encode_rle",
     "rasterize",
+    "string_counts",
 ]
 
 #: zlib level of mask PNGs. Measured on 640x480 blobs: level 1 encodes in 1.4 ms and 2.5 KB,
@@ -61,13 +62,17 @@ class MaskDecodeError(InputError, ValueError):
     """A mask's pixels cannot be decoded (bad RLE, size differing from its image)."""
 
 
-def check_rle(rle: Any, *, width: int | None = None, height: int | None = None) -> str | None:
+def check_rle(
+    rle: Any, *, width: int | None = None, height: int | None = None, deep: bool = False
+) -> str | None:
     """Why ``rle`` is not a decodable COCO RLE for a ``width`` x ``height`` image, or None.
 
-    Cheap checks only (no pixels): ``size`` is two positive ints and matches the image when
-    the image size is known; list counts are non-negative ints summing to h*w; string counts
+    Cheap checks (no pixels): ``size`` is two positive ints and matches the image when the
+    image size is known; list counts are non-negative ints summing to h*w; string counts
     use the 64-character alphabet and do not end inside a number (pycocotools would read
-    past the end). The run total of a string is checked by :func:`decode`.
+    past the end). With ``deep``, string counts are also unpacked (vectorised, ~40 us for a
+    typical mask) and their runs checked like a list's; readers use it so a corrupt string
+    is a ParseError naming the annotation, not a failure later in the writer.
     """
     if not isinstance(rle, Mapping):
         return "RLE is not an object"
@@ -93,6 +98,14 @@ def check_rle(rle: Any, *, width: int | None = None, height: int | None = None) 
             return "RLE counts string is empty"
         if (ord(counts[-1]) - 48) & 0x20:
             return "RLE counts string is truncated (ends inside a run)"
+        if not deep:
+            return None
+        runs = string_counts(counts)
+        if (runs < 0).any():
+            return "RLE counts string decodes to a negative run (corrupt counts)"
+        total = int(runs.sum())
+        if total != h * w:
+            return f"RLE runs sum to {total}, not height*width = {h * w} (corrupt counts)"
         return None
     if isinstance(counts, list):
         if not all(type(c) is int and c >= 0 for c in counts):
@@ -102,6 +115,28 @@ def check_rle(rle: Any, *, width: int | None = None, height: int | None = None) 
             return f"RLE runs sum to {total}, not height*width = {h * w}"
         return None
     return f"RLE counts must be a string or a list of run lengths, got {type(counts).__name__}"
+
+
+def string_counts(counts: str | bytes) -> np.ndarray:
+    """The run lengths of a compressed COCO RLE string (``maskApi.c`` ``rleFrString``).
+
+    Each run is a little-endian number in 5-bit groups (48 + value, bit 0x20 = more groups
+    follow, bit 0x10 of the last group = negative); from the fourth run on (index > 2) it is
+    stored as the difference to the run two places earlier. Vectorised with numpy. The
+    string must be well-formed (see :func:`check_rle`).
+    """
+    raw = counts.encode("ascii") if isinstance(counts, str) else counts
+    b = np.frombuffer(raw, dtype=np.uint8).astype(np.int64) - 48
+    ends = np.flatnonzero((b & 0x20) == 0)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    shift = 5 * (np.arange(b.size) - np.repeat(starts, lengths))
+    vals = np.add.reduceat((b & 0x1F) << shift, starts)
+    vals = np.where((b[ends] & 0x10) != 0, vals - (np.int64(1) << (5 * lengths)), vals)
+    out = vals.copy()
+    out[2::2] = np.cumsum(vals[2::2])  # run m = stored + run m-2, for m > 2
+    out[1::2] = np.cumsum(vals[1::2])
+    return out
 
 
 def decode(mask: Mask) -> np.ndarray:

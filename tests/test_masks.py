@@ -234,3 +234,31 @@ def test_oracle_accepts_mask_rows(tmp_path, oracle):
         convert([src], out, fmt="coco", mode="ground-truth", mask_format=fmt)
         result = oracle(out, mode="gt", media="image")
         assert result.failed == 0 and result.ok == 3, result.output
+
+
+def _runs(arr: np.ndarray) -> list[int]:
+    return uncompressed(arr)["counts"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_string_counts_match_the_runs(seed):
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(1, 70, 2))
+    arr = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+    if seed == 0:
+        arr[:] = 1  # first run of zeros is 0
+    assert masks.string_counts(py_compressed(arr)["counts"]).tolist() == _runs(arr)
+
+
+def test_string_counts_of_real_results(fixtures):
+    rows = json.loads((fixtures / "coco/cocoapi/results/instances_val2014_fakesegm100_results.json").read_text())
+    for row in rows[:60]:
+        seg = row["segmentation"]
+        arr = cocomask.decode({"size": seg["size"], "counts": seg["counts"].encode()})
+        assert masks.string_counts(seg["counts"]).tolist() == _runs(arr)
+
+
+@pytest.mark.parametrize(("counts", "text"), [("0oo0", "sum to"), ("5", "sum to 5"), ("6@", "negative")])
+def test_deep_check_catches_corrupt_strings(counts, text):
+    assert masks.check_rle({"size": [2, 2], "counts": counts}) is None  # the cheap check cannot tell
+    assert text in masks.check_rle({"size": [2, 2], "counts": counts}, deep=True)

@@ -207,7 +207,7 @@ class ObjectReader:
 
 def rle_mask(f: CocoFile, seg: Mapping[str, Any], loc: str, image: Mapping[str, Any]) -> Mask:
     """An RLE segmentation as a lazy Mask, checked against the image (no pixels decoded)."""
-    reason = masks.check_rle(seg, width=image.get("_width"), height=image.get("_height"))
+    reason = masks.check_rle(seg, width=image.get("_width"), height=image.get("_height"), deep=True)
     if reason:
         if "differs from the image" in reason:
             raise ParseError(f.path, reason, location=loc)
