@@ -377,3 +377,23 @@ def test_repairs_appear_in_the_report(tmp_path):
     assert rows[2]["bbox"] == {"top": 5.0, "left": 0.0, "height": 10.0, "width": 10.0}
     assert png(rows[3]["mask"]["png"]).sum() == 84
 
+
+
+@pytest.mark.parametrize(("counts", "text"), [
+    ("0oo0", "RLE runs sum to"),
+    ("1P", "truncated"),
+    ("1 2", "alphabet"),
+    ([1, -1, 4], "non-negative"),
+])
+def test_corrupt_rle_is_a_one_line_error_at_read_time(tmp_path, capsys, counts, text):
+    data = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 2, "height": 2}],
+        "categories": [{"id": 1, "name": "x"}],
+        "annotations": [{"id": 77, "image_id": 1, "category_id": 1, "segmentation": {"size": [2, 2], "counts": counts}}],
+    }
+    path = write(tmp_path, data)
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(path), "-o", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {path}, annotation id 77: ") and text in err and "\n" not in err
+    assert not out.exists()
