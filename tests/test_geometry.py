@@ -311,3 +311,64 @@ def test_keyhole_ring_is_a_holed_polygon_and_becomes_a_mask():
     assert "IoU 1.000" in out.fixes[0].message  # the viewer's region and the repair agree
     arr = masks.decode(out.shapes[0])
     assert arr.sum() == 100 - 16 and arr[5, 5] == 0 and arr[1, 1] == 1
+
+
+def _shapes_of_every_fixture(fixtures):
+    """(source, shape, width, height) for every object shape any reader finds in fixtures/."""
+    from converters.errors import ConversionError
+    from converters.pipeline import read_assets
+    from converters.readers import available_formats, get_reader
+
+    for fmt in available_formats():
+        folder = fixtures / fmt
+        if not folder.is_dir():
+            continue
+        reader = get_reader(fmt)
+        claimed: list = []
+        for path in sorted(folder.rglob("*")):
+            if any(c in path.parents for c in claimed):
+                continue
+            try:
+                if not reader.sniff(path):
+                    continue
+            except Exception:  # a reader's sniff is not what this test checks
+                continue
+            claimed.append(path)
+            try:
+                for asset in read_assets([path], fmt=fmt):
+                    for ann in asset.annotations:
+                        shape = getattr(ann, "shape", None)
+                        if shape is not None:
+                            yield path, shape, asset.width, asset.height
+                        for seg in getattr(ann, "segments", ()):
+                            for kf in seg.keyframes:
+                                yield path, kf.shape, asset.width, asset.height
+            except (ConversionError, ImportError):
+                continue
+
+
+def test_every_fixture_shape_comes_out_valid(fixtures):
+    """The odd shapes of all public fixtures (inverted VOC boxes, OBB corners below 0, YOLO
+    triangles, CVAT polygons...) come out as geometry Labelbox accepts, or skipped with a code."""
+    seen = 0
+    for path, shape, w, h in _shapes_of_every_fixture(fixtures):
+        seen += 1
+        out = fix_shape(shape, width=w, height=h, options=DEFAULT)
+        if not out.shapes:
+            assert out.skip is not None and out.skip.code, path
+            continue
+        for s in out.shapes:
+            if isinstance(s, Polygon):
+                g = shapely.Polygon(s.exterior)
+                assert g.is_valid and g.area > 0 and not s.holes, (path, s)
+                if w is not None:
+                    assert shapely.box(0, 0, w, h).buffer(1e-6).covers(g), (path, s)
+            elif isinstance(s, Box):
+                assert s.x_max > s.x_min and s.y_max > s.y_min, (path, s)
+                if w is not None:
+                    assert 0 <= s.x_min and s.x_max <= w and 0 <= s.y_min and s.y_max <= h, (path, s)
+            elif isinstance(s, Polyline):
+                assert len(set(s.points)) >= 2
+            elif isinstance(s, Mask) and w is not None:
+                assert (s.width, s.height) == (w, h)
+    assert seen >= 50

@@ -262,3 +262,12 @@ def test_string_counts_of_real_results(fixtures):
 def test_deep_check_catches_corrupt_strings(counts, text):
     assert masks.check_rle({"size": [2, 2], "counts": counts}) is None  # the cheap check cannot tell
     assert text in masks.check_rle({"size": [2, 2], "counts": counts}, deep=True)
+
+
+@pytest.mark.parametrize(
+    "ring",
+    [((0, 0), (4, 4)), ((1, 1),), ()],  # 4 numbers: pycocotools would read a box [x, y, w, h]
+)
+def test_rasterize_never_falls_into_the_four_number_trap(ring):
+    arr = masks.rasterize([(ring, ())], width=6, height=6)
+    assert arr.shape == (6, 6) and arr.sum() == 0
