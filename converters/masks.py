@@ -191,8 +191,12 @@ def encode_rle(array: np.ndarray) -> dict[str, Any]:
     """Compressed COCO RLE of a 2-D array (nonzero = 1), counts as a str (JSON-ready)."""
     from pycocotools import mask as cocomask
 
-    arr = np.asfortranarray(np.asarray(array) != 0, dtype=np.uint8)
-    rle = cocomask.encode(arr)
+    arr = np.asarray(array)
+    if arr.dtype != np.bool_:
+        arr = arr != 0
+    # bool and uint8 share a layout: a view, and no copy when the caller built the mask in
+    # Fortran order (the panoptic reader does, from one Fortran-ordered id map per image).
+    rle = cocomask.encode(np.asfortranarray(arr.view(np.uint8)))
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 

@@ -60,7 +60,9 @@ def _id_map(f: CocoFile, path: Path, loc: str, width: int | None, height: int | 
                 rgb = np.asarray(im.convert("RGB"), dtype=np.uint32)
     except (OSError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise UnsafeInputError(f.path, f"panoptic PNG {path.name} unreadable: {exc}", location=loc) from None
-    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+    # Fortran order: every per-segment mask compared from it is already in the column-major
+    # layout pycocotools encodes, so encoding copies nothing.
+    return np.asfortranarray(rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2])
 
 
 def panoptic_annotations(
