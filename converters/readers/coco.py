@@ -204,7 +204,7 @@ class COCOReader(Reader):
                 self._captions(f)
                 continue
             for index, ann in enumerate(_list(f, "annotations", required=False)):
-                loc = _ann_location(ann, index) if f.kind != "panoptic" else f"annotations[{index}]"
+                loc = _ann_location(ann, index) if f.kind != "panoptic" else _panoptic_location(ann, index)
                 if type(ann) is not dict:
                     raise ParseError(f.path, "annotation is not an object", location=loc)
                 name = self._image_of(f, ann, by_id, loc)
@@ -348,4 +348,10 @@ def _list(f: CocoFile, key: str, *, required: bool) -> list[Any]:
 def _ann_location(ann: Any, index: int) -> str:
     if isinstance(ann, dict) and "id" in ann:
         return f"annotation id {ann['id']}"
+    return f"annotations[{index}]"
+
+
+def _panoptic_location(ann: Any, index: int) -> str:
+    if isinstance(ann, dict) and "image_id" in ann:
+        return f"annotations[{index}] (image id {ann['image_id']})"
     return f"annotations[{index}]"
