@@ -38,8 +38,10 @@ from .model import (
     Polygon,
     Polyline,
     Shape,
+    SourceRef,
     VideoObject,
 )
+from .errors import ParseError
 from .ontology import ClassDef, OptionDef, Tool
 
 __all__ = [
@@ -251,6 +253,17 @@ class _PendingMask:
     mask: Mask
     key: str
     index: int
+    source: SourceRef | None = None
+
+
+def _decode(mask: Mask, source: SourceRef | None) -> np.ndarray:
+    """masks.decode, with a failure turned into an error naming the annotation's file and place."""
+    try:
+        return masks.decode(mask)
+    except (masks.MaskDecodeError, ValueError, OSError) as exc:
+        if source is None:
+            raise
+        raise ParseError(source.file, f"mask cannot be decoded: {exc}", location=source.location() or None) from exc
 
 
 @dataclass
@@ -273,12 +286,14 @@ class AssetRows:
         self.feature_names.append(feature_name)
         return len(self.rows) - 1
 
-    def add_mask(self, row: dict[str, Any], feature_name: str, mask: Mask, key: str) -> int:
+    def add_mask(
+        self, row: dict[str, Any], feature_name: str, mask: Mask, key: str, source: SourceRef | None = None
+    ) -> int:
         index = self.add(row, feature_name)
         if self.mask_options.format == "png":
-            row["mask"] = {"png": _b64(masks.encode_png(masks.decode(mask)))}
+            row["mask"] = {"png": _b64(masks.encode_png(_decode(mask, source)))}
         else:
-            self.pending.append(_PendingMask(row, mask, key, index))
+            self.pending.append(_PendingMask(row, mask, key, index, source))
         return index
 
     def finish(self) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[int, str, str]]]:
@@ -300,7 +315,7 @@ class AssetRows:
         h, w = first.height, first.width
         label = np.zeros((h, w), dtype=np.int32)
         for n, p in enumerate(self.pending, start=1):
-            arr = masks.decode(p.mask)
+            arr = _decode(p.mask, p.source)
             if arr.shape != (h, w):
                 raise ValueError("masks of one image differ in size")
             label[arr != 0] = n
@@ -326,7 +341,7 @@ class AssetRows:
 
     def _per_instance_files(self) -> None:
         for p in self.pending:
-            arr = masks.decode(p.mask)
+            arr = _decode(p.mask, p.source)
             rgb = np.repeat((arr != 0).astype(np.uint8)[:, :, None] * 255, 3, axis=2)
             ref = self._write_file(masks.encode_rgb_png(rgb), f"{self.asset_key}/{p.key}.png")
             p.row["mask"] = {"instanceURI": ref, "colorRGB": [255, 255, 255]}

@@ -360,7 +360,7 @@ class _Job:
                 row["classifications"] = nested_payloads(ann.classifications, tool, self.ctx)
             self._confidence(row, ann.confidence)
             if isinstance(shape, Mask):
-                indexes.append(rows.add_mask(row, tool.name, shape, safe_relative(key)))
+                indexes.append(rows.add_mask(row, tool.name, shape, safe_relative(key), ann.source))
                 continue
             if isinstance(shape, Entity):
                 row.update(entity_payload(shape, text=asset.text, offsets=self.o.offsets))

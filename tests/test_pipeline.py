@@ -177,3 +177,18 @@ def test_rerun_is_byte_identical(tmp_path: Path, memory) -> None:
     convert([src], tmp_path / "a.ndjson", fmt="memory")
     convert([src], tmp_path / "b.ndjson", fmt="memory")
     assert (tmp_path / "a.ndjson").read_bytes() == (tmp_path / "b.ndjson").read_bytes()
+
+
+def test_undecodable_mask__one_line_error_with_location(tmp_path: Path, memory) -> None:
+    from converters.errors import ParseError
+    from converters.model import Mask
+
+    def broken():
+        raise OSError("truncated PNG")
+
+    bad = Asset(name="m.png", media=Media.IMAGE, source=SRC, width=4, height=4,
+                annotations=(ann("m1", "blob", Mask(width=4, height=4, load=broken)),))
+    for fmt in ("png", "composite"):
+        with pytest.raises(ParseError, match=r"mem.json, annotation m1: mask cannot be decoded: truncated PNG"):
+            run(tmp_path, memory(bad), mask_format=fmt)
+        assert not (tmp_path / "out.ndjson").exists()
