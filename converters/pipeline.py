@@ -256,6 +256,7 @@ class _Job:
         self.ontology = ontology
         self.source_identity = reader.format_name
         self.ctx = RowContext(use_ids=ontology.has_ids, keep_confidence=options.mode is Mode.PRELABEL)
+        self._features: dict[int, dict[str, str]] = {}
         self.mask_options = MaskOptions(
             format=options.mask_format,
             directory=Path(options.mask_dir) if options.mask_dir else None,
@@ -268,7 +269,10 @@ class _Job:
             self.report.skip(ann.source, ann.kind, code, message)
 
     def _feature(self, tool_or_def: Any) -> dict[str, str]:
-        return self.ctx.ref(tool_or_def.name, tool_or_def.schema_id)
+        ref = self._features.get(id(tool_or_def))
+        if ref is None:  # tools live as long as the ontology: their ids stay valid
+            ref = self._features[id(tool_or_def)] = self.ctx.ref(tool_or_def.name, tool_or_def.schema_id)
+        return ref
 
     def _confidence(self, row: dict[str, Any], confidence: float | None) -> None:
         if confidence is None:
