@@ -8,6 +8,7 @@ ends *written* or *skipped* with a reason (see :mod:`converters.report`).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -202,8 +203,15 @@ def convert(
     writer = NDJSONOutput(out_path, max_rows_per_file=options.max_rows_per_file)
     data_rows_out = _DataRowsOut(options.write_data_rows)
     job = _Job(reader, options, report, ontology)
+    frozen = False
     try:
         for n, asset in enumerate(reader.read(), start=1):
+            if n == 1 and gc.isenabled():
+                # The reader has loaded what it keeps for the whole run (a COCO file's JSON is
+                # millions of objects): move it out of the collector's sight, or every full
+                # collection walks it again (measured: ~15% of a val2017-sized conversion).
+                gc.freeze()
+                frozen = True
             report.assets += 1
             if options.media is not None and asset.media is not options.media:
                 raise OptionsError(
@@ -238,6 +246,9 @@ def convert(
         writer.abort()
         data_rows_out.abort()
         raise
+    finally:
+        if frozen:
+            gc.unfreeze()
     report_path = Path(options.report) if options.report else out_path.with_name(
         out_path.name.removesuffix(".ndjson") + ".report.json"
     )

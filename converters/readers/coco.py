@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,9 +192,15 @@ class COCOReader(Reader):
     # -- ground-truth files ---------------------------------------------------------------
 
     def _read_split(self, split: str, files: list[CocoFile]) -> Iterator[Asset]:
+        """One asset per image of the split.
+
+        A first pass checks every annotation's image and category (so a bad id fails before
+        anything is built) and groups the raw annotations by image; the model objects of an
+        image are only built when it is yielded, so they never all exist at once.
+        """
         images: dict[str, dict[str, Any]] = {}  # file_name -> image entry (+ source file)
         order: list[str] = []
-        per_image: dict[str, list[Annotation]] = defaultdict(list)
+        pending: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         tags: dict[str, dict[str, SourceRef]] = defaultdict(dict)
         objects: set[tuple[str, str]] = set()  # (file_name, ann id) of instances objects
         for f in files:
@@ -203,16 +209,15 @@ class COCOReader(Reader):
             if f.kind == "captions":
                 self._captions(f)
                 continue
+            panoptic = f.kind == "panoptic"
             for index, ann in enumerate(_list(f, "annotations", required=False)):
-                loc = _ann_location(ann, index) if f.kind != "panoptic" else _panoptic_location(ann, index)
                 if type(ann) is not dict:
-                    raise ParseError(f.path, "annotation is not an object", location=loc)
-                name = self._image_of(f, ann, by_id, loc)
-                if f.kind == "panoptic":
-                    per_image[name].extend(panoptic_annotations(
-                        f, ann, loc, cats, images[name], self.report, skip_crowd=self.options.crowd == "skip"))
+                    raise ParseError(f.path, "annotation is not an object", location=_location(f, ann, index))
+                name = self._image_of(f, ann, by_id, index)
+                if panoptic:
+                    pending[name].append((f, ann, index, cats, None, True))
                     continue
-                cat = self._category_of(f, ann, cats, loc)
+                cat = self._category_of(f, ann, cats, index)
                 if f.kind == "labels":
                     ref = SourceRef(file=f.name, annotation_id=str(ann.get("id", f"#{index}")))
                     tags[name].setdefault(cat.name, ref)
@@ -224,15 +229,27 @@ class COCOReader(Reader):
                         self.report.tally("keypoint-object-in-instances")
                 elif "id" in ann:
                     objects.add((name, str(ann["id"])))
-                per_image[name].extend(self.objects.annotations(f, ann, index, loc, cat, images[name], shapes=shapes))
+                pending[name].append((f, ann, index, cats, cat, shapes))
         for name in order:
             image = images[name]
-            anns = per_image.get(name, [])
+            anns = self._build(pending.pop(name, ()), image)
             if name in tags:
                 self.report.note("coco-labels-as-tags",
                                  "image labels (labels_* files) are written as one 'tags' checklist per image")
-                anns = [*anns, _tags_annotation(f"{split}:{name}", tags[name])]
+                anns.append(_tags_annotation(f"{split}:{name}", tags[name]))
             yield self.asset(name, image, tuple(anns), split)
+
+    def _build(self, raw: Iterable[tuple[Any, ...]], image: dict[str, Any]) -> list[Any]:
+        """The model annotations of one image from its grouped raw annotations."""
+        out: list[Any] = []
+        for f, ann, index, cats, cat, shapes in raw:
+            loc = _location(f, ann, index)
+            if cat is None:  # panoptic segment list
+                out.extend(panoptic_annotations(
+                    f, ann, loc, cats, image, self.report, skip_crowd=self.options.crowd == "skip"))
+            else:
+                out.extend(self.objects.annotations(f, ann, index, loc, cat, image, shapes=shapes))
+        return out
 
     def asset(self, name: str, image: Mapping[str, Any], annotations: tuple[Any, ...], split: str) -> Asset:
         return Asset(
@@ -246,20 +263,22 @@ class COCOReader(Reader):
             fields={"subset": split, "image_id": str(image["id"])},
         )
 
-    def _image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], loc: str) -> str:
+    def _image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], index: int) -> str:
         image_id = ann.get("image_id")
-        if image_id is None:
-            raise MissingFieldError(f.path, "image_id", location=loc)
-        name = by_id.get(str(image_id))
+        name = by_id.get(str(image_id)) if image_id is not None else None
         if name is None:
+            loc = _location(f, ann, index)
+            if image_id is None:
+                raise MissingFieldError(f.path, "image_id", location=loc)
             raise InvalidFieldError(f.path, "image_id", f"{image_id!r} names no image of the file", location=loc)
         return name
 
-    def _category_of(self, f: CocoFile, ann: Mapping[str, Any], cats: Mapping[str, Category], loc: str) -> Category:
-        if "category_id" not in ann:
-            raise MissingFieldError(f.path, "category_id", location=loc)
-        cat = cats.get(str(ann["category_id"]))
+    def _category_of(self, f: CocoFile, ann: Mapping[str, Any], cats: Mapping[str, Category], index: int) -> Category:
+        cat = cats.get(str(ann["category_id"])) if "category_id" in ann else None
         if cat is None:
+            loc = _location(f, ann, index)
+            if "category_id" not in ann:
+                raise MissingFieldError(f.path, "category_id", location=loc)
             raise InvalidFieldError(f.path, "category_id", f"{ann['category_id']!r} names no category of the file",
                                     location=loc)
         return cat
@@ -343,6 +362,10 @@ def _list(f: CocoFile, key: str, *, required: bool) -> list[Any]:
     if not isinstance(value, list):
         raise InvalidFieldError(f.path, key, "must be a list", location="top level")
     return value
+
+
+def _location(f: CocoFile, ann: Any, index: int) -> str:
+    return _panoptic_location(ann, index) if f.kind == "panoptic" else _ann_location(ann, index)
 
 
 def _ann_location(ann: Any, index: int) -> str:
