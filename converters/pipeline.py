@@ -206,7 +206,7 @@ def convert(
     frozen = False
     try:
         for n, asset in enumerate(reader.read(), start=1):
-            if n == 1 and gc.isenabled():
+            if n == 1 and gc.isenabled() and gc.get_freeze_count() == 0:
                 # The reader has loaded what it keeps for the whole run (a COCO file's JSON is
                 # millions of objects): move it out of the collector's sight, or every full
                 # collection walks it again (measured: ~15% of a val2017-sized conversion).
