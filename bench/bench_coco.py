@@ -19,16 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson  # noqa: E402  (the floor uses the fastest JSON library there is)
 
+from _harness import compare  # noqa: E402
 from converters import convert  # noqa: E402
 
 
@@ -92,19 +91,7 @@ def main() -> int:
         src = Path(tmp) / "instances_val2017.json"
         objects = generate(src, images=args.images)
         print(f"generated {args.images} images, {objects} objects, {src.stat().st_size / 1e6:.1f} MB")
-        times: dict[str, list[float]] = {"floor": [], "convert": []}
-        ratios = []
-        for _ in range(args.repeat):
-            pair = {}
-            for name, fn in (("floor", floor), ("convert", ours)):
-                t = time.perf_counter()
-                fn(src, Path(tmp) / f"{name}.ndjson")
-                pair[name] = time.perf_counter() - t
-                times[name].append(pair[name])
-            ratios.append(pair["convert"] / pair["floor"])
-        for name, ts in times.items():
-            print(f"{name:8} median {statistics.median(ts):.3f}s  (min {min(ts):.3f}, max {max(ts):.3f})")
-        print(f"ratio convert/floor: median {statistics.median(ratios):.2f}  (min {min(ratios):.2f}, max {max(ratios):.2f})")
+        compare(floor, ours, src=src, workdir=Path(tmp), repeat=args.repeat)
     return 0
 
 

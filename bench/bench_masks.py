@@ -26,10 +26,8 @@ import io
 import json
 import math
 import random
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,6 +37,7 @@ import orjson  # noqa: E402  (the floor uses the fastest JSON library there is)
 from PIL import Image  # noqa: E402
 from pycocotools import mask as cocomask  # noqa: E402
 
+from _harness import compare  # noqa: E402
 from converters import convert  # noqa: E402
 from converters.masks import PNG_LEVEL  # noqa: E402
 
@@ -142,19 +141,7 @@ def main() -> int:
         objects, n_masks = generate(src, images=args.images, rle_share=args.rle_share)
         print(f"generated {args.images} images, {objects} objects ({n_masks} RLE masks), "
               f"{src.stat().st_size / 1e6:.1f} MB")
-        times: dict[str, list[float]] = {"floor": [], "convert": []}
-        ratios = []
-        for _ in range(args.repeat):
-            pair = {}
-            for name, fn in (("floor", floor), ("convert", ours)):
-                t = time.perf_counter()
-                fn(src, Path(tmp) / f"{name}.ndjson")
-                pair[name] = time.perf_counter() - t
-                times[name].append(pair[name])
-            ratios.append(pair["convert"] / pair["floor"])
-        for name, ts in times.items():
-            print(f"{name:8} median {statistics.median(ts):.3f}s  (min {min(ts):.3f}, max {max(ts):.3f})")
-        print(f"ratio convert/floor: median {statistics.median(ratios):.2f}  (min {min(ratios):.2f}, max {max(ratios):.2f})")
+        compare(floor, ours, src=src, workdir=Path(tmp), repeat=args.repeat)
     return 0
 
 
