@@ -18,7 +18,7 @@ from typing import Any
 
 from . import geometry
 from .datarows import DataRowMap, DataRowRef, KeyResolver
-from .errors import InputError, MappingError, OptionsError, SourceNotFoundError, UnknownFormatError
+from .errors import InputError, MappingError, OptionsError, SourceNotFoundError
 from .matrix import Mode, why_not
 from .model import (
     Annotation,
@@ -103,7 +103,7 @@ def detect_format(sources: Sequence[Path]) -> str:
                 return name
         except ImportError:
             continue
-    raise UnknownFormatError(f"auto (cannot tell the format of {first}; name it with --from)", order)
+    raise InputError(f"{first}: cannot tell which format this is; name it with --from ({', '.join(order)})")
 
 
 def build_reader(

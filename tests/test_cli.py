@@ -103,3 +103,28 @@ def test_python_dash_m(tmp_path: Path) -> None:
 
     proc = subprocess.run([sys.executable, "-m", "converters", "formats"], capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert proc.returncode == 0 and "coco" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("folder", "source", "rows"),
+    [
+        ("coco/labelformat/tests/fixtures/object_detection", "COCO/train.json", 16),
+        ("voc/openvinotoolkit-datumaro/tests/assets/voc_dataset", "voc_dataset1", 4),
+        ("yolo/cvat-ai-datumaro/tests/assets/yolo_dataset", "yolov8_pose", 4),
+        ("cvat/dagshub-annotation-converter/tests/cvat_video", "res/sample_video.xml", 2),
+        ("spacy/spaCy/extra/example_data", "textcat_example_data/cooking.jsonl", 10),
+    ],
+)
+def test_convert__relative_source_paths(tmp_path: Path, monkeypatch, capsys, folder: str, source: str, rows: int) -> None:
+    """SOURCE given relative to the working directory, as people type it."""
+    monkeypatch.chdir(FIXTURES / folder)
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", source, "-o", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    assert len(read_ndjson(out)) == rows
+
+
+def test_convert__unknown_format_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["convert", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "o.ndjson")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'notes.txt'}: cannot tell which format this is; name it with --from (coco, cvat, voc, yolo, spacy)"

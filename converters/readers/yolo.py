@@ -129,7 +129,9 @@ class YOLOReader(Reader):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         o: YOLOOptions = self.options
-        self.datasets = [discover(s, self.report) for s in self.sources]
+        # Absolute paths: label folders are found by mirroring image paths, which must not
+        # mix a relative SOURCE with the resolved paths that resolve_inside returns.
+        self.datasets = [discover(s.absolute(), self.report) for s in self.sources]
         self._label_dirs = (o.labels_dir, *(n for n in _LABEL_DIRS if n != o.labels_dir))
         self._dir_cache: dict[Path, bool] = {}
         self._label_folders: dict[Path, Path] = {}
