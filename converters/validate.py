@@ -85,12 +85,55 @@ def validate_row(
     reason = why_not(kind, media, mode)
     if reason is not None:
         problems.append(reason[1])
+    if "segments" in row:
+        problems += _segment_problems(row["segments"])
+    else:
+        problems += _geometry_problems(row, kind)
+    if ontology is not None and "name" in row:
+        problems += _ontology_problems(row, kind, ontology)
+    return problems
+
+
+def _segment_problems(segments: Any) -> list[str]:
+    """Video tracks: segments of keyframes, 1-based increasing frames, one shape each."""
+    if not isinstance(segments, list) or not segments:
+        return ["segments must be a non-empty list"]
+    problems: list[str] = []
+    last = 0
+    for s_i, seg in enumerate(segments):
+        keyframes = seg.get("keyframes") if isinstance(seg, Mapping) else None
+        if not isinstance(keyframes, list) or not keyframes:
+            problems.append(f"segment {s_i} needs a non-empty keyframes list")
+            continue
+        for kf in keyframes:
+            frame = kf.get("frame") if isinstance(kf, Mapping) else None
+            if not isinstance(frame, int) or frame < 1:
+                problems.append(f"segment {s_i}: keyframe frame must be an integer >= 1")
+                continue
+            if frame <= last:
+                problems.append(f"segment {s_i}: frame {frame} does not follow frame {last}")
+            last = frame
+            shapes = [k for k in ("bbox", "point", "line") if k in kf]
+            if len(shapes) != 1:
+                problems.append(f"segment {s_i}, frame {frame}: needs exactly one of bbox, point, line")
+                continue
+            problems += [f"frame {frame}: {p}" for p in _geometry_problems(kf, _GEOMETRY[shapes[0]])]
+    return problems
+
+
+def _geometry_problems(row: Mapping[str, Any], kind: Kind) -> list[str]:
+    """Shape checks of one row (or keyframe) holding the geometry key of ``kind``."""
+    problems: list[str] = []
     if kind is Kind.BBOX:
         b = row["bbox"]
         if not isinstance(b, Mapping) or not all(isinstance(b.get(k), (int, float)) for k in ("top", "left", "height", "width")):
             problems.append("bbox needs numeric top, left, height, width")
         elif b["width"] <= 0 or b["height"] <= 0:
             problems.append("bbox width and height must be positive")
+    elif kind is Kind.POINT:
+        pt = row["point"]
+        if not isinstance(pt, Mapping) or not all(isinstance(pt.get(k), (int, float)) for k in ("x", "y")):
+            problems.append("point needs numeric x and y")
     elif kind is Kind.POLYGON and "polygon" in row:
         p = _check_points("polygon", row["polygon"], 3)
         problems += [p] if p else []
@@ -111,8 +154,6 @@ def validate_row(
             isinstance(m.get("colorRGB"), list) and len(m["colorRGB"]) == 3 and all(isinstance(c, int) and 0 <= c <= 255 for c in m["colorRGB"])
         ):
             problems.append("mask colorRGB must be three integers 0..255")
-    if ontology is not None and "name" in row:
-        problems += _ontology_problems(row, kind, ontology)
     return problems
 
 

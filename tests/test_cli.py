@@ -128,3 +128,19 @@ def test_convert__unknown_format_one_line(tmp_path: Path, capsys) -> None:
     assert main(["convert", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "o.ndjson")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"error: {tmp_path / 'notes.txt'}: cannot tell which format this is; name it with --from (coco, cvat, voc, yolo, spacy)"
+
+
+def test_validate__video_tracks(tmp_path: Path, capsys) -> None:
+    src = FIXTURES / "cvat/cvat-ai-datumaro/tests/assets/cvat_dataset/for_video/annotations.xml"
+    out = tmp_path / "v.ndjson"
+    assert main(["convert", str(src), "-o", str(out), "--mode", "ground-truth", "--quiet"]) == 0
+    assert main(["validate", str(out), "--media", "video", "--mode", "ground-truth"]) == 0
+    assert main(["validate", str(out), "--media", "video", "--mode", "prelabel"]) == 1  # polylines: GT only
+    rows = read_ndjson(out)
+    track = next(i for i, r in enumerate(rows) if "segments" in r)
+    rows[track]["segments"][0]["keyframes"][0]["frame"] = 0
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    capsys.readouterr()
+    assert main(["validate", str(bad), "--media", "video", "--mode", "ground-truth"]) == 1
+    assert f"bad.ndjson, line {track + 1}: segment 0: keyframe frame must be an integer >= 1" in capsys.readouterr().out

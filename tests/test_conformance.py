@@ -36,6 +36,8 @@ def test_coco_fixture__converts_or_fails_in_one_line(tmp_path: Path, capsys, ora
         assert len(lines) == 1 and lines[0].startswith("error: ") and name.split("/")[-1] in lines[0]
         assert not out.exists()
         return
+    mode_flag = "prelabel" if mode == "mal" else "ground-truth"
+    assert main(["validate", str(out), "--media", "image", "--mode", mode_flag]) == 0  # our own checker agrees
     result = oracle(out, mode=mode, media="image")
     assert result.failed == 0, result.output
     assert result.ok == len(read_ndjson(out))
