@@ -58,3 +58,37 @@ def test_coco_fixture__deterministic_and_accounted(tmp_path: Path, name: str) ->
     assert isinstance(first, Report)
     first.check()
     assert sum(first.read.values()) == sum(first.written.values()) + sum(first.skipped.values())
+
+
+# One dataset per reader: rows must agree with the ontology derived alongside them (names,
+# tool kinds, answers, nested classifications: the oracle's [ontology] stage), and that
+# ontology must load with the SDK's OntologyBuilder.from_dict.
+ONTOLOGY_CASES = [
+    ("coco/openvinotoolkit-datumaro/tests/assets/coco_dataset/coco", "image", "gt"),
+    ("voc/openvinotoolkit-datumaro/tests/assets/voc_dataset/voc_dataset1", "image", "mal"),
+    ("yolo/cvat-ai-datumaro/tests/assets/yolo_dataset/yolov8_pose", "image", "mal"),
+    ("cvat/cvat-ai-datumaro/tests/assets/cvat_dataset/for_images/train.xml", "image", "mal"),
+    ("cvat/dagshub-annotation-converter/tests/cvat/res/pose_grouping.xml", "image", "gt"),
+    ("cvat/cvat-ai-datumaro/tests/assets/cvat_dataset/for_video/annotations.xml", "video", "gt"),
+    ("spacy/explosion-projects/tutorials/ner_fashion_brands/assets/fashion_brands_training.jsonl", "text", "mal"),
+    ("spacy/spaCy/extra/example_data/textcat_example_data/cooking.jsonl", "text", "gt"),
+]
+
+
+@pytest.mark.parametrize(("source", "media", "mode"), ONTOLOGY_CASES)
+def test_rows_match_the_derived_ontology(tmp_path: Path, oracle, source: str, media: str, mode: str) -> None:
+    import os
+    import subprocess
+
+    out, ont = tmp_path / "out.ndjson", tmp_path / "ont.json"
+    mode_flag = "prelabel" if mode == "mal" else "ground-truth"
+    assert _convert(FIXTURES / source, out, "--mode", mode_flag, "--write-ontology", str(ont)) == 0
+    result = oracle(out, mode=mode, media=media, extra=("--ontology", str(ont)))
+    assert result.failed == 0 and result.ok == len(read_ndjson(out)) > 0, result.output
+    script = (
+        "import json,sys,warnings; warnings.filterwarnings('ignore');"
+        "from labelbox import OntologyBuilder;"
+        "b=OntologyBuilder.from_dict(json.load(open(sys.argv[1]))); print(len(b.tools)+len(b.classifications))"
+    )
+    proc = subprocess.run([os.environ["LB_ORACLE_PYTHON"], "-c", script, str(ont)], capture_output=True, text=True)
+    assert proc.returncode == 0 and int(proc.stdout) > 0, proc.stderr
