@@ -18,10 +18,15 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
-from ._json import dumps_line
-from .errors import WriteError
+import json
 
-__all__ = ["PER_ROW_LIMIT", "NDJSONOutput"]
+from ._json import dumps_line
+from .datarows import DataRowRef
+from .errors import WriteError
+from .model import Asset, Media
+from .report import Report
+
+__all__ = ["PER_ROW_LIMIT", "DataRowsOutput", "NDJSONOutput", "write_text_atomic"]
 
 PER_ROW_LIMIT = 5000
 
@@ -139,3 +144,60 @@ class NDJSONOutput:
                     tmp.unlink()
                 except FileNotFoundError:
                     pass
+
+
+class DataRowsOutput:
+    """``--write-data-rows``: the data row payloads for text assets, as one JSON array."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path else None
+        self.tmp: Path | None = None
+        self.handle: Any = None
+        self.count = 0
+
+    def add(self, asset: Asset, ref: DataRowRef, report: Report) -> None:
+        if self.path is None or asset.text is None or ref.global_key is None:
+            return
+        if asset.media is Media.CONVERSATIONAL:
+            report.note(
+                "conversational-data-rows-not-written",
+                "--write-data-rows writes plain-text rows only; conversational data rows need "
+                "Labelbox's conversation JSON (messages with ids), which the source does not carry",
+            )
+            return
+        if self.handle is None:
+            self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+            self.handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115
+            self.handle.write("[")
+        item = json.dumps({"global_key": ref.global_key, "row_data": asset.text}, ensure_ascii=False)
+        self.handle.write(("\n" if self.count == 0 else ",\n") + item)
+        self.count += 1
+
+    def commit(self) -> None:
+        if self.path is None:
+            return
+        if self.handle is None:
+            write_text_atomic(self.path, "[]\n")
+            return
+        self.handle.write("\n]\n")
+        self.handle.close()
+        os.replace(self.tmp, self.path)  # type: ignore[arg-type]
+
+    def abort(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+            if self.tmp is not None and self.tmp.exists():
+                self.tmp.unlink()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a whole text file through a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp.exists():
+            tmp.unlink()
+        raise WriteError(f"{path}: cannot write ({exc.strerror})") from exc

@@ -13,7 +13,7 @@ from converters.errors import InvalidFieldError, MissingFieldError, ParseError, 
 from converters.model import Box, Classification, MultiPolygon, Polygon
 from converters.readers import ReadContext
 from converters.readers.coco import COCOOptions, COCOReader
-from tests.conftest import read_ndjson
+
 
 DATUMARO = "coco/openvinotoolkit-datumaro/tests/assets/coco_dataset/coco/annotations"
 LABELFORMAT = "coco/labelformat/tests/fixtures/object_detection/COCO/train.json"

@@ -15,7 +15,7 @@ from pycocotools import mask as cocomask
 from converters import masks
 from converters.cli import main
 from converters.errors import InvalidFieldError, ParseError, UnsafeInputError
-from converters.model import Box, Classification, Mask, MultiPolygon, Point, Polygon
+from converters.model import Box, Classification, Mask, Point
 from converters.pipeline import convert
 from converters.readers import ReadContext
 from converters.readers.coco import COCOOptions, COCOReader
