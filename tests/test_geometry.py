@@ -372,3 +372,36 @@ def test_every_fixture_shape_comes_out_valid(fixtures):
             elif isinstance(s, Mask) and w is not None:
                 assert (s.width, s.height) == (w, h)
     assert seen >= 50
+
+
+def test_valid_polygons__same_verdict_as_the_one_by_one_check() -> None:
+    """The vectorised batch check agrees with _simple_inside on every kind of polygon."""
+    import math
+    import random
+
+    from converters.geometry import _simple_inside, valid_polygons
+
+    rng = random.Random(7)
+    items = []
+    for _ in range(2000):
+        n = rng.randint(3, 9)
+        if rng.random() < 0.5:  # star-shaped, simple
+            pts = [(50 + 20 * math.cos(2 * math.pi * k / n) * rng.uniform(0.5, 1),
+                    50 + 20 * math.sin(2 * math.pi * k / n) * rng.uniform(0.5, 1)) for k in range(n)]
+        else:  # random: often self-intersecting or outside
+            pts = [(rng.uniform(-5, 105), rng.uniform(-5, 105)) for _ in range(n)]
+        if rng.random() < 0.05:
+            pts.append(pts[-1])  # repeated vertex
+        if rng.random() < 0.05:
+            pts.append(pts[0])  # closing point
+        if rng.random() < 0.02:
+            pts[0] = (float("nan"), 1.0)
+        w, h = rng.choice([(100, 100), (80, 120), (None, None)])
+        items.append((Polygon(exterior=tuple(pts)), w, h))
+    items.append((Polygon(exterior=((0, 0), (10, 10), (10, 0), (0, 10))), 100, 100))  # bow-tie
+    items.append((Polygon(exterior=((0, 0), (1, 1))), 100, 100))  # too short
+    items.append((Polygon(exterior=((0, 0), (4, 0), (4, 4)), holes=(((1, 1), (2, 1), (2, 2)),)), 100, 100))
+    verdicts = valid_polygons(items)
+    expected = [len(p.exterior) >= 3 and not p.holes and _simple_inside(p.exterior, w, h) for p, w, h in items]
+    assert verdicts == expected
+    assert 0 < sum(verdicts) < len(items)
