@@ -17,8 +17,6 @@ Machines are noisy: only the ratio means anything.
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import sys
 import tempfile
 from pathlib import Path
@@ -27,38 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson  # noqa: E402  (the floor uses the fastest JSON library there is)
 
-from _harness import compare  # noqa: E402
+from _harness import compare, synthetic_coco  # noqa: E402
 from converters import convert  # noqa: E402
 
 
 def generate(path: Path, *, images: int, seed: int = 0) -> int:
-    rng = random.Random(seed)
-    cats = [{"id": i * 2 + 1, "name": f"class {i}", "supercategory": "thing"} for i in range(80)]
-    imgs, anns = [], []
-    for i in range(images):
-        w, h = rng.choice([(640, 480), (640, 427), (500, 375), (480, 640)])
-        imgs.append({"id": 1000 + i, "file_name": f"{1000 + i:012d}.jpg", "width": w, "height": h})
-        for _ in range(rng.randint(1, 14)):
-            x, y = rng.uniform(0, w - 40), rng.uniform(0, h - 40)
-            bw, bh = rng.uniform(5, min(200, w - x)), rng.uniform(5, min(200, h - y))
-            ann = {"id": len(anns) + 1, "image_id": 1000 + i, "category_id": rng.choice(cats)["id"],
-                   "bbox": [round(x, 2), round(y, 2), round(bw, 2), round(bh, 2)], "iscrowd": 0, "area": bw * bh}
-            if rng.random() < 0.6:  # most objects also carry a polygon, as in val2017
-                n = rng.randint(6, 24)
-                cx, cy = x + bw / 2, y + bh / 2
-                pts = []
-                for k in range(n):
-                    import math
-
-                    a = 2 * math.pi * k / n
-                    r = rng.uniform(0.6, 1.0)
-                    pts += [round(cx + r * bw / 2 * math.cos(a), 2), round(cy + r * bh / 2 * math.sin(a), 2)]
-                ann["segmentation"] = [pts]
-            else:
-                ann["segmentation"] = []
-            anns.append(ann)
-    path.write_text(json.dumps({"images": imgs, "annotations": anns, "categories": cats}))
-    return len(anns)
+    """val2017-like: 60% of the objects carry a polygon as well as their box."""
+    return synthetic_coco(path, images=images, polygon_share=0.6, seed=seed)[0]
 
 
 def floor(src: Path, out: Path) -> None:

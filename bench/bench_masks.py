@@ -24,7 +24,6 @@ import argparse
 import base64
 import io
 import json
-import math
 import random
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import orjson  # noqa: E402  (the floor uses the fastest JSON library there is)
 from PIL import Image  # noqa: E402
 from pycocotools import mask as cocomask  # noqa: E402
 
-from _harness import compare  # noqa: E402
+from _harness import compare, synthetic_coco  # noqa: E402
 from converters import convert  # noqa: E402
 from converters.masks import PNG_LEVEL  # noqa: E402
 
@@ -60,42 +59,17 @@ def _uncompressed(arr: np.ndarray) -> dict:
     return {"counts": runs, "size": list(arr.shape)}
 
 
+def _mask(rng, w: int, h: int, x: float, y: float, bw: float, bh: float) -> tuple[dict, int]:
+    """A blob as compressed RLE, or (one in five) an uncompressed crowd RLE."""
+    arr = _blob(rng, w, h, x, y, bw, bh)
+    if rng.random() < 0.2:
+        return _uncompressed(arr), 1
+    rle = cocomask.encode(np.asfortranarray(arr))
+    return {"size": [h, w], "counts": rle["counts"].decode("ascii")}, 0
+
+
 def generate(path: Path, *, images: int, rle_share: float, seed: int = 0) -> tuple[int, int]:
-    rng = random.Random(seed)
-    cats = [{"id": i * 2 + 1, "name": f"class {i}", "supercategory": "thing"} for i in range(80)]
-    imgs, anns = [], []
-    n_masks = 0
-    for i in range(images):
-        w, h = rng.choice([(640, 480), (640, 427), (500, 375), (480, 640)])
-        imgs.append({"id": 1000 + i, "file_name": f"{1000 + i:012d}.jpg", "width": w, "height": h})
-        for _ in range(rng.randint(1, 14)):
-            x, y = rng.uniform(0, w - 40), rng.uniform(0, h - 40)
-            bw, bh = rng.uniform(5, min(200, w - x)), rng.uniform(5, min(200, h - y))
-            ann = {"id": len(anns) + 1, "image_id": 1000 + i, "category_id": rng.choice(cats)["id"],
-                   "bbox": [round(x, 2), round(y, 2), round(bw, 2), round(bh, 2)], "iscrowd": 0, "area": bw * bh}
-            roll = rng.random()
-            if roll < rle_share:
-                arr = _blob(rng, w, h, x, y, bw, bh)
-                if rng.random() < 0.2:
-                    ann["segmentation"], ann["iscrowd"] = _uncompressed(arr), 1
-                else:
-                    rle = cocomask.encode(np.asfortranarray(arr))
-                    ann["segmentation"] = {"size": [h, w], "counts": rle["counts"].decode("ascii")}
-                n_masks += 1
-            elif roll < rle_share + 0.5:
-                n = rng.randint(6, 24)
-                cx, cy = x + bw / 2, y + bh / 2
-                pts = []
-                for k in range(n):
-                    a = 2 * math.pi * k / n
-                    r = rng.uniform(0.6, 1.0)
-                    pts += [round(cx + r * bw / 2 * math.cos(a), 2), round(cy + r * bh / 2 * math.sin(a), 2)]
-                ann["segmentation"] = [pts]
-            else:
-                ann["segmentation"] = []
-            anns.append(ann)
-    path.write_text(json.dumps({"images": imgs, "annotations": anns, "categories": cats}))
-    return len(anns), n_masks
+    return synthetic_coco(path, images=images, polygon_share=0.5, mask_share=rle_share, mask=_mask, seed=seed)
 
 
 def _png(arr: np.ndarray) -> bytes:
