@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+_orjson: Any
 try:  # pragma: no cover - depends on the environment
     import orjson as _orjson
 except ImportError:  # pragma: no cover
@@ -36,5 +37,5 @@ def loads(data: bytes | str) -> Any:
 def dumps_line(obj: Any) -> bytes:
     """One compact JSON line (with the trailing newline) as UTF-8 bytes."""
     if _orjson is not None:
-        return _orjson.dumps(obj, option=_orjson.OPT_APPEND_NEWLINE)  # type: ignore[no-any-return]
+        return _orjson.dumps(obj, option=_orjson.OPT_APPEND_NEWLINE)
     return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")

@@ -63,11 +63,11 @@ class AssetConverter:
         :meth:`rows_for` (ids are only trusted while the batch is alive: call this again for
         every batch).
         """
-        items = [
+        items: list[tuple[Polygon, int | None, int | None]] = [
             (ann.shape, asset.width, asset.height)
             for asset in assets
             for ann in asset.annotations
-            if type(getattr(ann, "shape", None)) is Polygon
+            if isinstance(ann, Annotation) and type(ann.shape) is Polygon
         ]
         flags = geometry.valid_polygons(items) if items else []
         self._valid = {id(item[0]) for item, ok in zip(items, flags) if ok}

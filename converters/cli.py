@@ -20,14 +20,14 @@ from .errors import ConversionError, OptionsError
 from .geometry import GeometryOptions
 from .matrix import Mode
 from .model import Media
-from .readers import available_formats, get_reader
+from .readers import Reader, available_formats, get_reader
 
 __all__ = ["main"]
 
 _MODES = {"prelabel": Mode.PRELABEL, "mal": Mode.PRELABEL, "ground-truth": Mode.GROUND_TRUTH, "gt": Mode.GROUND_TRUTH}
 
 
-def _reader_classes() -> list[type]:
+def _reader_classes() -> list[type[Reader]]:
     out = []
     for name in available_formats():
         try:
@@ -122,15 +122,18 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     return p, dests
 
 
-def _reader_options(args: argparse.Namespace, dests: dict[str, tuple[str, str]], fmt: str) -> dict[str, Any]:
-    chosen: dict[str, Any] = {}
+def _reader_options(
+    args: argparse.Namespace, dests: dict[str, tuple[str, str]], fmt: str
+) -> dict[tuple[str, str], Any]:
+    """Reader flags the user gave: (reader, option name) -> value."""
+    chosen: dict[tuple[str, str], Any] = {}
     for dest, (reader, name) in dests.items():
         value = getattr(args, dest, None)
         if value is None:
             continue
         if fmt != "auto" and reader != get_reader(fmt).format_name:
             raise OptionsError(f"{_flag_of(dest)} belongs to the {reader} reader, not {fmt}")
-        chosen[(reader, name)] = value  # type: ignore[index]
+        chosen[(reader, name)] = value
     return chosen  # resolved per reader once the format is known
 
 

@@ -185,7 +185,7 @@ class KeyResolver:
         self._seen[ref.identity] = asset.name
 
 
-class _Strict(dict):  # type: ignore[type-arg]
+class _Strict(dict):
     def __missing__(self, key: str) -> str:
         raise KeyError(key)
 

@@ -451,20 +451,20 @@ def _repair(
     pieces = _polygons_of(region)
     if len(pieces) < len(parts):
         fixes.append(Fix("merged", "overlapping-parts", f"{len(parts)} overlapping parts merged into {len(pieces)}"))
-    holes = sum(len(p.interiors) for p in pieces)
+    n_holes = sum(len(p.interiors) for p in pieces)
     sized = width is not None and height is not None
-    if holes and options.holes == "mask" and sized:
+    if n_holes and options.holes == "mask" and sized:
         fixes.append(Fix("converted", "holes-as-mask",
-                         f"polygon with {holes} hole(s) written as a mask (Labelbox polygons have no holes)"))
+                         f"polygon with {n_holes} hole(s) written as a mask (Labelbox polygons have no holes)"))
         return Outcome((polygon_mask(pieces, width=width, height=height),), tuple(fixes))  # type: ignore[arg-type]
     if len(pieces) > 1 and options.parts == "mask" and sized:
         fixes.append(Fix("converted", "parts-as-mask", f"object of {len(pieces)} parts written as one mask"))
         return Outcome((polygon_mask(pieces, width=width, height=height),), tuple(fixes))  # type: ignore[arg-type]
-    if holes:
+    if n_holes:
         outer = [ShpPolygon(p.exterior) for p in pieces]
         why = "--holes outer" if options.holes == "outer" else "image size unknown, no mask possible"
         fixes.append(Fix("repaired", "holes-dropped",
-                         f"{holes} hole(s) filled, outer ring only ({why}; "
+                         f"{n_holes} hole(s) filled, outer ring only ({why}; "
                          f"IoU {_iou(region, shapely.union_all(outer)):.3f})"))
         pieces = outer
     if len(pieces) > 1:

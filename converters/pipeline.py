@@ -61,7 +61,7 @@ class ConvertOptions:
     def __post_init__(self) -> None:
         aliases = {"mal": Mode.PRELABEL, "gt": Mode.GROUND_TRUTH}
         try:
-            mode = aliases.get(self.mode, None) or Mode(self.mode)  # type: ignore[call-overload]
+            mode = aliases.get(self.mode, None) or Mode(self.mode)
             media = None if self.media is None else Media(self.media)
         except ValueError as exc:
             raise OptionsError(str(exc)) from None

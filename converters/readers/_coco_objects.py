@@ -144,7 +144,7 @@ class ObjectReader:
     def _crowd_mask(self, shape: Polygon | MultiPolygon, ref: SourceRef, image: Mapping[str, Any]) -> Any:
         """A crowd region drawn as polygons becomes the mask COCO itself would rasterise."""
         width, height = image.get("_width"), image.get("_height")
-        if width is None:
+        if width is None or height is None:
             self.report.change(ref, Kind.POLYGON, "changed", "crowd-kept-as-polygon",
                                "iscrowd polygons kept as polygons: image size unknown, no mask possible")
             return shape

@@ -53,7 +53,7 @@ def read_results(reader: COCOReader, files: list[CocoFile]) -> Iterator[Asset]:
     cats: dict[str, Any] = {}
     index_path: Path | None = None
     if needs_images:
-        index_path = Path(reader.options.images)  # type: ignore[arg-type]
+        index_path = Path(reader.options.images)
         from .coco import file_kind, load_coco_file
 
         if not index_path.is_file():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from lxml import etree
@@ -14,7 +14,7 @@ from ._xml import iterparse_xml
 __all__ = ["elements", "scan"]
 
 
-def elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]:
+def elements(path: Path, tags: tuple[str, ...]) -> Generator[etree._Element, None, None]:
     """``iterparse_xml``, releasing the parser at a known point when the walk ends early.
 
     lxml's iterparse opens the file itself and only closes it when parsing finishes; a parser

@@ -187,8 +187,8 @@ def attribute_classifications(
                 given[name] = spec.default
     out: list[Classification] = []
     for name, value in given.items():
-        spec = specs.get(name)
-        kind = spec.input_type if spec is not None else "text"
+        declared = specs.get(name)
+        kind = declared.input_type if declared is not None else "text"
         if kind == "checkbox":
             low = value.lower()
             if low not in _TRUE | _FALSE:
@@ -200,7 +200,7 @@ def attribute_classifications(
             if not value:
                 issues.append(AttrIssue("cvat-attribute-empty", f"{kind} {name!r} has no value; dropped"))
                 continue
-            if spec is not None and spec.values and value not in spec.values:
+            if declared is not None and declared.values and value not in declared.values:
                 issues.append(AttrIssue("cvat-attribute-undeclared-value", f"{name!r} = {value!r} is not a declared value"))
             out.append(Classification.radio(name, value))
         else:

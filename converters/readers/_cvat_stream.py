@@ -300,8 +300,8 @@ class FileWalker:
                                         f"tag {label!r} is given twice on this image; kept once")
                 continue
             answers[label] = Answer(name=label, classifications=cls)
-        cls = Classification(name="tags", kind=ClassificationKind.CHECKLIST, answers=tuple(answers.values()))
-        return [Annotation(key="tags", source=tags[0][2], classification=cls)]
+        tag_list = Classification(name="tags", kind=ClassificationKind.CHECKLIST, answers=tuple(answers.values()))
+        return [Annotation(key="tags", source=tags[0][2], classification=tag_list)]
 
     def _image(self, elem: etree._Element) -> Asset | None:
         st, self.image = self.image, _ImageState()

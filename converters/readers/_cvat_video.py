@@ -244,7 +244,7 @@ class VideoCollector:
             task_ids = list(w.meta.tasks) or [""]
             if w.has_images:
                 task_ids = [t for t in task_ids if t in self.objects or any(k[0] == t for k in self.tags)]
-            names = Counter()
+            names: Counter[str] = Counter()
             for tid in task_ids:
                 task = w.meta.tasks.get(tid)
                 names[(task.source or task.name) if task else ""] += 1

@@ -70,7 +70,7 @@ def _import(target: str) -> type[Reader]:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     cls = getattr(module, attr)
-    return cls  # type: ignore[no-any-return]
+    return cls
 
 
 def available_formats() -> list[str]:

@@ -46,7 +46,7 @@ class RawDoc(NamedTuple):
     (a rejected Prodigy answer); its spans and categories are still counted, as skipped.
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose
     text: str
     spans: tuple[RawSpan, ...] = ()
     cats: Mapping[str, float] = {}  # noqa: RUF012 - never mutated

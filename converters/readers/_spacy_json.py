@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import _json
 from ..errors import InvalidFieldError, MissingFieldError, ParseError
@@ -171,8 +171,8 @@ def _record_spans(path: Path, value: Any, field_name: str, where: str | None) ->
         if type(start) is not int or type(end) is not int or type(label) is not str or not label:
             element = f"{field_name}[{i}]"
             _check_span_fields(path, start, end, label, f"{where}, {element}" if where else element)
-        out.append(RawSpan(start, end, label, "ents", f"{field_name}/{i}", f"{field_name}[{i}]",
-                           confidence, message_id, text))  # fmt: skip
+        out.append(RawSpan(cast(int, start), cast(int, end), cast(str, label), "ents", f"{field_name}/{i}",
+                           f"{field_name}[{i}]", confidence, message_id, text))  # fmt: skip (types checked above)
     return out
 
 

@@ -14,6 +14,8 @@ classes it holds, and each :class:`PngMaskLoader` reads the file again when the 
 
 from __future__ import annotations
 
+from types import TracebackType
+
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +129,7 @@ def load_labelmap(path: Path) -> LabelMap:
         else:
             rgb = _COLORMAP[len(names) % 256]
         names.append(name)
-        colors.append(rgb)  # type: ignore[arg-type]
+        colors.append(rgb)
     if not names:
         raise ParseError(path, "no labels")
     return LabelMap(names=tuple(names), colors=tuple(colors), source=path.name)
@@ -161,19 +163,19 @@ class _guard:
         self._warnings.__enter__()
         warnings.simplefilter("error", Image.DecompressionBombWarning)
 
-    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         from PIL import Image, UnidentifiedImageError
 
         self._warnings.__exit__(exc_type, exc, tb)
         if exc is None or isinstance(exc, ParseError):
-            return False
+            return None
         if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
             raise UnsafeInputError(self.path, f"mask PNG refused: {exc}") from None
         if isinstance(exc, UnidentifiedImageError):
             raise ParseError(self.path, "not an image Pillow can read") from None
         if isinstance(exc, OSError):
             raise ParseError(self.path, f"cannot read mask PNG: {exc}") from None
-        return False
+        return None
 
 
 def _pixels(path: Path) -> np.ndarray:

@@ -8,7 +8,7 @@ of its content is used. Helpers raise :class:`ParseError` naming the file and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from lxml import etree
@@ -60,7 +60,7 @@ def parse_xml(path: Path) -> etree._ElementTree:
     return tree
 
 
-def iterparse_xml(path: Path, *, tags: tuple[str, ...]) -> Iterator[etree._Element]:
+def iterparse_xml(path: Path, *, tags: tuple[str, ...]) -> Generator[etree._Element, None, None]:
     """Stream the elements named ``tags`` (on their end event), freeing each after use.
 
     For exports too large to hold as a tree. The same safety rules as :func:`parse_xml`;

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +140,7 @@ class SpacyReader(Reader):
         notes: set[str] = set()
         suffix = path.suffix.lower()
         docs: Iterable[RawDoc]
+        all_cats: Sequence[Mapping[str, float]]
         if suffix == ".spacy":
             all_cats, docs = open_docbin(path)
         elif suffix == ".json":
