@@ -24,6 +24,7 @@ from .ndjson import (
     classification_payload,
     entity_payload,
     nested_payloads,
+    points_payloads,
     safe_relative,
     shape_payload,
     video_payload,
@@ -50,6 +51,7 @@ class AssetConverter:
         self.ctx = RowContext(use_ids=ontology.has_ids, keep_confidence=options.mode is Mode.PRELABEL)
         self._features: dict[int, dict[str, str]] = {}
         self._valid: set[int] = set()
+        self._points: dict[int, list[dict[str, float]]] = {}
         self.mask_options = MaskOptions(
             format=options.mask_format,
             directory=Path(options.mask_dir) if options.mask_dir else None,
@@ -70,7 +72,10 @@ class AssetConverter:
             if isinstance(ann, Annotation) and type(ann.shape) is Polygon
         ]
         flags = geometry.valid_polygons(items) if items else []
-        self._valid = {id(item[0]) for item, ok in zip(items, flags) if ok}
+        valid = [item[0] for item, ok in zip(items, flags) if ok]
+        # Valid polygons are written as they are: round all their points in one go too.
+        self._points = dict(zip(map(id, valid), points_payloads([p.exterior for p in valid]))) if valid else {}
+        self._valid = set(self._points)
 
     def skip_asset(self, asset: Asset, code: str, message: str) -> None:
         for ann in asset.annotations:
@@ -177,6 +182,8 @@ class AssetConverter:
                 continue
             if isinstance(shape, Entity):
                 row.update(entity_payload(shape, text=asset.text, offsets=self.o.offsets))
+            elif id(shape) in self._points:
+                row["polygon"] = self._points.pop(id(shape))
             else:
                 row.update(shape_payload(shape))
             indexes.append(rows.add(row, tool.name))

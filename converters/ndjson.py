@@ -83,11 +83,21 @@ def _r(value: float) -> float:
 
 
 def _xy(points: Sequence[tuple[float, float]]) -> list[dict[str, float]]:
-    if len(points) < 4:
-        return [{"x": round(x, 4) + 0.0, "y": round(y, 4) + 0.0} for x, y in points]
     # One vectorised rounding beats a round() call per coordinate on real polygons.
     rounded = (np.round(np.asarray(points, dtype=np.float64), 4) + 0.0).tolist()
     return [{"x": x, "y": y} for x, y in rounded]
+
+
+def points_payloads(rings: Sequence[Sequence[tuple[float, float]]]) -> list[list[dict[str, float]]]:
+    """``_xy`` of many rings at once (one numpy rounding for all): the same values, cheaper."""
+    counts = [len(r) for r in rings]
+    flat = (np.round(np.array([xy for r in rings for xy in r], dtype=np.float64).reshape(-1, 2), 4) + 0.0).tolist()
+    out: list[list[dict[str, float]]] = []
+    i = 0
+    for n in counts:
+        out.append([{"x": x, "y": y} for x, y in flat[i : i + n]])
+        i += n
+    return out
 
 
 def shape_payload(shape: Shape) -> dict[str, Any]:
