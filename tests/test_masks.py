@@ -271,3 +271,18 @@ def test_deep_check_catches_corrupt_strings(counts, text):
 def test_rasterize_never_falls_into_the_four_number_trap(ring):
     arr = masks.rasterize([(ring, ())], width=6, height=6)
     assert arr.shape == (6, 6) and arr.sum() == 0
+
+
+def test_decode__refuses_absurd_sizes_before_allocating() -> None:
+    """An annotation file can claim a 100,000 x 100,000 image; nothing is allocated for it."""
+    from converters.masks import MaskDecodeError, decode
+    from converters.model import Mask
+
+    called = []
+    huge = Mask(width=100_000, height=100_000, load=lambda: called.append(1))
+    with pytest.raises(MaskDecodeError, match="100000x100000 pixels refused"):
+        decode(huge)
+    assert called == []
+    rle = Mask(width=100_000, height=100_000, rle={"size": [100_000, 100_000], "counts": [10_000_000_000]})
+    with pytest.raises(MaskDecodeError, match="decompression bomb guard"):
+        decode(rle)
