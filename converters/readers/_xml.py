@@ -18,16 +18,20 @@ from ..errors import MissingFieldError, ParseError, SourceNotFoundError, UnsafeI
 __all__ = ["child_text", "iterparse_xml", "location", "parse_xml", "require_child"]
 
 
+#: The settings of every parse, whole-file or streamed: no entities, no DTD, no network,
+#: lxml's huge-tree limits kept, comments and processing instructions dropped.
+_SAFE = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.XMLParser(dtd_validation=False, **_SAFE)
 
 
 def _refuse_entities(path: Path, docinfo: etree.DocInfo) -> None:
@@ -73,17 +77,7 @@ def iterparse_xml(path: Path, *, tags: tuple[str, ...]) -> Generator[etree._Elem
     # caller that stops early would leave it to the garbage collector (a ResourceWarning).
     with open(path, "rb") as fh:
         try:
-            context = etree.iterparse(
-                fh,
-                events=("end",),
-                tag=tags,
-                resolve_entities=False,
-                no_network=True,
-                load_dtd=False,
-                huge_tree=False,
-                remove_comments=True,
-                remove_pis=True,
-            )
+            context = etree.iterparse(fh, events=("end",), tag=tags, **_SAFE)
             for _event, elem in context:
                 if not checked:
                     _refuse_entities(path, elem.getroottree().docinfo)
