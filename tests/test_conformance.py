@@ -1,4 +1,4 @@
-"""Conformance: every bundled COCO fixture converts, and the Labelbox SDK accepts every row.
+"""Conformance: every public COCO fixture (../shared/fixtures-public, read in place) converts, and the Labelbox SDK accepts every row.
 
 The oracle is ../shared/tools/lb_oracle.py run with the Labelbox SDK 5.2.1 (see conftest).
 Both modes are checked. Other readers have their own oracle tests in tests/readers/.

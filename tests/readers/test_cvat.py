@@ -16,8 +16,9 @@ from converters.readers._cvat_rle import decode_box, parse_rle
 from converters.readers._cvat_shapes import box_corners, ellipse_polygon
 from converters.readers._xml import parse_xml
 from converters.readers.cvat import CVATOptions, CVATReader
+from tests.conftest import FIXTURES
 
-FX = Path(__file__).resolve().parents[2] / "fixtures" / "cvat"
+FX = FIXTURES / "cvat"
 DATUMARO_IMAGES = FX / "cvat-ai-datumaro/tests/assets/cvat_dataset/for_images/train.xml"
 PROJECT = FX / "openvinotoolkit-datumaro/tests/assets/cvat_dataset/for_images/export_project/annotations.xml"
 DAGSHUB_PROJECT = FX / "dagshub-annotation-converter/tests/fs_import/cvat/annotations.xml"

@@ -16,9 +16,9 @@ from converters.readers import ReadContext
 from converters.readers._cvat_tracks import TrackRow, interpolate, select_keyframes, split_segments
 from converters.readers.cvat import CVATOptions, CVATReader
 from converters.readers._xml import parse_xml
-from tests.conftest import read_ndjson
+from tests.conftest import FIXTURES, read_ndjson
 
-FX = Path(__file__).resolve().parents[2] / "fixtures" / "cvat"
+FX = FIXTURES / "cvat"
 DATUMARO_VIDEO = FX / "cvat-ai-datumaro/tests/assets/cvat_dataset/for_video/annotations.xml"
 OLD_VIDEO = FX / "openvinotoolkit-datumaro/tests/assets/cvat_dataset/for_video/annotations.xml"
 SAMPLE = FX / "dagshub-annotation-converter/tests/cvat_video/res/sample_video.xml"

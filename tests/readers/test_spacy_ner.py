@@ -1,7 +1,7 @@
 """spaCy reader: DocBin (with the [spacy] extra), v2 JSON, tuples, Prodigy/doccano JSONL.
 
 Tests marked ``spacy`` need spaCy and skip without it; everything else runs in the core
-environment (CI runs both). Fixtures are copies of ../shared/fixtures-public/spacy/.
+environment (CI runs both). Fixtures are read in place from ../shared/fixtures-public/spacy/.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from converters.model import ClassificationKind, Entity, Media
 from converters.readers.base import ReadContext
 from converters.readers.spacy_ner import MAX_TEXT_CHARS, SpacyOptions, SpacyReader
 from converters.report import Report
-from tests.conftest import FIXTURES, read_ndjson
+from tests.conftest import FIXTURES, ROOT, read_ndjson, shared_json
 
 SPACY = FIXTURES / "spacy"
 GEN = SPACY / "generated-spacy-3.8.18"
 EXAMPLES = SPACY / "spaCy" / "extra" / "example_data"
 PROJECTS = SPACY / "explosion-projects"
-MANIFEST = json.loads((GEN / "MANIFEST.json").read_text(encoding="utf-8"))
+MANIFEST = shared_json(GEN / "MANIFEST.json") or {"files": {}}
 
 JSON_FIXTURES = [
     EXAMPLES / "training-data.json",
@@ -485,7 +485,7 @@ def test_docbin_in_an_environment_without_spacy() -> None:
 
 def test_importing_the_reader_does_not_import_spacy() -> None:
     code = "import sys, converters.readers.spacy_ner, converters.cli; assert 'spacy' not in sys.modules"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=FIXTURES.parent, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
