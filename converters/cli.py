@@ -1,9 +1,11 @@
 """``lbconvert``: the command line over :func:`converters.pipeline.convert`.
 
 ``main(argv) -> int`` never raises for bad input: a :class:`ConversionError` becomes one
-``error: ...`` line on stderr and exit code 1 (``--debug`` shows the traceback). Reader
-options are generated from each reader's ``Options`` dataclass, so a reader adds flags
-without touching this module.
+``error: ...`` line on stderr and exit code 1 (``--debug`` shows the traceback). Usage
+errors (an unknown flag, a bad choice) are exit 1 too, with one hint line instead of
+argparse's usage block: exit 2 is reserved for ``--strict``, so a script can tell "the
+data needs a look" from "the command was mistyped". Reader options are generated from each
+reader's ``Options`` dataclass, so a reader adds flags without touching this module.
 """
 
 from __future__ import annotations
@@ -13,16 +15,61 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
-from . import __version__  # noqa: F401
+from . import __version__
 from .errors import ConversionError, OptionsError
 from .geometry import GeometryOptions
 from .matrix import Mode
 from .model import Media
 from .readers import Reader, available_formats, get_reader
+from .report import Report
 
 __all__ = ["main"]
+
+#: At most this many ``warning:`` lines are printed; the rest are counted and left to the report.
+MAX_WARNINGS = 5
+
+_CONVERT_EXAMPLES = """\
+examples:
+  lbconvert convert annotations/instances_val2017.json -o val.ndjson --global-key 'coco/{name}'
+  lbconvert convert VOCdevkit/VOC2012 -o voc.ndjson --mode ground-truth --ontology ontology.json
+  lbconvert convert data.yaml -o yolo.ndjson --mask-format uri --mask-dir masks \\
+            --mask-url-prefix https://bucket.example.com/masks
+"""
+
+_DATA_ROWS_HELP = (
+    "source name -> data row. CSV with a header, or JSON (an object {name: global_key}, a list of "
+    "objects, or a Labelbox data-row export, NDJSON or JSON, as it comes). Name column: file_name, "
+    "name, source, path, external_id or file; target column: global_key or data_row_id (id); an "
+    "export's data_row.id / data_row.global_key / data_row.external_id are read as such"
+)
+
+
+class _UsageError(Exception):
+    """A mistyped command line; ``main`` prints it as one ``error:`` line and a hint."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors raised (exit 1, two lines) instead of printed (exit 2, a page)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message, self.prog)
+
+
+def _version() -> str:
+    """The installed distribution's version (the package's own constant outside an install)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("labelbox-converters")
+    except metadata.PackageNotFoundError:
+        return __version__
 
 _MODES = {"prelabel": Mode.PRELABEL, "mal": Mode.PRELABEL, "ground-truth": Mode.GROUND_TRUTH, "gt": Mode.GROUND_TRUTH}
 
@@ -54,8 +101,9 @@ def _reader_flags(parser: argparse.ArgumentParser) -> dict[str, tuple[str, str]]
             else:
                 kwargs["type"] = f.metadata.get("type") or (type(f.default) if f.default is not None else str)
                 if f.metadata.get("choices"):
-                    kwargs["choices"] = f.metadata["choices"]
-                kwargs["metavar"] = f.name.upper()
+                    kwargs["choices"] = f.metadata["choices"]  # shown as {a,b,c} in --help
+                else:
+                    kwargs["metavar"] = f.name.upper()
             kwargs["help"] += f" (default: {f.default})"
             try:
                 group.add_argument(flag, **kwargs)
@@ -66,18 +114,27 @@ def _reader_flags(parser: argparse.ArgumentParser) -> dict[str, tuple[str, str]]
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="lbconvert",
         description="Convert annotation exports (COCO, Pascal VOC, YOLO, CVAT, spaCy) into Labelbox import NDJSON.",
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
+    formats = ["auto", *available_formats()]
 
-    c = sub.add_parser("convert", help="convert SOURCE into an NDJSON import file")
+    c = sub.add_parser(
+        "convert",
+        help="convert SOURCE into an NDJSON import file",
+        epilog=_CONVERT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     c.add_argument("sources", nargs="+", metavar="SOURCE", help="export file(s) or dataset folder")
     c.add_argument("-o", "--output", required=True, metavar="OUT.ndjson")
-    c.add_argument("--from", dest="fmt", default="auto", help="source format (default: auto-detect)")
+    c.add_argument(
+        "--from", dest="fmt", default="auto", metavar="{" + ",".join(formats) + "}",
+        help="source format (default: auto-detect; aliases such as pascal-voc accepted)",
+    )
     c.add_argument("--mode", default="prelabel", choices=sorted(_MODES), help="prelabel (MAL, default) or ground-truth")
     c.add_argument("--media", choices=[m.value for m in Media], help="media type of the data rows (default: the source's)")
     c.add_argument("--ontology", metavar="ONTOLOGY.json", help="ontology exported from Labelbox; rows use its schema ids")
@@ -85,16 +142,21 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     c.add_argument("--write-ontology", metavar="ONT.json", help="also write the ontology the rows use")
     keys = c.add_mutually_exclusive_group()
     keys.add_argument("--global-key", metavar="TEMPLATE", help="global key template, e.g. 'coco/{subset}/{name}'")
-    keys.add_argument("--data-rows", metavar="MAP.csv|MAP.json", help="source name -> global_key or data_row_id")
-    c.add_argument("--mask-format", default="png", choices=("png", "composite", "uri"))
-    c.add_argument("--mask-dir", metavar="DIR", help="where mask PNG files are written (uri, or composite with a URL prefix)")
-    c.add_argument("--mask-url-prefix", metavar="URL", help="URL under which --mask-dir will be served")
+    keys.add_argument("--data-rows", metavar="MAP.csv|MAP.json", help=_DATA_ROWS_HELP)
+    c.add_argument(
+        "--mask-format", default="png", choices=("png", "composite", "uri"),
+        help="png: inline 0/1 PNG per instance (default); composite: one RGB PNG per image; "
+        "uri: one PNG file per instance under --mask-dir",
+    )
+    c.add_argument("--mask-dir", metavar="DIR", help="where mask PNG files are written: used by uri, and by composite with --mask-url-prefix only")
+    c.add_argument("--mask-url-prefix", metavar="URL", help="URL under which --mask-dir will be served (Labelbox fetches masks from it)")
+    c.add_argument("--allow-file-uris", action="store_true", help="with --mask-format uri and no --mask-url-prefix: write file:/// URIs (only for local tools; Labelbox cannot fetch them)")
     c.add_argument("--min-score", type=float, metavar="X", help="drop predictions scoring below X")
     c.add_argument("--images", metavar="DIR", help="folder holding the images (for sizes)")
     c.add_argument("--report", metavar="REPORT.json", help="report path (default: OUT.report.json)")
-    c.add_argument("--max-rows-per-file", type=int, metavar="N", help="split the output into files of at most N rows")
-    c.add_argument("--strict", action="store_true", help="exit 2 and write nothing if anything would be skipped or changed")
-    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--max-rows-per-file", type=int, metavar="N", help="split the output into OUT.partNNN.ndjson files of at most N rows (N >= 1)")
+    c.add_argument("--strict", action="store_true", help="exit 2 and write nothing if anything would be skipped or changed, or nothing was converted")
+    c.add_argument("--quiet", action="store_true", help="no progress bar and no warning lines; errors and the summary only")
     c.add_argument("--offsets", default="codepoints", choices=("codepoints", "utf16"), help="text entity offsets unit")
     c.add_argument("--on-unmapped", default="error", choices=("error", "skip"), help="class missing from --ontology")
     c.add_argument("--write-data-rows", metavar="ROWS.json", help="write data row payloads for text assets")
@@ -108,7 +170,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     o = sub.add_parser("ontology", help="derive a Labelbox ontology (OntologyBuilder JSON) from the data")
     o.add_argument("sources", nargs="+", metavar="SOURCE")
     o.add_argument("-o", "--output", required=True, metavar="ONT.json")
-    o.add_argument("--from", dest="fmt", default="auto")
+    o.add_argument("--from", dest="fmt", default="auto", metavar="{" + ",".join(formats) + "}", help="source format (default: auto-detect)")
     o.add_argument("--media", choices=[m.value for m in Media])
     o.add_argument("--class-map", metavar="MAP")
     o.add_argument("--mode", default="prelabel", choices=sorted(_MODES))
@@ -117,7 +179,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     v = sub.add_parser("validate", help="check an NDJSON import file")
     v.add_argument("file", metavar="FILE.ndjson")
     v.add_argument("--mode", default="prelabel", choices=sorted(_MODES))
-    v.add_argument("--media", default="image", choices=[m.value for m in Media])
+    v.add_argument("--media", choices=[m.value for m in Media], help="media of the data rows (default: inferred from the rows)")
     v.add_argument("--ontology", metavar="ONTOLOGY.json")
     return p, dests
 
@@ -142,20 +204,34 @@ def _flag_of(dest: str) -> str:
     return f"--{reader}-{name.replace('_', '-')}"
 
 
-class _Progress:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.last = 0
+class _Bar:
+    """The terminal progress bar (tqdm): assets done of the total the reader announces.
+
+    Drawn at once (``reading SOURCE``) so a long load of one big file is visibly under way;
+    the total arrives through :meth:`set_total` when the reader knows it.
+    """
+
+    def __init__(self, stream: IO[str], what: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=None, unit=" assets", desc=f"reading {what}", file=stream, leave=False,
+            dynamic_ncols=True, mininterval=0.2,
+        )
+        self.bar.refresh()
+
+    def set_total(self, total: int | None) -> None:
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+            self.bar.set_description("converting", refresh=False)
+            self.bar.refresh()
 
     def __call__(self, n: int) -> None:
-        if self.enabled and (n - self.last >= 50 or n < 50):
-            self.last = n
-            sys.stderr.write(f"\r{n} assets converted")
-            sys.stderr.flush()
+        if n > self.bar.n:
+            self.bar.update(n - self.bar.n)
 
-    def done(self) -> None:
-        if self.enabled and self.last:
-            sys.stderr.write("\r" + " " * 40 + "\r")
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int:
@@ -189,18 +265,33 @@ def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int
         offsets=args.offsets,
         on_unmapped=args.on_unmapped,
         write_data_rows=args.write_data_rows,
+        allow_file_uris=args.allow_file_uris,
         geometry=GeometryOptions(parts=args.polygon_parts, holes=args.holes, points_outside=args.points_outside),
         reader_options={n: v for (_, n), v in picked.items()},
     )
-    progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
-    report = convert(args.sources, args.output, options, progress=progress)
-    progress.done()
+    bar = _Bar(sys.stderr, Path(args.sources[0]).name) if not args.quiet and sys.stderr.isatty() else None
+    try:
+        report = convert(args.sources, args.output, options, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        _print_warnings(report)
     if report.options.get("strict_failed"):
-        print(f"strict: nothing written; {report.summary()}; see {report.options['report_path']}", file=sys.stderr)
+        print(f"strict: nothing written; {report.strict_summary()}; see {report.options['report_path']}", file=sys.stderr)
         return 2
     outputs = ", ".join(report.outputs)
     print(f"{report.summary()} -> {outputs} (report: {report.options['report_path']})", file=sys.stderr)
     return 0
+
+
+def _print_warnings(report: Report) -> None:
+    """Notes that change what was produced, as ``warning:`` lines (a few; the rest counted)."""
+    warnings = report.warnings()
+    for item in warnings[:MAX_WARNINGS]:
+        print(f"warning: {item['message']}", file=sys.stderr)
+    if len(warnings) > MAX_WARNINGS:
+        print(f"warning: {len(warnings) - MAX_WARNINGS} more in the report ({report.options['report_path']})", file=sys.stderr)
 
 
 def _formats() -> int:
@@ -237,20 +328,30 @@ def _ontology(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> in
 def _validate(args: argparse.Namespace) -> int:
     from .validate import validate_file
 
-    problems, rows = validate_file(
-        Path(args.file), mode=_MODES[args.mode], media=Media(args.media), ontology=args.ontology
+    result = validate_file(
+        Path(args.file), mode=_MODES[args.mode], media=Media(args.media) if args.media else None,
+        ontology=args.ontology,
     )
-    for line, message in problems:
+    for line, message in result.problems:
         print(f"{args.file}, line {line}: {message}")
-    bad = len({line for line, _ in problems})
-    print(f"{rows - bad} rows valid, {bad} rows invalid", file=sys.stderr)
-    return 1 if problems else 0
+    bad = len({line for line, _ in result.problems})
+    media = result.media.value if result.media else "none"
+    how = "given" if args.media else "inferred from the rows"
+    print(f"{result.rows - bad} rows valid, {bad} rows invalid (media {media}, {how})", file=sys.stderr)
+    return 1 if result.problems else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lbconvert`` with ``argv`` (default: sys.argv[1:]); returns the exit code."""
     parser, dests = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"see '{exc.prog} --help'", file=sys.stderr)
+        return 1
+    except SystemExit as exc:  # --help, --version: argparse printed them
+        return exc.code if isinstance(exc.code, int) else 0
     try:
         if args.command == "convert":
             return _convert(args, dests)

@@ -63,11 +63,15 @@ def template_fields(asset: Asset) -> dict[str, str]:
 
 
 class DataRowMap:
-    """``--data-rows``: source names to data rows, from CSV or JSON.
+    """``--data-rows``: source names to data rows, from CSV, JSON or a Labelbox export.
 
-    CSV: a header with a name column (``file_name``, ``name``, ``external_id``...) and a
-    ``global_key`` or ``data_row_id`` column. JSON: ``{"name": "global key"}``, or a list of
-    objects with the same column names.
+    CSV: a header with a name column (``file_name``, ``name``, ``source``, ``path``,
+    ``external_id`` or ``file``) and a ``global_key`` or ``data_row_id`` (``id``) column.
+    JSON: ``{"name": "global key"}``, or a list of objects with the same column names.
+    A Labelbox data-row export (NDJSON, or JSON holding a list of its rows) is read as it
+    comes: each row's ``data_row`` gives the name (``external_id``, else ``global_key``, else
+    the file name at the end of ``row_data``) and the target (``global_key``, else ``id``).
+    An empty map is an error: it would skip every asset.
     """
 
     def __init__(self, entries: Mapping[str, DataRowRef], *, source: str = "") -> None:
@@ -83,37 +87,25 @@ class DataRowMap:
         p = Path(path)
         if not p.is_file():
             raise SourceNotFoundError(p, "data row map not found")
-        text = p.read_text(encoding="utf-8-sig")
-        if p.suffix.lower() == ".json":
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise OptionsError(f"{p}: data row map is not valid JSON ({exc})") from exc
-            if isinstance(data, dict):
-                rows: list[dict[str, Any]] = [{"name": k, "global_key": v} for k, v in data.items()]
-            elif isinstance(data, list):
-                rows = data
-            else:
-                raise OptionsError(f"{p}: data row map must be an object or a list")
-        else:
-            rows = list(csv.DictReader(text.splitlines()))
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise OptionsError(f"{p}: data row map is not UTF-8 text ({exc.reason})") from None
+        rows, unit, first = _rows(p, text)
         entries: dict[str, DataRowRef] = {}
-        for n, row in enumerate(rows, start=2 if p.suffix.lower() != ".json" else 1):
-            where = f"{p}, {'line' if p.suffix.lower() != '.json' else 'entry'} {n}"
+        for n, row in enumerate(rows, start=first):
+            where = f"{p}, {unit} {n}"
             if not isinstance(row, dict):
                 raise OptionsError(f"{where}: expected an object")
-            name = next((str(row[c]) for c in _NAME_COLUMNS if row.get(c)), None)
-            col = next((c for c in _KEY_COLUMNS if row.get(c)), None)
-            if name is None or col is None:
-                raise OptionsError(
-                    f"{where}: needs a name column ({'/'.join(_NAME_COLUMNS)}) and a "
-                    f"global_key or data_row_id column"
-                )
-            value = str(row[col])
-            ref = DataRowRef(global_key=value) if "key" in col.lower() else DataRowRef(id=value)
+            if isinstance(row.get("data_row"), dict):
+                name, ref = _export_entry(row["data_row"], where)
+            else:
+                name, ref = _plain_entry(row, where)
             if name in entries and entries[name] != ref:
                 raise DataRowError(f"{where}: {name!r} is mapped twice, to different data rows")
             entries[name] = ref
+        if not entries:
+            raise DataRowError(f"{p}: the --data-rows map is empty; every asset would be skipped")
         return cls(entries, source=str(p))
 
     def lookup(self, asset: Asset) -> DataRowRef | None:
@@ -121,6 +113,64 @@ class DataRowMap:
         if ref is None:
             ref = self._by_basename.get(posixpath.basename(asset.name))
         return ref
+
+
+def _rows(p: Path, text: str) -> tuple[list[Any], str, int]:
+    """(rows, what a row is called in errors, number of the first row) of a map file."""
+    suffix = p.suffix.lower()
+    stripped = text.lstrip()
+    if suffix in (".ndjson", ".jsonl") or (suffix != ".json" and stripped.startswith("{") and "\n{" in stripped):
+        rows = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise OptionsError(f"{p}, line {n}: data row map line is not valid JSON ({exc.msg})") from None
+        return rows, "line", 1
+    if suffix == ".json" or stripped[:1] in ("{", "["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise OptionsError(f"{p}: data row map is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if isinstance(data, dict) and isinstance(data.get("data_row"), dict):
+            return [data], "entry", 1  # an export of one data row
+        if isinstance(data, dict):
+            return [{"name": k, "global_key": v} for k, v in data.items()], "entry", 1
+        if isinstance(data, list):
+            return data, "entry", 1
+        raise OptionsError(f"{p}: data row map must be an object or a list")
+    return list(csv.DictReader(text.splitlines())), "line", 2
+
+
+def _plain_entry(row: Mapping[str, Any], where: str) -> tuple[str, DataRowRef]:
+    name = next((str(row[c]) for c in _NAME_COLUMNS if row.get(c)), None)
+    col = next((c for c in _KEY_COLUMNS if row.get(c)), None)
+    if name is None or col is None:
+        raise OptionsError(
+            f"{where}: needs a name column ({'/'.join(_NAME_COLUMNS)}) and a "
+            f"global_key or data_row_id column"
+        )
+    value = str(row[col])
+    return name, DataRowRef(global_key=value) if "key" in col.lower() else DataRowRef(id=value)
+
+
+def _export_entry(dr: Mapping[str, Any], where: str) -> tuple[str, DataRowRef]:
+    """One row of a Labelbox data-row export: ``{"data_row": {"id", "global_key", ...}}``."""
+    row_data = dr.get("row_data")
+    from_url = (
+        posixpath.basename(row_data.split("?", 1)[0]) if isinstance(row_data, str) and "/" in row_data else None
+    )
+    name = next((str(v) for v in (dr.get("external_id"), dr.get("global_key"), from_url) if v), None)
+    if dr.get("global_key"):
+        ref = DataRowRef(global_key=str(dr["global_key"]))
+    elif dr.get("id"):
+        ref = DataRowRef(id=str(dr["id"]))
+    else:
+        raise OptionsError(f"{where}: data_row has neither global_key nor id")
+    if name is None:
+        raise OptionsError(f"{where}: data_row has no external_id, global_key or row_data file name to match")
+    return name, ref
 
 
 class KeyResolver:
@@ -139,6 +189,9 @@ class KeyResolver:
         self.default_template = default_template
         self.data_rows = data_rows
         self._seen: dict[str, str] = {}
+        #: The first key made from ``default_template`` (no template, no map): the pipeline
+        #: warns that keys were guessed.
+        self.defaulted: str | None = None
         if template is not None:
             _check_template(template)
 
@@ -152,6 +205,8 @@ class KeyResolver:
             ref = DataRowRef(global_key=asset.global_key)
         else:
             ref = DataRowRef(global_key=self._fill(self.template or self.default_template, asset))
+            if self.template is None and self.defaulted is None:
+                self.defaulted = ref.global_key
         self._check(ref, asset)
         return ref
 

@@ -9,16 +9,24 @@ temporary files beside the targets, which are renamed into place by :meth:`commi
 * The Labelbox SDK refuses an import with more than 5,000 annotations on one data row under
   one feature name. Rows past that limit go to overflow files ``OUT.overflow1.ndjson`` ...
   (the 5,001st to 10,000th to overflow1, and so on), each a valid import of its own.
+* The files of one OUT (``OUT.ndjson``, ``OUT.partNNN.ndjson``, ``OUT.overflowN[.partNNN].ndjson``)
+  are one set: :meth:`NDJSONOutput.commit` renames the new ones into place and then deletes
+  the files of an earlier run that the new run did not write, so a user never uploads a stale
+  part beside fresh ones. (No file system renames several files at once; the window between
+  the first rename and the last deletion is a few system calls.)
+* :func:`check_output_paths` runs before any input is read: an output that is an input, a
+  folder, or lies in a missing or read-only folder is an error while nothing is written yet.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
-
-import json
 
 from ._json import dumps_line
 from .datarows import DataRowRef
@@ -26,7 +34,15 @@ from .errors import WriteError
 from .model import Asset, Media
 from .report import Report
 
-__all__ = ["PER_ROW_LIMIT", "DataRowsOutput", "NDJSONOutput", "write_text_atomic"]
+__all__ = [
+    "PER_ROW_LIMIT",
+    "DataRowsOutput",
+    "NDJSONOutput",
+    "StagedText",
+    "check_output_paths",
+    "output_set",
+    "write_text_atomic",
+]
 
 PER_ROW_LIMIT = 5000
 
@@ -88,7 +104,7 @@ class NDJSONOutput:
     ) -> None:
         self.path = Path(path)
         if max_rows_per_file is not None and max_rows_per_file < 1:
-            raise ValueError("max_rows_per_file must be at least 1")
+            raise ValueError("max_rows_per_file must be at least 1")  # the pipeline says it first
         if not self.path.parent.exists():
             raise WriteError(f"{self.path}: the folder {self.path.parent} does not exist")
         self.max_rows = max_rows_per_file
@@ -120,17 +136,28 @@ class NDJSONOutput:
                 self.overflow_rows += len(by_level[level])
         self.rows_written += len(rows)
 
-    def commit(self) -> list[Path]:
-        """Close and move every file into place; returns the final paths."""
+    def planned(self) -> list[Path]:
+        """The final paths :meth:`commit` will write (known once every row is written)."""
         if not self.series:
             self._level(0)._open()  # an empty conversion still writes an empty file
-        finals = []
+        return [final for s in self.series for _, final in s.files]
+
+    def commit(self) -> list[Path]:
+        """Close and move every file into place, remove the earlier run's other files of
+        this OUT; returns the final paths."""
+        finals = self.planned()
         for s in self.series:
             s.close()
         for s in self.series:
             for tmp, final in s.files:
                 os.replace(tmp, final)
-                finals.append(final)
+        keep = set(finals)
+        for stale in output_set(self.path):
+            if stale not in keep:
+                try:
+                    stale.unlink()
+                except FileNotFoundError:
+                    pass
         return finals
 
     def abort(self) -> None:
@@ -189,6 +216,125 @@ class DataRowsOutput:
             self.handle = None
             if self.tmp is not None and self.tmp.exists():
                 self.tmp.unlink()
+
+
+def output_set(path: Path) -> list[Path]:
+    """The existing files of one OUT: itself, its parts, its overflow files and their parts."""
+    pattern = re.compile(
+        rf"{re.escape(path.stem)}(?:\.overflow[0-9]+)?(?:\.part[0-9]{{3,}})?{re.escape(path.suffix)}"
+    )
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return sorted(path.parent / n for n in names if pattern.fullmatch(n) and (path.parent / n).is_file())
+
+
+class StagedText:
+    """A whole text file written to a temporary name now and renamed into place later.
+
+    The pipeline stages the report and the ontology before it commits the NDJSON, so a path
+    that cannot be written fails while nothing is in place yet.
+    """
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            self.tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.abort()
+            raise WriteError(f"{path}: cannot write ({exc.strerror})") from exc
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self.tmp.unlink()
+        except OSError:
+            pass
+
+
+def check_output_paths(
+    outputs: Mapping[str, Path | None],
+    *,
+    inputs: Iterable[Path],
+    roots: Sequence[Path],
+    folders: Mapping[str, Path | None] | None = None,
+) -> None:
+    """Refuse, before anything is read, outputs that would clobber an input or cannot be written.
+
+    Args:
+        outputs: flag -> file path (``-o``, ``--report``...); None entries are ignored. The
+            existing ``.partNNN`` / ``.overflowN`` files of ``-o`` are checked as outputs too.
+        inputs: files the conversion reads (SOURCE files, ``--ontology``, ``--class-map``...).
+        roots: dataset folders (SOURCE folders, the folder of a SOURCE file): an existing file
+            under one is replaced only when this tool wrote it.
+        folders: flag -> output folder (``--mask-dir``).
+
+    Raises:
+        WriteError: naming the path and the flag.
+    """
+    inputs_resolved = {p.resolve() for p in inputs}
+    roots_resolved = [r.resolve() for r in roots]
+    seen: dict[Path, str] = {}
+    items: list[tuple[str, Path]] = [(f, p) for f, p in outputs.items() if p is not None]
+    out = outputs.get("-o")
+    if out is not None:
+        items += [("-o", p) for p in output_set(out) if p != out]
+    for flag, path in items:
+        if path.is_dir():
+            raise WriteError(f"{path}: {flag} names a folder; give a file path")
+        _check_folder(path.parent, path, flag)
+        real = path.resolve()
+        if real in seen and seen[real] != flag:
+            raise WriteError(f"{path}: given as both {seen[real]} and {flag}")
+        seen[real] = flag
+        if real in inputs_resolved:
+            raise WriteError(f"{path}: {flag} is also an input of this conversion; it would be overwritten")
+        if path.is_file() and not _written_by_us(path):
+            root = next((r for r in roots_resolved if real.is_relative_to(r)), None)
+            if root is not None:
+                raise WriteError(
+                    f"{path}: {flag} would overwrite a file of the dataset in {root} that lbconvert "
+                    "did not write; choose another path"
+                )
+    for flag, folder in (folders or {}).items():
+        if folder is None:
+            continue
+        if folder.exists() and not folder.is_dir():
+            raise WriteError(f"{folder}: {flag} names a file, not a folder")
+        if folder.resolve() in inputs_resolved or folder.resolve() in roots_resolved:
+            raise WriteError(f"{folder}: {flag} is an input folder of this conversion")
+        _check_folder(folder if folder.is_dir() else folder.parent, folder, flag)
+
+
+def _check_folder(folder: Path, path: Path, flag: str) -> None:
+    if not folder.is_dir():
+        raise WriteError(f"{path}: {flag}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WriteError(f"{path}: {flag}: the folder {folder} is not writable")
+
+
+def _written_by_us(path: Path) -> bool:
+    """Whether an existing file looks like one lbconvert writes (NDJSON rows, a report, an
+    ontology, data rows): those may be replaced by a re-run even inside a dataset folder."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    text = head.lstrip()
+    if not text:
+        return path.suffix == ".ndjson"
+    if text.startswith(b"{") and b'"dataRow"' in text.split(b"\n", 1)[0]:
+        return True
+    if text.startswith(b"{") and b'"counts"' in text and b'"inputs"' in text:
+        return True
+    if text.startswith(b"{") and b'"tools"' in text[:64]:
+        return True
+    return text.startswith(b"[") and (b'"row_data"' in text or text.rstrip() == b"[]")
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 from . import geometry
 from .assembly import AssetConverter
 from .datarows import DataRowMap, KeyResolver
-from .errors import InputError, OptionsError, SourceNotFoundError
+from .errors import DataRowError, InputError, OptionsError, SourceNotFoundError
 from .matrix import Mode
 from .model import Asset, Media
 from .ndjson import MASK_FORMATS
 from .ontology import Ontology, load_class_map
-from .output import DataRowsOutput, NDJSONOutput, write_text_atomic
+from .output import DataRowsOutput, NDJSONOutput, StagedText, check_output_paths, write_text_atomic
 from .readers import ReadContext, Reader, available_formats, get_reader
 from .report import Report
 
@@ -55,6 +55,7 @@ class ConvertOptions:
     offsets: str = "codepoints"
     on_unmapped: str = "error"
     write_data_rows: str | Path | None = None
+    allow_file_uris: bool = False
     geometry: geometry.GeometryOptions = field(default_factory=geometry.GeometryOptions)
     reader_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -128,6 +129,19 @@ def _check_options(o: ConvertOptions) -> None:
         raise OptionsError("--mask-format uri writes one PNG per instance: give --mask-dir")
     if o.mask_url_prefix is not None and o.mask_dir is None:
         raise OptionsError("--mask-url-prefix needs --mask-dir (where the PNGs are written)")
+    if o.mask_dir is not None and not (o.mask_format == "uri" or o.mask_url_prefix is not None):
+        raise OptionsError(
+            f"--mask-dir is not used with --mask-format {o.mask_format}"
+            + (" (masks are inline in the rows)" if o.mask_format == "png" else " without --mask-url-prefix (masks are inline)")
+            + "; it is for --mask-format uri, or composite with --mask-url-prefix"
+        )
+    if o.mask_format == "uri" and o.mask_url_prefix is None and not o.allow_file_uris:
+        raise OptionsError(
+            "--mask-format uri without --mask-url-prefix writes file:/// URIs that Labelbox cannot "
+            "fetch; give --mask-url-prefix URL (where --mask-dir will be served), or --allow-file-uris"
+        )
+    if o.max_rows_per_file is not None and o.max_rows_per_file < 1:
+        raise OptionsError(f"--max-rows-per-file must be at least 1 (got {o.max_rows_per_file})")
     if o.offsets not in ("codepoints", "utf16"):
         raise OptionsError("--offsets must be codepoints or utf16")
     if o.on_unmapped not in ("error", "skip"):
@@ -148,7 +162,12 @@ def convert(
 
     Options come as a :class:`ConvertOptions` or as its fields by keyword. Returns the
     report (also written as JSON beside the output). With ``strict``, nothing is written
-    when an annotation would be skipped or changed; the report says which.
+    when an annotation would be skipped or changed, or nothing was converted; the report
+    says which. ``progress`` is called with the number of assets done; when it also has a
+    ``set_total(n)`` method, that is called with the reader's total once it is known.
+
+    Every output path is checked before the input is read; the report, the ontology and
+    the NDJSON files are staged and put in place together at the end.
 
     Raises:
         ConversionError: bad input or options; nothing is written.
@@ -159,6 +178,10 @@ def convert(
         options = dataclasses.replace(options, **kw)
     _check_options(options)
     out_path = Path(output)
+    report_path = Path(options.report) if options.report else out_path.with_name(
+        out_path.name.removesuffix(".ndjson") + ".report.json"
+    )
+    _check_paths(sources, out_path, report_path, options)
     report = Report(inputs=[str(s) for s in sources], options=_options_dict(options))
     reader = build_reader(sources, options, report)
     report.options["format"] = reader.format_name
@@ -172,15 +195,28 @@ def convert(
         if options.ontology
         else Ontology.derived(class_map=class_map)
     )
+    data_rows = DataRowMap.load(options.data_rows) if options.data_rows else None
     keys = KeyResolver(
         template=options.global_key,
         default_template=reader.default_key_template,
-        data_rows=DataRowMap.load(options.data_rows) if options.data_rows else None,
+        data_rows=data_rows,
     )
+    if options.mask_format == "uri" and options.mask_url_prefix is None:
+        report.note(
+            "file-uris",
+            f"mask rows point at file:/// URIs under {options.mask_dir} (--allow-file-uris): "
+            "Labelbox cannot fetch them; serve the folder and use --mask-url-prefix for an import",
+        )
     writer = NDJSONOutput(out_path, max_rows_per_file=options.max_rows_per_file)
     data_rows_out = DataRowsOutput(options.write_data_rows)
     job = AssetConverter(reader, options, report, ontology)
+    set_total = getattr(progress, "set_total", None)
+    if set_total is not None:
+        set_total(reader.total())
     frozen = False
+    staged: list[StagedText] = []
+    matched = unscored = 0
+    first_name = ""
     try:
         n = 0
         for batch in _batches(reader.read(), _BATCH):
@@ -190,31 +226,44 @@ def convert(
                 # collection walks it again (measured: ~15% of a val2017-sized conversion).
                 gc.freeze()
                 frozen = True
+            if n == 0 and set_total is not None:
+                set_total(reader.total())  # readers that learn it while loading
             job.prevalidate(batch)
             for asset in batch:
                 n += 1
                 report.assets += 1
+                first_name = first_name or asset.name
                 if options.media is not None and asset.media is not options.media:
                     raise OptionsError(
                         f"--media {options.media.value}: the {reader.format_name} reader gives "
                         f"{asset.media.value} data rows ({asset.name!r}); it cannot produce {options.media.value}"
                     )
+                if options.min_score is not None:
+                    unscored += sum(1 for a in asset.annotations if getattr(a, "confidence", 0.0) is None)
                 ref = keys.resolve(asset)
                 if ref is None:
                     job.skip_asset(asset, "no-data-row", "the --data-rows map does not list this asset")
                 else:
+                    matched += 1
                     writer.write_data_row(job.rows_for(asset, ref))
                     data_rows_out.add(asset, ref, report)
                 if progress is not None:
                     progress(n)
         report.check()
-        if options.strict and (report.total_skipped or report.changed):
+        if data_rows is not None and n and not matched:
+            raise DataRowError(
+                f"{data_rows.source}: the --data-rows map lists none of the {n} assets "
+                f"(e.g. {first_name!r}); names must match the source's file names"
+            )
+        _notes(report, options, reader, keys, unscored)
+        rows_out = sum(report.rows.values())
+        if options.strict and (report.total_skipped or report.changed or rows_out == 0):
             writer.abort()
             data_rows_out.abort()
             report.options["strict_failed"] = True
+            write_text_atomic(report_path, report.to_json())
         else:
-            report.outputs = [str(p) for p in writer.commit()]
-            data_rows_out.commit()
+            report.outputs = [str(p) for p in writer.planned()]
             if writer.overflow_rows:
                 report.note(
                     "per-row-limit",
@@ -222,20 +271,56 @@ def convert(
                     "and feature; they are in the .overflowN files, to import as separate jobs",
                 )
             if options.write_ontology:
-                write_text_atomic(Path(options.write_ontology), ontology.to_json())
+                staged.append(StagedText(Path(options.write_ontology), ontology.to_json()))
+            staged.append(StagedText(report_path, report.to_json()))
+            writer.commit()
+            data_rows_out.commit()
+            for item in staged:
+                item.commit()
     except BaseException:
         writer.abort()
         data_rows_out.abort()
+        for item in staged:
+            item.abort()
         raise
     finally:
         if frozen:
             gc.unfreeze()
-    report_path = Path(options.report) if options.report else out_path.with_name(
-        out_path.name.removesuffix(".ndjson") + ".report.json"
-    )
-    write_text_atomic(report_path, report.to_json())
     report.options["report_path"] = str(report_path)
     return report
+
+
+def _check_paths(sources: Sequence[str | Path], out: Path, report: Path, o: ConvertOptions) -> None:
+    """Every output checked against every input before anything is read (issue 14 B)."""
+    paths = [Path(s) for s in sources]
+    inputs = [p for p in paths if p.is_file()]
+    inputs += [Path(p) for p in (o.ontology, o.data_rows, o.class_map) if isinstance(p, (str, Path))]
+    roots = [p if p.is_dir() else p.parent for p in paths if p.exists()]
+    if o.images:
+        roots.append(Path(o.images))
+    outputs = {
+        "-o": out,
+        "--report": report,
+        "--write-ontology": Path(o.write_ontology) if o.write_ontology else None,
+        "--write-data-rows": Path(o.write_data_rows) if o.write_data_rows else None,
+    }
+    folders = {"--mask-dir": Path(o.mask_dir) if o.mask_dir else None}
+    check_output_paths(outputs, inputs=inputs, roots=roots, folders=folders)
+
+
+def _notes(report: Report, o: ConvertOptions, reader: Reader, keys: KeyResolver, unscored: int) -> None:
+    """Dataset-wide facts that change what the rows mean (printed as warnings by the CLI)."""
+    if o.global_key is None and o.data_rows is None and keys.defaulted:
+        report.note(
+            "default-global-key",
+            f"global keys follow the default template {keys.default_template!r} (e.g. {keys.defaulted!r}); "
+            "they must equal your data rows' global keys in Labelbox (--global-key or --data-rows to choose)",
+        )
+    if unscored:
+        report.note(
+            "min-score-unscored",
+            f"{unscored} annotations carry no score and were kept despite --min-score {o.min_score:g}",
+        )
 
 
 #: Assets read ahead and handled together (vectorised polygon checks); small enough that

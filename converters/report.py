@@ -27,6 +27,24 @@ Action = str  # "skipped" | "repaired" | "clipped" | "split" | "merged" | "conve
 
 ACTIONS = ("skipped", "repaired", "clipped", "split", "merged", "converted", "changed")
 
+#: Note codes that change what was produced (which data rows the rows land on, which files
+#: or annotations were read): the CLI prints them as ``warning:`` lines, not only in the JSON.
+WARNING_NOTES = frozenset(
+    {
+        "split-not-found",
+        "key-includes-subset",
+        "default-global-key",
+        "min-score-unscored",
+        "file-uris",
+        "image-not-found",
+        "per-row-limit",
+        "nc-mismatch",
+        "path-ignored",
+        "label-file-shared",
+        "conversational-data-rows-not-written",
+    }
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -117,6 +135,10 @@ class Report:
         if item not in self.notes:
             self.notes.append(item)
 
+    def warnings(self) -> list[dict[str, str]]:
+        """The notes in :data:`WARNING_NOTES`, in the order they were made."""
+        return [n for n in self.notes if n["code"] in WARNING_NOTES]
+
     def _add(self, entry: Entry) -> None:
         if len(self.entries) < self.max_entries:
             self.entries.append(entry)
@@ -172,6 +194,19 @@ class Report:
 
     def to_json(self) -> str:
         return json.dumps(self.asdict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+    def strict_summary(self) -> str:
+        """Why ``--strict`` refused, without claiming rows were written."""
+        rows = sum(self.rows.values())
+        if rows == 0 and not self.total_skipped and not self.changed:
+            return f"nothing was converted ({self.assets} assets, {sum(self.read.values())} annotations read)"
+        parts = [f"{self.assets} assets, {rows} rows would be written"]
+        if self.total_skipped:
+            reasons = ", ".join(f"{c} {n}" for c, n in self.reasons().most_common())
+            parts.append(f"{self.total_skipped} annotations would be skipped ({reasons})")
+        if self.changed:
+            parts.append(f"{self.changed} changed")
+        return "; ".join(parts)
 
     def summary(self) -> str:
         """The one-line summary the CLI prints at the end."""

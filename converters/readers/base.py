@@ -107,6 +107,15 @@ class Reader(abc.ABC):
         """The class names the source declares (may be empty when it declares none)."""
         return ()
 
+    def total(self) -> int | None:
+        """How many assets :meth:`read` will yield, when the reader knows (None otherwise).
+
+        Only for the progress bar: asked before reading and again once the first assets are
+        read (a reader that learns it while loading a file answers then). An estimate is
+        fine; it must be cheap.
+        """
+        return None
+
     @abc.abstractmethod
     def read(self) -> Iterator[Asset]:
         """Yield the source's assets, each with its annotations."""

@@ -173,6 +173,9 @@ class COCOReader(Reader):
     def labels(self) -> Sequence[str]:
         return tuple(self._labels)
 
+    def total(self) -> int | None:
+        return getattr(self, "_total", None)  # images, known once the files are loaded
+
     def read(self) -> Iterator[Asset]:
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         results: list[CocoFile] = []
@@ -183,6 +186,7 @@ class COCOReader(Reader):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
             f = CocoFile(path, data, _split_of(path), kind)
             (results if kind == "results" else groups[f.split]).append(f)
+        self._total = sum(max(len(f.data.get("images") or ()) for f in fs) for fs in groups.values())
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from self._read_split(split, files)

@@ -153,6 +153,20 @@ class CVATReader(Reader):
             metas.close()
         return names
 
+    def total(self) -> int | None:
+        return sum(_count_tag(p, b"<image ") for p in self.files()) or None  # image exports only
+
     def read(self) -> Iterator[Asset]:
         for path in self.files():
             yield from FileWalker(self, path).walk()
+
+
+def _count_tag(path: Path, tag: bytes) -> int:
+    """Occurrences of ``tag`` in a file, read in 1 MiB blocks (a progress total, not a parse)."""
+    count, tail = 0, b""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            data = tail + block
+            count += data.count(tag)
+            tail = data[-(len(tag) - 1):]  # a tag cut by the block boundary is found next time
+    return count

@@ -116,6 +116,10 @@ class SpacyReader(Reader):
 
     # -- reading ------------------------------------------------------------------------
 
+    def total(self) -> int | None:
+        files = [p for p, _ in self._files()]  # JSONL: one doc per line; others known only when parsed
+        return sum(_lines(p) for p in files) if all(p.suffix.lower() == ".jsonl" for p in files) else None
+
     def read(self) -> Iterator[Asset]:
         media = Media.CONVERSATIONAL if self.context.media is Media.CONVERSATIONAL else Media.TEXT
         for path, name in self._files():
@@ -323,3 +327,9 @@ class SpacyReader(Reader):
 
 def _score(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _lines(path: Path) -> int:
+    """Non-blank lines of a JSONL file (the progress total)."""
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())

@@ -103,6 +103,9 @@ class VOCReader(Reader):
                 lm = load_labelmap(ds.labelmap)
                 self._labels.update((n, None) for i, n in enumerate(lm.names) if i != lm.background)
 
+    def total(self) -> int | None:
+        return sum(len(ds.items) for ds in self.datasets)
+
     def labels(self) -> Sequence[str]:
         """Classes of the label maps, then every class met while reading."""
         return tuple(self._labels)

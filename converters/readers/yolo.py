@@ -137,6 +137,9 @@ class YOLOReader(Reader):
         self._label_folders: dict[Path, Path] = {}
         self._choose_key_template()
 
+    def total(self) -> int | None:
+        return sum(len(split.images) for ds in self.datasets for split in ds.splits)
+
     def labels(self) -> Sequence[str]:
         out: list[str] = []
         for ds in self.datasets:
