@@ -27,6 +27,8 @@ from .report import Report
 
 __all__ = ["main"]
 
+_COMMANDS = ("convert", "formats", "ontology", "validate")
+
 #: At most this many ``warning:`` lines are printed; the rest are counted and left to the report.
 MAX_WARNINGS = 5
 
@@ -211,12 +213,15 @@ class _Bar:
     the total arrives through :meth:`set_total` when the reader knows it.
     """
 
+    #: Seconds between redraws (tqdm's throttle; tests set 0 to see every update).
+    min_interval = 0.2
+
     def __init__(self, stream: IO[str], what: str) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(
             total=None, unit=" assets", desc=f"reading {what}", file=stream, leave=False,
-            dynamic_ncols=True, mininterval=0.2,
+            dynamic_ncols=True, mininterval=self.min_interval,
         )
         self.bar.refresh()
 
@@ -347,8 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:
+        command = next((a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")), None)
+        prog = f"lbconvert {command}" if exc.prog == "lbconvert" and command in _COMMANDS else exc.prog
         print(f"error: {exc.message}", file=sys.stderr)
-        print(f"see '{exc.prog} --help'", file=sys.stderr)
+        print(f"see '{prog} --help'", file=sys.stderr)
         return 1
     except SystemExit as exc:  # --help, --version: argparse printed them
         return exc.code if isinstance(exc.code, int) else 0

@@ -170,6 +170,8 @@ class Ontology:
         self.classifications = list(classifications)
         self.fixed = fixed
         self.class_map = dict(class_map or {})
+        #: Where the class map came from (named in errors); set by the pipeline.
+        self.class_map_source = ""
         self.source = source
         self._tool_cache: dict[tuple[str, Kind], Tool] = {}
 
@@ -267,10 +269,14 @@ class Ontology:
                 f"{wrong[0].name!r} is a {wrong[0].tool}; map it to a {'/'.join(TOOL_TYPES[kind])} "
                 f"tool with --class-map"
             )
-        raise MappingError(
-            f"class {label!r} ({kind.value}) matches no tool of the ontology"
-            f"{_closest(target, [t.name for t in self.tools if t.kind is kind])}; use --class-map"
-        )
+        closest = _closest(target, [t.name for t in self.tools if t.kind is kind])
+        if not self.class_map:
+            hint = "use --class-map"
+        elif label in self.class_map:
+            hint = f"the class map {self.class_map_source or ''} maps it to {target!r}, which is no tool either".replace("  ", " ")
+        else:
+            hint = f"the class map {self.class_map_source or ''} does not list it: add it there".replace("  ", " ")
+        raise MappingError(f"class {label!r} ({kind.value}) matches no tool of the ontology{closest}; {hint}")
 
     def classification_for(
         self, cls: Classification, *, parent: Tool | OptionDef | None = None, scope: str = "global"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,6 +196,8 @@ def convert(
         if options.ontology
         else Ontology.derived(class_map=class_map)
     )
+    if options.class_map is not None and not isinstance(options.class_map, Mapping):
+        ontology.class_map_source = str(options.class_map)
     data_rows = DataRowMap.load(options.data_rows) if options.data_rows else None
     keys = KeyResolver(
         template=options.global_key,
@@ -271,7 +274,7 @@ def convert(
                     "and feature; they are in the .overflowN files, to import as separate jobs",
                 )
             if options.write_ontology:
-                staged.append(StagedText(Path(options.write_ontology), ontology.to_json()))
+                staged.append(StagedText(Path(options.write_ontology), _ontology_text(options, ontology)))
             staged.append(StagedText(report_path, report.to_json()))
             writer.commit()
             data_rows_out.commit()
@@ -288,6 +291,16 @@ def convert(
             gc.unfreeze()
     report.options["report_path"] = str(report_path)
     return report
+
+
+def _ontology_text(o: ConvertOptions, ontology: Ontology) -> str:
+    """The ontology the rows use. A given ``--ontology`` is fixed (nothing is added), so it is
+    written back as it came, every field kept (``schemaNodeId``, ``featureSchemaId``, colours);
+    a derived one is written in the ``OntologyBuilder.asdict()`` shape."""
+    if o.ontology is None:
+        return ontology.to_json()
+    data = json.loads(Path(o.ontology).read_text(encoding="utf-8"))  # Ontology.load parsed it already
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _check_paths(sources: Sequence[str | Path], out: Path, report: Path, o: ConvertOptions) -> None:
