@@ -118,16 +118,29 @@ def _timed_answers(row: Mapping[str, Any]) -> bool:
     return isinstance(answer, list) and any(isinstance(a, Mapping) and "frames" in a for a in answer)
 
 
+_NUMBER_TYPES = frozenset({int, float})  # exact types: JSON true/false are not coordinates
+
+
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return type(v) in _NUMBER_TYPES
 
 
 def _check_points(name: str, pts: Any, minimum: int) -> str | None:
-    if not isinstance(pts, list) or not all(
-        isinstance(p, Mapping) and _number(p.get("x")) and _number(p.get("y")) for p in pts
-    ):
-        return f"{name} must be a list of {{x, y}} numbers"
-    if len({(p["x"], p["y"]) for p in pts}) < minimum:
+    # The hottest loop of a large file (a polygon row per object): plain loops, exact types.
+    bad = f"{name} must be a list of {{x, y}} numbers"
+    if type(pts) is not list:
+        return bad
+    seen = set()
+    numbers = _NUMBER_TYPES
+    try:
+        for p in pts:
+            x, y = p["x"], p["y"]
+            if type(x) not in numbers or type(y) not in numbers:
+                return bad
+            seen.add((x, y))
+    except (TypeError, KeyError, IndexError):
+        return bad
+    if len(seen) < minimum:
         return f"{name} needs at least {minimum} distinct points"
     return None
 
