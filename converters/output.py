@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "PER_ROW_LIMIT",
     "DataRowsOutput",
     "NDJSONOutput",
+    "StagedFolder",
     "StagedText",
     "check_output_paths",
     "output_set",
@@ -254,6 +256,28 @@ class StagedText:
             self.tmp.unlink()
         except OSError:
             pass
+
+
+class StagedFolder:
+    """``--mask-dir``: mask PNGs are written to a hidden sibling folder and moved into place
+    by :meth:`commit`, so a failed or refused run leaves no mask files behind."""
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+
+    def commit(self) -> None:
+        self.final.mkdir(exist_ok=True)
+        if self.tmp.is_dir():
+            for path in sorted(self.tmp.rglob("*")):
+                if path.is_file():
+                    dest = self.final / path.relative_to(self.tmp)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, dest)
+        self.abort()
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def check_output_paths(

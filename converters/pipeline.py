@@ -21,9 +21,16 @@ from .datarows import DataRowMap, KeyResolver
 from .errors import DataRowError, InputError, OptionsError, SourceNotFoundError
 from .matrix import Mode
 from .model import Asset, Media
-from .ndjson import MASK_FORMATS
+from .ndjson import MASK_FORMATS, MaskOptions
 from .ontology import Ontology, load_class_map
-from .output import DataRowsOutput, NDJSONOutput, StagedText, check_output_paths, write_text_atomic
+from .output import (
+    DataRowsOutput,
+    NDJSONOutput,
+    StagedFolder,
+    StagedText,
+    check_output_paths,
+    write_text_atomic,
+)
 from .readers import ReadContext, Reader, available_formats, get_reader
 from .report import Report
 
@@ -213,6 +220,15 @@ def convert(
     writer = NDJSONOutput(out_path, max_rows_per_file=options.max_rows_per_file)
     data_rows_out = DataRowsOutput(options.write_data_rows)
     job = AssetConverter(reader, options, report, ontology)
+    mask_dir = StagedFolder(Path(options.mask_dir)) if options.mask_dir is not None else None
+    if mask_dir is not None:
+        # Mask files go to a staging folder; their URLs already name the final place (a
+        # file:/// URI is the final folder's, exactly as if the files were written there).
+        job.mask_options = MaskOptions(
+            format=options.mask_format,
+            directory=mask_dir.tmp,
+            url_prefix=options.mask_url_prefix or mask_dir.final.resolve().as_uri(),
+        )
     set_total = getattr(progress, "set_total", None)
     if set_total is not None:
         set_total(reader.total())
@@ -263,6 +279,8 @@ def convert(
         if options.strict and (report.total_skipped or report.changed or rows_out == 0):
             writer.abort()
             data_rows_out.abort()
+            if mask_dir is not None:
+                mask_dir.abort()
             report.options["strict_failed"] = True
             write_text_atomic(report_path, report.to_json())
         else:
@@ -278,11 +296,15 @@ def convert(
             staged.append(StagedText(report_path, report.to_json()))
             writer.commit()
             data_rows_out.commit()
+            if mask_dir is not None:
+                mask_dir.commit()
             for item in staged:
                 item.commit()
     except BaseException:
         writer.abort()
         data_rows_out.abort()
+        if mask_dir is not None:
+            mask_dir.abort()
         for item in staged:
             item.abort()
         raise

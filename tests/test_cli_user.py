@@ -112,6 +112,29 @@ def test_allow_file_uris__converts_and_warns(tmp_path: Path, capsys) -> None:
     assert any(ln.startswith("warning: mask rows point at file:/// URIs") for ln in lines)
     rows = read_ndjson(out)
     assert rows and all(r["mask"]["instanceURI"].startswith("file:///") for r in rows)
+    from urllib.parse import unquote, urlparse
+
+    assert all(Path(unquote(urlparse(r["mask"]["instanceURI"]).path)).is_file() for r in rows)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_mask_files_of_a_refused_run_are_not_left(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+        "categories": [{"id": 1, "name": "blob"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [0, 0, 4, 4],
+                         "segmentation": {"size": [10, 10], "counts": [0, 40, 60]}},
+                        {"id": 2, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 1, 1, 1, 1]], "bbox": [0, 0, 2, 2]}],
+    }))
+    masks = tmp_path / "m"
+    args = ["convert", str(src), "-o", str(tmp_path / "o.ndjson"), "--mode", "ground-truth", "--mask-format", "uri",
+            "--mask-dir", str(masks), "--mask-url-prefix", "https://x.test/m", "--quiet"]
+    assert main([*args, "--strict"]) == 2  # the degenerate polygon would be skipped
+    assert not masks.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert main(args) == 0
+    (row,) = [r for r in read_ndjson(tmp_path / "o.ndjson") if "mask" in r]
+    assert (masks / row["mask"]["instanceURI"].removeprefix("https://x.test/m/")).is_file()
 
 
 def test_class_map_miss_names_the_map_and_the_class(tmp_path: Path, capsys) -> None:
