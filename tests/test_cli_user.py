@@ -422,7 +422,11 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path, monkeypatch) -> None:
     [
         (lambda d: _coco(d, images=5), 5),
         (lambda d: _jsonl(d, 4), 4),
+        (lambda d: _yolo(d, 3), 3),
+        (lambda d: _cvat(d, 4), 4),
+        (lambda d: _voc(d, 2), 2),
     ],
+    ids=["coco", "spacy-jsonl", "yolo", "cvat-images", "voc"],
 )
 def test_reader_totals(tmp_path: Path, make, expected: int) -> None:
     from converters.pipeline import ConvertOptions, build_reader
@@ -431,10 +435,47 @@ def test_reader_totals(tmp_path: Path, make, expected: int) -> None:
     reader = build_reader([src], ConvertOptions(), Report())
     if reader.total() is None:  # COCO knows it once the file is loaded
         next(iter(reader.read()))
-    assert reader.total() == expected
+    assert reader.total() == expected == sum(1 for _ in reader.read())
 
 
 def _jsonl(folder: Path, n: int) -> Path:
     path = folder / "docs.jsonl"
     path.write_text("".join(json.dumps({"text": f"doc {i}", "spans": []}) + "\n" for i in range(n)) + "\n")
     return path
+
+
+def _yolo(folder: Path, n: int) -> Path:
+    from PIL import Image
+
+    (folder / "images" / "train").mkdir(parents=True)
+    (folder / "labels" / "train").mkdir(parents=True)
+    for i in range(n):
+        Image.new("RGB", (8, 6)).save(folder / "images" / "train" / f"{i}.png")
+        (folder / "labels" / "train" / f"{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (folder / "data.yaml").write_text("path: .\ntrain: images/train\nnames: {0: cat}\n")
+    return folder / "data.yaml"
+
+
+def _cvat(folder: Path, n: int) -> Path:
+    images = "".join(
+        f'<image id="{i}" name="{i}.jpg" width="10" height="10">'
+        '<box label="cat" xtl="1" ytl="1" xbr="3" ybr="3" occluded="0"/></image>'
+        for i in range(n)
+    )
+    path = folder / "annotations.xml"
+    path.write_text(
+        "<annotations><version>1.1</version><meta><task><labels><label><name>cat</name></label>"
+        f"</labels></task></meta>{images}</annotations>"
+    )
+    return path
+
+
+def _voc(folder: Path, n: int) -> Path:
+    root = folder / "voc"
+    root.mkdir()
+    for i in range(n):
+        (root / f"{i}.xml").write_text(
+            f"<annotation><filename>{i}.jpg</filename><size><width>10</width><height>10</height><depth>3</depth></size>"
+            "<object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>"
+        )
+    return root
