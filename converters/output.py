@@ -305,8 +305,8 @@ def check_output_paths(
     seen: dict[Path, str] = {}
     items: list[tuple[str, Path]] = [(f, p) for f, p in outputs.items() if p is not None]
     out = outputs.get("-o")
-    siblings = set(output_set(out)) - {out} if out is not None else set()
-    items += [("-o", p) for p in sorted(siblings)]  # replaced or removed by the run: by name
+    if out is not None:  # an earlier run's parts: replaced or removed by this one
+        items += [("-o", p) for p in output_set(out) if p != out]
     for flag, path in items:
         if path.is_dir():
             raise WriteError(f"{path}: {flag} names a folder; give a file path")
@@ -317,7 +317,7 @@ def check_output_paths(
         seen[real] = flag
         if real in inputs_resolved:
             raise WriteError(f"{path}: {flag} is also an input of this conversion; it would be overwritten")
-        if path.is_file() and path not in siblings and not _written_by_us(path):
+        if path.is_file() and not _written_by_us(path):
             root = next((r for r in roots_resolved if real.is_relative_to(r)), None)
             if root is not None:
                 raise WriteError(

@@ -272,7 +272,7 @@ def test_rerun__files_of_one_out_replaced_as_a_set(tmp_path: Path, capsys) -> No
     assert _files(out_dir) == {"other.part001.ndjson", "o.report.json"} | {f"o.part00{i}.ndjson" for i in range(1, 5)}
     assert main(["convert", str(src), "-o", str(out), "--max-rows-per-file", "6", "--quiet"]) == 0
     assert _files(out_dir) == {"other.part001.ndjson", "o.report.json", "o.part001.ndjson", "o.part002.ndjson"}
-    (out_dir / "o.overflow1.ndjson").write_text("{}\n")  # an earlier run's overflow file
+    (out_dir / "o.overflow1.ndjson").write_text('{"dataRow": {"globalKey": "img1.jpg"}, "name": "cat"}\n')  # an earlier run's
     assert main(["convert", str(src), "-o", str(out), "--quiet"]) == 0
     assert _files(out_dir) == {"other.part001.ndjson", "o.report.json", "o.ndjson"}
     assert len(read_ndjson(out)) == 12
@@ -280,6 +280,17 @@ def test_rerun__files_of_one_out_replaced_as_a_set(tmp_path: Path, capsys) -> No
     empty = _coco(tmp_path, boxes=0, name="empty.json")
     assert main(["convert", str(empty), "-o", str(out), "--strict", "--max-rows-per-file", "2", "--quiet"]) == 2
     assert "o.ndjson" in _files(out_dir) and len(read_ndjson(out)) == 12
+
+
+def test_rerun__a_dataset_file_named_like_a_part_is_not_removed(tmp_path: Path, capsys) -> None:
+    src = _coco(tmp_path)
+    theirs = tmp_path / "o.part001.ndjson"
+    theirs.write_text("someone else's notes\n")
+    assert main(["convert", str(src), "-o", str(tmp_path / "o.ndjson")]) == 1
+    assert _err_lines(capsys) == [
+        f"error: {theirs}: -o would overwrite a file of the dataset in {tmp_path} that lbconvert did not write; choose another path"
+    ]
+    assert theirs.read_text() == "someone else's notes\n"
 
 
 def test_write_ontology_keeps_the_given_ontology_ids(tmp_path: Path, capsys) -> None:
