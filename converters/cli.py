@@ -340,9 +340,11 @@ def _validate(args: argparse.Namespace) -> int:
     for line, message in result.problems:
         print(f"{args.file}, line {line}: {message}")
     bad = len({line for line, _ in result.problems})
-    media = result.media.value if result.media else "none"
-    how = "given" if args.media else "inferred from the rows"
-    print(f"{result.rows - bad} rows valid, {bad} rows invalid (media {media}, {how})", file=sys.stderr)
+    if result.media is None:
+        what = "no media checks: no row tells the media; give --media"
+    else:
+        what = f"media {result.media.value}, {'given' if args.media else 'inferred from the rows'}"
+    print(f"{result.rows - bad} rows valid, {bad} rows invalid ({what})", file=sys.stderr)
     return 1 if result.problems else 0
 
 

@@ -224,6 +224,14 @@ def test_warnings__at_most_five_then_a_count(capsys) -> None:
     assert lines == [f"warning: split {i} missing" for i in range(5)] + ["warning: 3 more in the report (r.json)"]
 
 
+def test_warnings__split_not_found(tmp_path: Path, capsys) -> None:
+    yaml = _yolo(tmp_path, 2)
+    yaml.write_text(yaml.read_text() + "val: images/val\n")
+    assert main(["convert", str(yaml), "-o", str(tmp_path / "o.ndjson"), "--global-key", "{name}"]) == 0
+    warnings = [ln for ln in _err_lines(capsys) if ln.startswith("warning: ")]
+    assert len(warnings) == 1 and "images/val" in warnings[0] and "split not read" in warnings[0]
+
+
 def test_data_rows__empty_map_is_an_error(tmp_path: Path, capsys) -> None:
     src = _coco(tmp_path)
     cmap = tmp_path / "rows.csv"
@@ -312,7 +320,7 @@ def test_write_ontology_keeps_the_given_ontology_ids(tmp_path: Path, capsys) -> 
 # -- outputs that would clobber inputs, or survive a failure (issue 14 B) -----------------
 
 
-@pytest.mark.parametrize("flag", ["-o", "--report", "--write-ontology"])
+@pytest.mark.parametrize("flag", ["-o", "--report", "--write-ontology", "--write-data-rows"])
 def test_output_that_is_the_input_is_refused(tmp_path: Path, capsys, flag: str) -> None:
     src = _coco(tmp_path)
     before = src.read_bytes()

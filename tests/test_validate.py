@@ -114,6 +114,13 @@ def test_validate__media_inferred_from_rows(tmp_path: Path, capsys) -> None:
     assert "track rows (segments of keyframes) import only on video data rows" in capsys.readouterr().out
 
 
+def test_validate__classifications_only_no_media_checks(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "tags.ndjson"
+    path.write_text(json.dumps({"dataRow": GK, "name": "q", "answer": {"name": "a"}}) + "\n")
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().err.strip() == "1 rows valid, 0 rows invalid (no media checks: no row tells the media; give --media)"
+
+
 def test_validate__mixed_media_is_an_error(tmp_path: Path, capsys) -> None:
     track = {"dataRow": GK, "name": "v", "segments": [{"keyframes": [{"frame": 1, "bbox": BOX}]}]}
     path = tmp_path / "mixed.ndjson"
