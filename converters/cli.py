@@ -144,7 +144,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     c.add_argument("--write-ontology", metavar="ONT.json", help="also write the ontology the rows use")
     keys = c.add_mutually_exclusive_group()
     keys.add_argument("--global-key", metavar="TEMPLATE", help="global key template, e.g. 'coco/{subset}/{name}'")
-    keys.add_argument("--data-rows", metavar="MAP.csv|MAP.json", help=_DATA_ROWS_HELP)
+    keys.add_argument("--data-rows", metavar="MAP.csv|MAP.json|EXPORT.ndjson", help=_DATA_ROWS_HELP)
     c.add_argument(
         "--mask-format", default="png", choices=("png", "composite", "uri"),
         help="png: inline 0/1 PNG per instance (default); composite: one RGB PNG per image; "

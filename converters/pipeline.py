@@ -274,7 +274,7 @@ def convert(
                 f"{data_rows.source}: the --data-rows map lists none of the {n} assets "
                 f"(e.g. {first_name!r}); names must match the source's file names"
             )
-        _notes(report, options, reader, keys, unscored)
+        _notes(report, options, keys, unscored)
         rows_out = sum(report.rows.values())
         if options.strict and (report.total_skipped or report.changed or rows_out == 0):
             writer.abort()
@@ -343,7 +343,7 @@ def _check_paths(sources: Sequence[str | Path], out: Path, report: Path, o: Conv
     check_output_paths(outputs, inputs=inputs, roots=roots, folders=folders)
 
 
-def _notes(report: Report, o: ConvertOptions, reader: Reader, keys: KeyResolver, unscored: int) -> None:
+def _notes(report: Report, o: ConvertOptions, keys: KeyResolver, unscored: int) -> None:
     """Dataset-wide facts that change what the rows mean (printed as warnings by the CLI)."""
     if o.global_key is None and o.data_rows is None and keys.defaulted:
         report.note(
