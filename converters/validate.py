@@ -218,9 +218,11 @@ def validate_row(
         problems += _frames_problems(row["frames"], "frames")
     if "groupKey" in row and row["groupKey"] not in _DICOM_GROUPS:
         problems.append(f"groupKey must be one of {', '.join(_DICOM_GROUPS)}, not {row['groupKey']!r}")
-    for i, sub in enumerate(row.get("classifications") or () if isinstance(row.get("classifications"), list) else ()):
-        problems += _classification_problems(sub, f"classifications[{i}]")
-    if "classifications" in row and not isinstance(row["classifications"], list):
+    subs = row.get("classifications")
+    if isinstance(subs, list):
+        for i, sub in enumerate(subs):
+            problems += _classification_problems(sub, f"classifications[{i}]")
+    elif subs is not None:
         problems.append("classifications must be a list")
     if ontology is not None and "name" in row:
         problems += _ontology_problems(row, kind, ontology)

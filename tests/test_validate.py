@@ -78,6 +78,8 @@ CASES = [
     ("pdf box ok", _row(bbox=BOX, page=1, unit="POINTS"), "document", "prelabel", None),
     ("relationship type", _row(relationship={"source": "a", "target": "b", "type": "sideways"}), "image", "prelabel", "relationship type must be unidirectional or bidirectional"),
     ("conversational entity without message", _row(location={"start": 0, "end": 3}), "conversational", "ground-truth", "conversational entities need the messageId"),
+    ("classifications not a list", _row(bbox=BOX, classifications={"name": "q"}), "image", "prelabel", "classifications must be a list"),
+    ("keyframe answer confidence", {"dataRow": GK, "name": "v", "segments": [{"keyframes": [{"frame": 1, "bbox": BOX, "classifications": [{"name": "q", "answer": {"name": "a", "confidence": 3}}]}]}]}, "video", "prelabel", "frame 1: classifications[0] answer confidence must be a number within [0, 1]"),
     ("metric row", {"dataRow": GK, "metricValue": 0.5, "metricName": "iou"}, "image", "prelabel", "custom metrics go to model runs"),
 ]
 
