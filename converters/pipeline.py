@@ -17,7 +17,7 @@ from typing import Any
 from . import geometry
 from .assembly import AssetConverter
 from .datarows import DataRowMap, KeyResolver
-from .errors import InputError, OptionsError, SourceNotFoundError
+from .errors import InputError, NoAssetsError, OptionsError, SourceNotFoundError
 from .matrix import Mode
 from .model import Asset, Media
 from .ndjson import MASK_FORMATS
@@ -207,6 +207,8 @@ def convert(
                     data_rows_out.add(asset, ref, report)
                 if progress is not None:
                     progress(n)
+        if n == 0:
+            raise _no_assets(sources, reader, report)
         report.check()
         if options.strict and (report.total_skipped or report.changed):
             writer.abort()
@@ -236,6 +238,18 @@ def convert(
     write_text_atomic(report_path, report.to_json())
     report.options["report_path"] = str(report_path)
     return report
+
+
+_WHAT = {Media.IMAGE: "images", Media.VIDEO: "videos", Media.TEXT: "documents", Media.CONVERSATIONAL: "conversations"}
+
+
+def _no_assets(sources: Sequence[str | Path], reader: Reader, report: Report) -> NoAssetsError:
+    """The error for a run that found nothing to convert, with what the reader counted on the way."""
+    source = ", ".join(str(s) for s in sources)
+    what = _WHAT.get(reader.media, "images / documents")
+    counted = sorted((report.tallies + report.reasons()).items())
+    hint = ", ".join(f"{code} {n}" for code, n in counted if n)
+    return NoAssetsError(source, what, f"the report counted: {hint}" if hint else "")
 
 
 #: Assets read ahead and handled together (vectorised polygon checks); small enough that
