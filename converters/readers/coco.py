@@ -45,6 +45,8 @@ __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
 _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|stuff|image_info)_(.+)$")
 #: Files of one split are read in this order, so keypoints files can tell repeated objects.
+#: "annotations" holding [text, {...}] pairs: a NER Annotator (spaCy family) file, not COCO.
+_TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 
 
@@ -159,6 +161,8 @@ class COCOReader(Reader):
             return False
         with open(path, "rb") as fh:
             head = fh.read(65536)
+        if b'"images"' not in head and _TEXT_PAIRS.search(head):
+            return False  # NER Annotator JSON: "annotations" holds [text, {...}] pairs (spaCy family)
         return b'"annotations"' in head or b'"images"' in head or (
             head.lstrip().startswith(b"[") and b'"image_id"' in head
         )
