@@ -34,7 +34,7 @@ from .base import Reader, option
 __all__ = ["YOLOOptions", "YOLOReader"]
 
 _TASKS = ("auto", "detect", "segment", "pose", "obb", "classify")
-_LABEL_DIRS = ("labels", "Labels", "annotations", "Annotations")
+_LABEL_DIRS = ("labels", "Labels", "annotations", "Annotations", "labelTxt")
 _WINDOW = 256
 
 

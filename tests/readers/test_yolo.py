@@ -77,6 +77,7 @@ FIXTURES = [
     (f"{OV}/yolo_dataset/annotations", {}, 1, {"Box": 2}, {""}),
     (f"{OV}/yolo_dataset/labels", {}, 2, {"Box": 4}, {"train", "val"}),
     (f"{OV}/roboflow_dataset/yolo", {}, 2, {"Box": 2}, {"train"}),
+    (f"{OV}/roboflow_dataset/yolo_obb", {}, 2, {"Polygon": 2}, {"train"}),  # DOTA rows in labelTxt/
     (f"{OV}/kaggle_dataset/relaxed_yolo", {}, 2, {"Box": 4}, {""}),
     (f"{LF}/object_detection/YOLOv8", {}, 2, {"Box": 16}, {"train"}),
     (f"{DAG}/bbox_and_segmentation.yaml", {"labels_dir": "labels_bbox"}, 1, {"Box": 2}, {""}),
@@ -225,7 +226,7 @@ def test_box_outside_image__clipped_and_reported(tmp_path: Path) -> None:
         ("0 0.5 0.5 0.2 0.2 1.5\n", "confidence 1.5 is outside"),
         ("0 0.5 0.5 -0.2 0.2\n", "negative box size"),
         ("0 nan 0.5 0.2 0.2\n", "not a finite number"),
-        ("1 1 2 1 2 2 1 2 label_0 0\n", "DOTA"),
+        ("1 1 2 1 2 2 1 2 label_0 7\n", "'label_0' is not a number"),  # DOTA rows are read (item 7); difficult is 0/1
     ],
 )
 def test_malformed_row__one_line_error_or_skipped(tmp_path: Path, text: str, message: str) -> None:
@@ -341,10 +342,38 @@ def test_several_yamls_and_missing_labels_folder__one_line_errors(fixtures: Path
         read(fixtures / DAG)
     with pytest.raises(ParseError, match="labels_bbox, labels_pose_2dim"):
         read(fixtures / f"{DAG}/bbox_and_segmentation.yaml")
-    with pytest.raises(ParseError, match="labelTxt"):
-        read(fixtures / f"{OV}/roboflow_dataset/yolo_obb")
-    with pytest.raises(ParseError, match=r"train_001.txt, line 1: .*DOTA"):
-        read(fixtures / f"{OV}/roboflow_dataset/yolo_obb", labels_dir="labelTxt")
+
+
+
+def test_roboflow_obb_labeltxt__read_as_polygons(fixtures: Path) -> None:
+    # Once an error (no labels / "looks like a DOTA row"), now read (issue 12 item 7).
+    assets, ctx = read(fixtures / f"{OV}/roboflow_dataset/yolo_obb")
+    got = {(a.name, ann.label, ann.shape.exterior, ann.classifications[0].answers[0].name) for a in assets for ann in a.annotations}
+    assert {(n, lbl, frozenset(ring)) for n, lbl, ring, _ in got} == {
+        ("train_001.jpg", "label_0", frozenset({(0.0, 0.0), (0.0, 2.0), (2.0, 2.0), (2.0, 0.0)})),
+        ("train_002.jpg", "label_1", frozenset({(1.0, 1.0), (1.0, 5.0), (5.0, 5.0), (5.0, 1.0)})),
+    }
+    assert {d for *_, d in got} == {"false"}
+    assert ctx.report.tallies["split-not-found"] == 1  # data.yaml says ../valid/images; the folder is val/
+
+
+def test_dota_rows__headers_class_names_difficult_auto_detected(tmp_path: Path) -> None:
+    image(tmp_path / "images" / "p1.png", 100, 50)
+    (tmp_path / "labelTxt").mkdir()
+    (tmp_path / "labelTxt" / "p1.txt").write_text(
+        "imagesource:GoogleEarth\ngsd:0.146\n"
+        "10 5 40 5 40 20 10 20 plane 0\n"
+        "50 10 90 10 90 45 50 45 large-vehicle 1\n"
+        "1 1 3 1 3 3 1 3 small-vehicle\n"
+    )
+    from converters.pipeline import detect_format
+
+    assert detect_format([tmp_path]) == "yolo"
+    (asset,), ctx = read(tmp_path)
+    assert [(a.label, a.classifications[0].answers[0].name, a.source.line) for a in asset.annotations] == [
+        ("plane", "false", 3), ("large-vehicle", "true", 4), ("small-vehicle", "false", 5)]
+    assert set(asset.annotations[1].shape.exterior) == {(50.0, 10.0), (90.0, 10.0), (90.0, 45.0), (50.0, 45.0)}
+    assert ctx.report.tallies["dota-header-line"] == 2
 
 
 def test_roboflow__missing_split_is_reported(fixtures: Path) -> None:
