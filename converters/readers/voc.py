@@ -264,16 +264,16 @@ class VOCReader(Reader):
         for png in (item.seg_object, item.seg_class):
             if png is not None:
                 return png_size(png)
-        if not need:
-            self.report.tally("voc-size-unknown")
-            return None, None
-        where = item.xml or item.image_dir
-        raise ParseError(
-            where,
-            f"image size unknown: no <size> in the XML and no image for {item.id!r} in {item.image_dir}"
-            " (give the images folder with --images DIR)",
-            location="<size>" if item.xml else None,
-        )
+        self.report.tally("voc-size-unknown")
+        if need:
+            # Boxes need no size: they are written as the XML gives them (not clipped to an
+            # image nobody can measure); only masks need it, and they come with their PNG.
+            self.report.note(
+                "voc-size-unknown",
+                "some XML files have no <size> and their image was not found (give --images DIR): "
+                "their boxes are written as given, not clipped to the image",
+            )
+        return None, None
 
 
 def _convention(origin: int) -> str:
