@@ -108,7 +108,7 @@ class ObjectReader:
                 out.append(Annotation(key=key + suffix, source=ref, label=label, shape=shape,
                                       classifications=attrs, confidence=confidence))
         if kps is not None:
-            out.extend(self._keypoints(f, kps, loc, ref, key, cat, confidence))
+            out.extend(self._keypoints(f, kps, loc, ref, key, cat, confidence, attrs))
         return out
 
     def _shapes(
@@ -175,8 +175,12 @@ class ObjectReader:
         return MultiPolygon(polygons=tuple(polygons))
 
     def _keypoints(
-        self, f: CocoFile, kps: Any, loc: str, ref: SourceRef, key: str, cat: Category, confidence: float | None
+        self, f: CocoFile, kps: Any, loc: str, ref: SourceRef, key: str, cat: Category, confidence: float | None,
+        attrs: tuple[Classification, ...] = (),
     ) -> list[Annotation]:
+        """One point per labelled keypoint; each carries the object's attributes (a keypoint
+        row is the object, as a CVAT skeleton node carries its skeleton's), plus its own
+        ``visibility`` when occluded."""
         if type(kps) is not list or len(kps) % 3 or any(type(v) not in _NUMBER_TYPES for v in kps):
             raise InvalidFieldError(f.path, "keypoints", "must be a flat list [x1, y1, v1, x2, y2, v2, ...]", location=loc)
         n = len(kps) // 3
@@ -195,7 +199,8 @@ class ObjectReader:
                                         location=loc)
             name = cat.keypoints[i] if cat.keypoints else str(i + 1)
             label = self.keypoint_name.format_map({"class": cat.name, "keypoint": name, "index": i + 1})
-            nested = (Classification.radio("visibility", "occluded"),) if v == 1 else ()
+            own = (Classification.radio("visibility", "occluded"),) if v == 1 else ()
+            nested = (*(a for a in attrs if not (own and a.name == "visibility")), *own)
             try:
                 point = Point(x=float(x), y=float(y))
             except ValueError as exc:

@@ -397,3 +397,22 @@ def test_corrupt_rle_is_a_one_line_error_at_read_time(tmp_path, capsys, counts, 
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {path}, annotation id 77: ") and text in err and "\n" not in err
     assert not out.exists()
+
+
+def test_keypoint_points_carry_the_objects_attributes(tmp_path: Path) -> None:
+    # CVAT "COCO Keypoints 1.0": attributes on the annotation belong to every point row
+    # (CVAT skeleton nodes carry theirs); a hidden point keeps its own visibility too.
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+        "categories": [{"id": 1, "name": "door", "keypoints": ["knob", "hinge"], "skeleton": []}],
+        "annotations": [{"id": 5, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "num_keypoints": 2,
+                         "keypoints": [2, 2, 2, 4, 4, 1], "attributes": {"occluded": False, "color": "red"}}],
+    }
+    (asset,) = read(write(tmp_path, doc, "person_keypoints_default.json"))
+    box = next(a for a in asset.annotations if isinstance(a.shape, Box))
+    attrs = box.classifications
+    assert {c.name: c.answers[0].name for c in attrs} == {"occluded": "false", "color": "red"}
+    got = points(asset)
+    assert set(got) == {"door knob", "door hinge"}
+    assert got["door knob"][2] == attrs
+    assert got["door hinge"][2] == (*attrs, Classification.radio("visibility", "occluded"))
