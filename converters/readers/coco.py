@@ -25,6 +25,7 @@ indexes (they are sparse and may start at 0).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,18 +34,20 @@ from pathlib import Path
 from typing import Any
 
 from .. import _json
-from ..errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError
+from ..errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
 from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
 from ._coco_objects import Category, CocoFile, ObjectReader
 from ._coco_panoptic import panoptic_annotations
 from ._coco_results import read_results
-from ._paths import clean_relative
+from ._images import image_size
+from ._paths import clean_relative, resolve_inside
 from .base import Reader, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
 _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|stuff|image_info)_(.+)$")
 #: Files of one split are read in this order, so keypoints files can tell repeated objects.
+_DRIVE = re.compile(r"^[A-Za-z]:/")
 #: "annotations" holding [text, {...}] pairs: a NER Annotator (spaCy family) file, not COCO.
 _TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
@@ -79,6 +82,12 @@ class COCOOptions:
         help="class name of keypoint points: {class}, {keypoint} (the category's name for it, "
         "or its 1-based index) and {index}",
         flag="--coco-keypoint-name",
+    )
+    path_root: str | None = option(
+        None,
+        help="absolute file_name values (Detectron2-style /data/coco/train2017/x.jpg) are keyed by "
+        "their path relative to this folder (default: by their base name)",
+        flag="--path-root",
     )
 
     def __post_init__(self) -> None:
@@ -171,6 +180,7 @@ class COCOReader(Reader):
         super().__init__(*args, **kw)
         self.files = [p for s in self.sources for p in find_coco_files(s)]
         self._labels: list[str] = []
+        self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
 
@@ -267,6 +277,44 @@ class COCOReader(Reader):
             fields={"subset": split, "image_id": str(image["id"])},
         )
 
+    def _image_name(self, f: CocoFile, file_name: str, loc: str) -> str:
+        """The data-row name of an image: its relative ``file_name``; for an absolute one
+        (Detectron2 writes ``/data/coco/train2017/x.jpg``), the path relative to
+        ``--path-root``, else the base name (noted once; two paths sharing a base name are an
+        error). The path is only a key: nothing is read from it."""
+        text = file_name.replace("\\", "/")
+        if not (text.startswith("/") or _DRIVE.match(text)):
+            return clean_relative(file_name, source_file=f.path, location=loc)
+        root = self.options.path_root
+        if root is not None:
+            prefix = root.replace("\\", "/").rstrip("/") + "/"
+            if not text.startswith(prefix):
+                raise UnsafeInputError(f.path, f"absolute path {file_name!r} is not under --path-root {root!r}", location=loc)
+            return clean_relative(text[len(prefix):], source_file=f.path, location=loc)
+        name = clean_relative(posixpath.basename(text), source_file=f.path, location=loc)
+        seen = self._absolute.setdefault(name, text)
+        if seen != text:
+            raise ParseError(f.path, f"images {seen!r} and {file_name!r} share the base name {name!r}: "
+                             "give --path-root DIR to key them by their path under DIR", location=loc)
+        if len(self._absolute) == 1 and seen is text:  # once per run: the first absolute name
+            self.report.note("coco-absolute-file-name",
+                             f"{f.name}: absolute file_name values (e.g. {file_name!r}) are keyed by their base name "
+                             "(--path-root DIR keeps the path relative to DIR); nothing is read from those paths")
+        return name
+
+    def _size_from_images(self, name: str) -> tuple[int | None, int | None]:
+        """An image's size from ``--images DIR`` (by relative, then base name), for entries without one."""
+        root = self.context.images_dir
+        assert root is not None
+        for rel in dict.fromkeys((name, posixpath.basename(name))):
+            try:
+                path = resolve_inside(root, rel, source_file=root)
+            except UnsafeInputError:
+                continue
+            if path.is_file():
+                return image_size(path)
+        return None, None
+
     def _image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], index: int) -> str:
         image_id = ann.get("image_id")
         name = by_id.get(str(image_id)) if image_id is not None else None
@@ -309,9 +357,12 @@ class COCOReader(Reader):
                 raise MissingFieldError(f.path, "id", location=loc)
             if not isinstance(img.get("file_name"), str) or not img["file_name"]:
                 raise MissingFieldError(f.path, "file_name", location=f"image id {img['id']}")
-            name = clean_relative(img["file_name"], source_file=f.path, location=f"image id {img['id']}")
+            name = self._image_name(f, img["file_name"], f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
             ok = type(width) is int and type(height) is int and width > 0 and height > 0
+            if not ok and self.context.images_dir is not None:
+                width, height = self._size_from_images(name)
+                ok = width is not None
             entry = {"id": img["id"], "_file": f.path, "_width": width if ok else None, "_height": height if ok else None}
             if name not in images:
                 images[name] = entry
