@@ -42,6 +42,9 @@ class CocoFile:
     kind: str = "instances"  # instances | keypoints | labels | captions | panoptic | results
     name: str = ""
     stem: str = ""
+    #: Position among the run's results files: keys of rows without an id (results rows),
+    #: so they never depend on the file's name (a renamed export keeps its uuids).
+    ordinal: int = 0
 
     def __post_init__(self) -> None:
         self.name, self.stem = str(self.path), self.path.stem
@@ -90,7 +93,9 @@ class ObjectReader:
         has_id = "id" in ann
         ref = SourceRef(file=f.name, annotation_id=str(ann["id"]) if has_id else None,
                         element=None if has_id else f"annotations[{index}]" if f.kind != "results" else f"[{index}]")
-        key = f"{f.stem}:{ann['id'] if has_id else f'#{index}'}"
+        # The annotation's identity inside its dataset, never the file's path or name: a
+        # renamed or corrected export keeps its uuids (a re-import overrides, not duplicates).
+        key = f"id:{ann['id']}" if has_id else f"{f.kind}{f.ordinal}#{index}"
         label = cat.name
         seg = ann.get("segmentation")
         bbox = ann.get("bbox")

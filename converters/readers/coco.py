@@ -195,7 +195,7 @@ class COCOReader(Reader):
             kind = file_kind(path, data)
             if kind != "results" and not isinstance(data, dict):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
-            f = CocoFile(path, data, _split_of(path), kind)
+            f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0)
             (results if kind == "results" else groups[f.split]).append(f)
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
@@ -250,7 +250,7 @@ class COCOReader(Reader):
             if name in tags:
                 self.report.note("coco-labels-as-tags",
                                  "image labels (labels_* files) are written as one 'tags' checklist per image")
-                anns.append(_tags_annotation(f"{split}:{name}", tags[name]))
+                anns.append(_tags_annotation("labels", tags[name]))
             yield self.asset(name, image, tuple(anns), split)
 
     def _build(self, raw: Iterable[tuple[Any, ...]], image: dict[str, Any]) -> list[Any]:

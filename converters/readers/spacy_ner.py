@@ -217,7 +217,7 @@ class SpacyReader(Reader):
 
     # -- one document -------------------------------------------------------------------
 
-    def _asset(self, path: Path, name: str, doc: RawDoc, media: Media, exclusive: bool) -> Asset | None:
+    def _asset(self, path: Path, name: str, doc: RawDoc, media: Media, exclusive: _CatSets) -> Asset | None:
         file = str(path)
         if doc.skip is not None and self.options.answers == "accept":
             self._skip_doc(file, doc, exclusive)
