@@ -172,6 +172,8 @@ def convert(
         if options.ontology
         else Ontology.derived(class_map=class_map)
     )
+    if not ontology.fixed:
+        ontology.declare(reader.label_kinds())
     keys = KeyResolver(
         template=options.global_key,
         default_template=reader.default_key_template,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,17 +181,55 @@ class COCOReader(Reader):
         self.files = [p for s in self.sources for p in find_coco_files(s)]
         self._labels: list[str] = []
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
+        self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
 
     def labels(self) -> Sequence[str]:
         return tuple(self._labels)
 
+    def label_kinds(self) -> Mapping[str, Collection[Kind]]:
+        """The kinds each category will be written with (boxes, polygons, masks), from a scan
+        of the parsed files (kept for :meth:`read`): the ontology gives the plain class name
+        to the same kind whatever order the objects come in."""
+        out: dict[str, set[Kind]] = {}
+        for path in self.files:
+            if path not in self._loaded:
+                self._loaded[path] = load_coco_file(path)
+            data = self._loaded[path]
+            if not isinstance(data, dict):
+                continue  # a results file: its categories are in --coco-images
+            names = {str(c.get("id")): c.get("name") for c in data.get("categories") or [] if isinstance(c, dict)}
+            anns = data.get("annotations")
+            for ann in anns if isinstance(anns, list) else ():
+                if not isinstance(ann, dict):
+                    continue
+                segments = ann.get("segments_info")
+                for seg in segments if isinstance(segments, list) else ():  # panoptic: masks
+                    seg_name = names.get(str(seg.get("category_id"))) if isinstance(seg, dict) else None
+                    if isinstance(seg_name, str):
+                        out.setdefault(seg_name, set()).add(Kind.MASK)
+                name = names.get(str(ann.get("category_id")))
+                if isinstance(name, str):
+                    out.setdefault(name, set()).update(self._kinds_of(ann))
+        return out
+
+    def _kinds_of(self, ann: Mapping[str, Any]) -> set[Kind]:
+        seg, bbox = ann.get("segmentation"), ann.get("bbox")
+        has_seg = seg is not None and seg != [] and seg != {}
+        want, kinds = self.options.geometry, set()
+        if has_seg and (want in ("segmentation", "both") or want == "auto"):
+            crowd_mask = ann.get("iscrowd") in (1, True) and self.options.crowd == "mask"
+            kinds.add(Kind.MASK if isinstance(seg, dict) or crowd_mask else Kind.POLYGON)
+        if bbox not in (None, []) and (want in ("bbox", "both") or (want == "auto" and not has_seg)):
+            kinds.add(Kind.BBOX)
+        return kinds
+
     def read(self) -> Iterator[Asset]:
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         results: list[CocoFile] = []
         for path in self.files:
-            data = load_coco_file(path)
+            data = self._loaded.pop(path) if path in self._loaded else load_coco_file(path)
             kind = file_kind(path, data)
             if kind != "results" and not isinstance(data, dict):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
