@@ -45,6 +45,11 @@ class CocoFile:
     #: Position among the run's results files: keys of rows without an id (results rows),
     #: so they never depend on the file's name (a renamed export keeps its uuids).
     ordinal: int = 0
+    #: What the file holds within its split, from the name's prefix (``instances``, ``stuff``,
+    #: ``person_keypoints``) or else its kind: ids are unique per file, not per split (stuff
+    #: and instances files both count from 1), so keys are ``role:id``. A renamed export
+    #: (``instances_default`` -> ``instances_fixed``) keeps its role, hence its uuids.
+    role: str = ""
 
     def __post_init__(self) -> None:
         self.name, self.stem = str(self.path), self.path.stem
@@ -95,7 +100,7 @@ class ObjectReader:
                         element=None if has_id else f"annotations[{index}]" if f.kind != "results" else f"[{index}]")
         # The annotation's identity inside its dataset, never the file's path or name: a
         # renamed or corrected export keeps its uuids (a re-import overrides, not duplicates).
-        key = f"id:{ann['id']}" if has_id else f"{f.kind}{f.ordinal}#{index}"
+        key = f"{f.role or f.kind}:{ann['id']}" if has_id else f"{f.kind}{f.ordinal}#{index}"
         label = cat.name
         seg = ann.get("segmentation")
         bbox = ann.get("bbox")

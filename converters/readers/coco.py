@@ -119,6 +119,11 @@ def _split_of(path: Path) -> str:
     return ""
 
 
+def _role_of(path: Path, kind: str) -> str:
+    m = _SPLIT.match(path.stem)
+    return path.stem[: m.start(1) - 1] if m else kind
+
+
 def file_kind(path: Path, data: Any) -> str:
     """What a parsed COCO file holds, from its content (names are only a hint)."""
     if isinstance(data, list):
@@ -233,7 +238,8 @@ class COCOReader(Reader):
             kind = file_kind(path, data)
             if kind != "results" and not isinstance(data, dict):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
-            f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0)
+            f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
+                         role=_role_of(path, kind))
             (results if kind == "results" else groups[f.split]).append(f)
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
