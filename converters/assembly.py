@@ -47,7 +47,6 @@ class AssetConverter:
         self.o = options
         self.report = report
         self.ontology = ontology
-        self.source_identity = reader.format_name
         self.ctx = RowContext(use_ids=ontology.has_ids, keep_confidence=options.mode is Mode.PRELABEL)
         self._features: dict[int, dict[str, str]] = {}
         self._valid: set[int] = set()
@@ -168,7 +167,7 @@ class AssetConverter:
             tool = self.ontology.tool_for(ann.label, out_kind)
             key = ann.key if len(shapes) == 1 else f"{ann.key}#{i}"
             row: dict[str, Any] = {
-                "uuid": annotation_uuid(self.source_identity, ref, key),
+                "uuid": annotation_uuid(tool.name, ref, key),
                 "dataRow": self._data_row,
                 **self._feature(tool),
             }
@@ -202,7 +201,7 @@ class AssetConverter:
             return []
         definition = self.ontology.classification_for(cls, scope="index" if cls.frames else "global")
         row: dict[str, Any] = {
-            "uuid": annotation_uuid(self.source_identity, ref, ann.key),
+            "uuid": annotation_uuid(definition.name, ref, ann.key),
             "dataRow": self._data_row,
             **classification_payload(cls, definition, self.ctx),
         }
@@ -221,7 +220,7 @@ class AssetConverter:
                 for c in kf.classifications:
                     self.ontology.classification_for(c, parent=tool)
         row: dict[str, Any] = {
-            "uuid": annotation_uuid(self.source_identity, ref, obj.key),
+            "uuid": annotation_uuid(tool.name, ref, obj.key),
             "dataRow": self._data_row,
             **self._feature(tool),
             **video_payload(obj, tool, self.ctx),

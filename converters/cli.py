@@ -165,6 +165,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     c.add_argument("--polygon-parts", default="polygons", choices=("polygons", "mask"), help="multi-part objects: one polygon row per part, or one mask")
     c.add_argument("--holes", default="mask", choices=("mask", "outer"), help="polygons with holes: a mask, or the outer ring only")
     c.add_argument("--points-outside", default="keep", choices=("keep", "drop"), help="points outside the image")
+    c.add_argument("--min-part-area", type=float, default=1.0, metavar="PX2",
+                   help="parts of a repaired or clipped polygon smaller than this (px²) are dropped and reported")
     dests = _reader_flags(c)
 
     sub.add_parser("formats", help="list the readers and what each reads")
@@ -239,6 +241,13 @@ class _Bar:
         self.bar.close()
 
 
+def _geometry(args: argparse.Namespace) -> GeometryOptions:
+    if not args.min_part_area >= 0:
+        raise OptionsError(f"--min-part-area must be >= 0 (px²), got {args.min_part_area:g}")
+    return GeometryOptions(parts=args.polygon_parts, holes=args.holes, points_outside=args.points_outside,
+                           min_part_area=args.min_part_area)
+
+
 def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int:
     from .pipeline import ConvertOptions, convert, detect_format
 
@@ -271,7 +280,7 @@ def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int
         on_unmapped=args.on_unmapped,
         write_data_rows=args.write_data_rows,
         allow_file_uris=args.allow_file_uris,
-        geometry=GeometryOptions(parts=args.polygon_parts, holes=args.holes, points_outside=args.points_outside),
+        geometry=_geometry(args),
         reader_options={n: v for (_, n), v in picked.items()},
     )
     bar = _Bar(sys.stderr, Path(args.sources[0]).name) if not args.quiet and sys.stderr.isatty() else None

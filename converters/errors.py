@@ -13,7 +13,8 @@ those fields, so the CLI can print ``error: <message>`` and never a traceback::
     │   │   ├── MissingFieldError
     │   │   └── InvalidFieldError
     │   ├── UnsafeInputError           entity expansion, path escaping the dataset root, bombs
-    │   └── MissingDependencyError     an optional extra is needed (also ImportError)
+    │   ├── MissingDependencyError     an optional extra is needed (also ImportError)
+    │   └── NoAssetsError              the reader found no image / document at all
     ├── OptionsError                   the options are wrong (exit code 1)
     ├── MappingError                   a class or attribute maps to nothing / the wrong kind
     ├── DataRowError                   a global key or data row map is unusable
@@ -30,6 +31,7 @@ __all__ = [
     "MappingError",
     "MissingDependencyError",
     "MissingFieldError",
+    "NoAssetsError",
     "OptionsError",
     "ParseError",
     "SourceNotFoundError",
@@ -130,6 +132,25 @@ class MissingDependencyError(InputError, ImportError):
             f"{self.feature} needs the {self.module!r} package: "
             f"pip install 'labelbox-converters[{self.extra}]'"
         )
+
+
+class NoAssetsError(InputError):
+    """A run found no asset (image, video, document) at all.
+
+    Exit 0 with an empty file would read as "converted"; a user who pointed at the wrong
+    folder (labels without images, a data.yaml whose splits moved) must be told instead.
+    ``hint`` is what the report counted on the way (label files without an image...).
+    """
+
+    def __init__(self, source: object, what: str = "images", hint: str = "") -> None:
+        self.source = str(source)
+        self.what = what
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        tail = f"; {self.hint}" if self.hint else ""
+        return f"no {self.what} found in {self.source}; nothing to convert{tail}"
 
 
 class OptionsError(ConversionError):

@@ -67,13 +67,19 @@ class GeometryOptions:
         parts: a multi-part object becomes several ``polygons`` rows or one ``mask``.
         holes: a polygon with holes becomes a ``mask`` or keeps its ``outer`` ring only.
         points_outside: points outside the image are kept (``keep``) or dropped (``drop``).
+        min_part_area: parts of a repaired or clipped multi-part polygon smaller than this
+            (px²) are dropped and reported: ``make_valid`` on a self-touching ring can leave
+            a 0.001 px² sliver that would otherwise be written as a polygon of its own.
     """
 
     parts: str = "polygons"
     holes: str = "mask"
     points_outside: str = "keep"
+    min_part_area: float = 1.0
 
     def __post_init__(self) -> None:
+        if not self.min_part_area >= 0:
+            raise ValueError(f"GeometryOptions.min_part_area must be >= 0, got {self.min_part_area!r}")
         for name, allowed in (("parts", ("polygons", "mask")), ("holes", ("mask", "outer")),
                               ("points_outside", ("keep", "drop"))):
             if getattr(self, name) not in allowed:
@@ -409,6 +415,19 @@ def fix_polygon(
     return _repair(parts, width=width, height=height, options=options, fixes=fixes)
 
 
+def _drop_slivers(region: shapely.Geometry, min_area: float, fixes: list[Fix]) -> shapely.Geometry:
+    """``region`` without the parts smaller than ``min_area`` (reported with their areas), as
+    long as one part remains: slivers a repair or a clip leaves are not objects."""
+    pieces = _polygons_of(region)
+    small = [p for p in pieces if p.area < min_area]
+    if not small or len(small) == len(pieces):
+        return region
+    areas = ", ".join(f"{p.area:.3g}" for p in sorted(small, key=lambda p: p.area))
+    fixes.append(Fix("repaired", "sliver-dropped",
+                     f"{len(small)} part(s) below {min_area:g} px² dropped (area {areas} px²)"))
+    return shapely.union_all([p for p in pieces if p.area >= min_area])
+
+
 def _repair(
     parts: list[tuple[tuple[XY, ...], tuple[tuple[XY, ...], ...]]],
     *,
@@ -435,6 +454,7 @@ def _repair(
     if shapely.area(region) <= 0:
         return _skipped("zero-area-polygon", "polygon encloses no area", fixes)
     if reasons:
+        region = _drop_slivers(region, options.min_part_area, fixes)
         fixes.append(Fix("repaired", "invalid-polygon",
                          f"invalid polygon ({', '.join(sorted(set(reasons)))}) repaired with make_valid "
                          f"(IoU {_iou(original, region):.3f})"))
@@ -445,6 +465,7 @@ def _repair(
             if shapely.area(clipped) <= 0:
                 return _skipped("polygon-outside-image",
                                 f"polygon has no area inside the {_size(width, height)} image", fixes)
+            clipped = _drop_slivers(clipped, options.min_part_area, fixes)
             fixes.append(Fix("clipped", "polygon-clipped",
                              f"polygon clipped to the {_size(width, height)} image (IoU {_iou(region, clipped):.3f})"))
             region = clipped

@@ -1,9 +1,9 @@
 """Labelbox import rows: one payload function per shape, deterministic uuids, mask forms.
 
 Rows follow ``docs/labelbox-ndjson.md``: ``dataRow`` by global key or id, ``name`` (or
-``schemaId`` when the ontology carries ids), a ``uuid`` derived with uuid5 from the source
-identity, the data row and the annotation's own key, so that converting twice gives the same
-bytes and re-importing a corrected conversion overrides earlier pre-labels.
+``schemaId`` when the ontology carries ids), a ``uuid`` derived with uuid5 from the feature,
+the data row and the annotation's own key (never the source path), so that converting twice
+gives the same bytes and re-importing a corrected or renamed export overrides earlier rows.
 
 Coordinates are written with 4 decimals (a ten-thousandth of a pixel): enough for any
 source, and it keeps the output identical whichever JSON library serialises it.
@@ -63,13 +63,17 @@ MASK_FORMATS = ("png", "composite", "uri")
 _NS_BYTES = NAMESPACE.bytes
 
 
-def annotation_uuid(source_identity: str, data_row: DataRowRef, key: str) -> str:
-    """uuid5 over (source identity, data row, annotation key).
+def annotation_uuid(feature: str, data_row: DataRowRef, key: str) -> str:
+    """uuid5 over (feature, data row, annotation key).
 
-    The same value as ``uuid.uuid5(NAMESPACE, ...)``, computed without building UUID
-    objects (this runs once per row).
+    The feature is the ontology name the row answers (tool or classification); the key is the
+    annotation's identity inside its dataset (its id, track id, or index within its asset),
+    never the source file's path or name, so a renamed or corrected export gives the same
+    uuids and a re-import overrides instead of duplicating. The same value as
+    ``uuid.uuid5(NAMESPACE, ...)``, computed without building UUID objects (this runs once
+    per row).
     """
-    name = f"{source_identity}\x1f{data_row.identity}\x1f{key}".encode()
+    name = f"{feature}\x1f{data_row.identity}\x1f{key}".encode()
     d = bytearray(hashlib.sha1(_NS_BYTES + name).digest()[:16])
     d[6] = (d[6] & 0x0F) | 0x50  # version 5
     d[8] = (d[8] & 0x3F) | 0x80  # RFC 4122 variant

@@ -3,16 +3,22 @@
 Two ways in:
 
 * **Derived** (no ``--ontology``): features are created as the data shows them. A class
-  used with one kind of shape becomes a tool named like the class; the same class seen
-  later with another kind (boxes and polygons of ``person``) gets a second tool named
-  ``"person (polygon)"``, because Labelbox feature names must be unique. Attributes
-  become nested classifications, tags global ones. :meth:`Ontology.asdict` is the SDK's
+  used with several kinds of shape (boxes, polygons and masks of ``person``) gets one tool
+  per kind, because Labelbox feature names must be unique: the plain name ``person`` for its
+  *primary* kind and ``"person (polygon)"``, ``"person (mask)"`` for the others. The primary
+  kind is the first of :data:`KIND_PRIORITY` among the kinds the reader declares for the
+  class up front (:meth:`Reader.label_kinds`, passed to :meth:`Ontology.declare`), so two
+  chunks of one migration derive the same names whatever order objects come in; a class the
+  reader does not declare keeps the plain name for the first kind seen. Attributes become
+  nested classifications, tags global ones. :meth:`Ontology.asdict` is the SDK's
   ``OntologyBuilder.asdict()`` shape, ready for ``OntologyBuilder.from_dict``.
 * **Given** (an ontology exported from Labelbox, with ``featureSchemaId``s): classes map
-  onto existing tools by exact name, then by a normalised name (case, spaces, ``_``/``-``),
-  then through ``--class-map``. A class that maps to nothing, or to a tool of another
-  kind, raises :class:`MappingError` listing the closest candidates. Rows then carry
-  ``schemaId``.
+  onto existing tools by name **and kind**: ``person`` or ``person (polygon)`` (the derived
+  names, so a derived ontology can be fed back), exact then normalised (case, spaces,
+  ``_``/``-``), then through ``--class-map``, whose keys may be ``class`` or ``class:kind``
+  (``person:polygon``, ``person:mask``) to send each kind to its own tool. A class that maps
+  to nothing, or only to tools of another kind, raises :class:`MappingError` listing the
+  closest candidates. Rows then carry ``schemaId``.
 
 Names are kept as the source spells them: ``Car`` and ``car`` stay two classes unless a
 class map merges them (the normalised match is only used against a given ontology).
@@ -33,6 +39,7 @@ from .errors import MappingError, OptionsError, SourceNotFoundError
 from .model import Classification, ClassificationKind, Kind
 
 __all__ = [
+    "KIND_PRIORITY",
     "TOOL_TYPES",
     "ClassDef",
     "Ontology",
@@ -62,6 +69,9 @@ _KIND_WORD = {
     Kind.ENTITY: "entity",
     Kind.RELATIONSHIP: "relationship",
 }
+#: Which kind of a class keeps the plain class name when it has several (the rest are
+#: suffixed with their kind word).
+KIND_PRIORITY = (Kind.BBOX, Kind.POLYGON, Kind.MASK, Kind.POINT, Kind.POLYLINE, Kind.ENTITY, Kind.RELATIONSHIP)
 _PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
@@ -174,6 +184,15 @@ class Ontology:
         self.class_map_source = ""
         self.source = source
         self._tool_cache: dict[tuple[str, Kind], Tool] = {}
+        self._primary: dict[str, Kind] = {}
+
+    def declare(self, label_kinds: Mapping[str, Iterable[Kind]]) -> None:
+        """The kinds each class will be seen with, known before the first row: the plain
+        name goes to the first of :data:`KIND_PRIORITY` among them, whatever comes first."""
+        for label, kinds in label_kinds.items():
+            ranked = [k for k in KIND_PRIORITY if k in set(kinds)]
+            if ranked:
+                self._primary[label] = ranked[0]
 
     # -- construction ---------------------------------------------------------------
 
@@ -238,26 +257,38 @@ class Ontology:
         self._tool_cache[(label, kind)] = tool
         return tool
 
+    def _mapped(self, label: str, kind: Kind) -> str:
+        """``--class-map`` target: keyed ``class:kind`` (kind value or word) first, then ``class``."""
+        for key in (f"{label}:{kind.value}", f"{label}:{_KIND_WORD[kind]}"):
+            if key in self.class_map:
+                return self.class_map[key]
+        return self.class_map.get(label, label)
+
     def _derive_tool(self, label: str, kind: Kind) -> Tool:
-        name = self.class_map.get(label, label)
+        name = self._mapped(label, kind)
+        primary = self._primary.get(label)
+        if primary is not None:
+            wanted = name if kind is primary else f"{name} ({_KIND_WORD[kind]})"
+            hit = next((t for t in self.tools if t.name == wanted and t.kind is kind), None)
+            return hit or self._new_tool(wanted, kind)
         same = [t for t in self.tools if t.name == name or t.name.startswith(f"{name} (")]
         for t in same:
             if t.kind is kind and (t.name == name or t.name == f"{name} ({_KIND_WORD[kind]})"):
                 return t
         if any(t.name == name for t in self.tools):
             name = f"{name} ({_KIND_WORD[kind]})"
-        tool = Tool(
-            name=name,
-            tool=TOOL_TYPES[kind][0],
-            color=_PALETTE[len(self.tools) % len(_PALETTE)],
-        )
+        return self._new_tool(name, kind)
+
+    def _new_tool(self, name: str, kind: Kind) -> Tool:
+        tool = Tool(name=name, tool=TOOL_TYPES[kind][0], color=_PALETTE[len(self.tools) % len(_PALETTE)])
         self.tools.append(tool)
         return tool
 
     def _find_tool(self, label: str, kind: Kind) -> Tool:
-        target = self.class_map.get(label, label)
-        exact = [t for t in self.tools if t.name == target]
-        normal = [t for t in self.tools if normalise_name(t.name) == normalise_name(target)]
+        target = self._mapped(label, kind)
+        names = (target, f"{target} ({_KIND_WORD[kind]})")  # the derived ontology's names too
+        exact = [t for t in self.tools if t.name in names]
+        normal = [t for t in self.tools if normalise_name(t.name) in {normalise_name(n) for n in names}]
         for candidates in (exact, normal):
             right_kind = [t for t in candidates if t.kind is kind]
             if right_kind:
@@ -267,7 +298,7 @@ class Ontology:
             raise MappingError(
                 f"class {label!r} is a {kind.value} in the source but the ontology tool "
                 f"{wrong[0].name!r} is a {wrong[0].tool}; map it to a {'/'.join(TOOL_TYPES[kind])} "
-                f"tool with --class-map"
+                f"tool with --class-map (a key {label + ':' + kind.value!r} maps only the {kind.value}s)"
             )
         closest = _closest(target, [t.name for t in self.tools if t.kind is kind])
         if not self.class_map:

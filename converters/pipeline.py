@@ -18,7 +18,7 @@ from typing import Any
 from . import geometry
 from .assembly import AssetConverter
 from .datarows import DataRowMap, KeyResolver
-from .errors import DataRowError, InputError, OptionsError, SourceNotFoundError
+from .errors import DataRowError, InputError, NoAssetsError, OptionsError, SourceNotFoundError
 from .matrix import Mode
 from .model import Asset, Media
 from .ndjson import MASK_FORMATS, MaskOptions
@@ -206,6 +206,8 @@ def convert(
     if options.class_map is not None and not isinstance(options.class_map, Mapping):
         ontology.class_map_source = str(options.class_map)
     data_rows = DataRowMap.load(options.data_rows) if options.data_rows else None
+    if not ontology.fixed:
+        ontology.declare(reader.label_kinds())
     keys = KeyResolver(
         template=options.global_key,
         default_template=reader.default_key_template,
@@ -268,6 +270,8 @@ def convert(
                     data_rows_out.add(asset, ref, report)
                 if progress is not None:
                     progress(n)
+        if n == 0:
+            raise _no_assets(sources, reader, report)
         report.check()
         if data_rows is not None and n and not matched:
             raise DataRowError(
@@ -356,6 +360,18 @@ def _notes(report: Report, o: ConvertOptions, keys: KeyResolver, unscored: int) 
             "min-score-unscored",
             f"{unscored} annotations carry no score and were kept despite --min-score {o.min_score:g}",
         )
+
+
+_WHAT = {Media.IMAGE: "images", Media.VIDEO: "videos", Media.TEXT: "documents", Media.CONVERSATIONAL: "conversations"}
+
+
+def _no_assets(sources: Sequence[str | Path], reader: Reader, report: Report) -> NoAssetsError:
+    """The error for a run that found nothing to convert, with what the reader counted on the way."""
+    source = ", ".join(str(s) for s in sources)
+    what = _WHAT.get(reader.media, "images / documents")
+    counted = sorted((report.tallies + report.reasons()).items())
+    hint = ", ".join(f"{code} {n}" for code, n in counted if n)
+    return NoAssetsError(source, what, f"the report counted: {hint}" if hint else "")
 
 
 #: Assets read ahead and handled together (vectorised polygon checks); small enough that

@@ -109,7 +109,7 @@ def test_python_dash_m(tmp_path: Path) -> None:
     ("folder", "source", "rows"),
     [
         ("coco/labelformat/tests/fixtures/object_detection", "COCO/train.json", 16),
-        ("voc/openvinotoolkit-datumaro/tests/assets/voc_dataset", "voc_dataset1", 4),
+        ("voc/openvinotoolkit-datumaro/tests/assets/voc_dataset", "voc_dataset1", 5),  # + image labels as tags (issue 12 item 4)
         ("yolo/cvat-ai-datumaro/tests/assets/yolo_dataset", "yolov8_pose", 4),
         ("cvat/dagshub-annotation-converter/tests/cvat_video", "res/sample_video.xml", 2),
         ("spacy/spaCy/extra/example_data", "textcat_example_data/cooking.jsonl", 10),

@@ -405,3 +405,49 @@ def test_valid_polygons__same_verdict_as_the_one_by_one_check() -> None:
     expected = [len(p.exterior) >= 3 and not p.holes and _simple_inside(p.exterior, w, h) for p, w, h in items]
     assert verdicts == expected
     assert 0 < sum(verdicts) < len(items)
+
+
+# -- issue 12 item 2: slivers left by a repair or a clip -----------------------------------
+
+SLIVER_BOW_TIE = poly((0, 0), (10, 10), (10, 0), (0.1, 0.2))  # crosses at (0.198, 0.198): a 0.0099 px² lobe
+
+
+@pytest.mark.parametrize(
+    ("opts", "n_shapes", "expected_codes"),
+    [
+        ({}, 1, [("repaired", "sliver-dropped"), ("repaired", "invalid-polygon")]),
+        ({"min_part_area": 0.0}, 2, [("repaired", "invalid-polygon"), ("split", "multipart-split")]),
+    ],
+)
+def test_repair_sliver_below_min_area_is_dropped_and_reported(opts, n_shapes, expected_codes):
+    out = run(SLIVER_BOW_TIE, **opts)
+    assert codes(out) == expected_codes and len(out.shapes) == n_shapes
+    if not opts:
+        sliver = 0.5 * (2 / 10.1) * 0.1  # the lobe (0,0), (0.198, 0.198), (0.1, 0.2)
+        assert f"1 part(s) below 1 px² dropped (area {sliver:.2g} px²)" in out.fixes[0].message
+        whole = shapely.make_valid(shapely.Polygon(SLIVER_BOW_TIE.exterior)).area
+        (kept,) = out.shapes
+        assert shapely.Polygon(kept.exterior).area == pytest.approx(whole - sliver, abs=1e-6)
+        assert "IoU 1.000" in out.fixes[1].message  # for what remains: (whole - sliver) / whole
+
+
+def test_clip_sliver_is_dropped():
+    # a U whose thin left arm pokes 0.05 px into a 100 px image: the clip leaves a 0.05 px² part
+    u = poly((-10, 0), (0.05, 0), (0.05, 1), (-5, 1), (-5, 9), (50, 9), (50, 20), (-10, 20))
+    out = run(u)
+    assert [c for _, c in codes(out)] == ["sliver-dropped", "polygon-clipped"] and len(out.shapes) == 1
+    assert shapely.Polygon(out.shapes[0].exterior).area == pytest.approx(50 * 11)
+
+
+def test_min_part_area_must_not_be_negative(tmp_path, capsys):
+    import json
+
+    from converters.cli import main
+
+    with pytest.raises(ValueError):
+        GeometryOptions(min_part_area=-1)
+    src = tmp_path / "x.json"
+    src.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}],
+                               "categories": [{"id": 1, "name": "a"}], "annotations": []}))
+    assert main(["convert", str(src), "-o", str(tmp_path / "o.ndjson"), "--min-part-area", "-1"]) == 1
+    assert capsys.readouterr().err.strip() == "error: --min-part-area must be >= 0 (px²), got -1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,3 +172,30 @@ def test_mask_uri_form__files_under_mask_dir(tmp_path) -> None:
     assert row["mask"] == {"instanceURI": "https://x.test/m/img/a.jpg/k1.png", "colorRGB": [255, 255, 255]}
     saved = np.asarray(Image.open(tmp_path / "img/a.jpg/k1.png"))
     assert np.array_equal(saved[:, :, 0] == 255, arr.astype(bool))
+
+
+def test_uuids_do_not_depend_on_the_source_path(tmp_path: Path) -> None:
+    # issue 12 item 11: a renamed (corrected) export keeps its uuids, so a re-import overrides.
+    import json
+
+    from converters.cli import main
+
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 20, "height": 20}],
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+        "annotations": [{"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]},
+                        {"id": 8, "image_id": 1, "category_id": 2, "bbox": [2, 2, 5, 5],
+                         "segmentation": [[2, 2, 7, 2, 7, 7], [10, 10, 15, 10, 15, 15]]}],
+    }
+    uuids = []
+    for folder, name in (("v1", "instances_default.json"), ("v2-fixed", "instances_corrected.json")):
+        src = tmp_path / folder / name
+        src.parent.mkdir()
+        src.write_text(json.dumps(doc), encoding="utf-8")
+        out = tmp_path / f"{folder}.ndjson"
+        assert main(["convert", str(src), "-o", str(out), "--quiet"]) == 0
+        uuids.append([json.loads(line)["uuid"] for line in out.read_text().splitlines()])
+    assert uuids[0] == uuids[1] and len(set(uuids[0])) == len(uuids[0]) == 3
+    # the feature is part of the identity: the same annotation under another class is another row
+    ref = DataRowRef(global_key="a.jpg")
+    assert annotation_uuid("cat", ref, "id:7") != annotation_uuid("dog", ref, "id:7")

@@ -140,3 +140,102 @@ def test_derived_ontology_loads_with_the_sdk(tmp_path: Path) -> None:
     )
     out = subprocess.run([python, "-c", script, str(path)], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["3", "1", "True"], out.stdout + out.stderr
+
+
+# -- issue 12 item 10: classes seen with several shape kinds --------------------------------
+
+
+def _mixed_coco(path: Path, order: list[str]) -> Path:
+    """One image per annotation; ``order`` says which kind of ``person`` comes first."""
+    shapes = {
+        "bbox": {"bbox": [1, 1, 4, 4]},
+        "polygon": {"bbox": [1, 1, 4, 4], "segmentation": [[1, 1, 5, 1, 5, 5, 1, 5]]},
+        "mask": {"bbox": [0, 0, 2, 2], "segmentation": {"size": [10, 10], "counts": [0, 2, 8, 2, 88]}},
+    }
+    images = [{"id": i + 1, "file_name": f"{kind}.jpg", "width": 10, "height": 10} for i, kind in enumerate(order)]
+    anns = [{"id": i + 1, "image_id": i + 1, "category_id": 1, **shapes[kind]} for i, kind in enumerate(order)]
+    doc = {"images": images, "categories": [{"id": 1, "name": "person"}], "annotations": anns}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _tools(path: Path) -> dict[str, str]:
+    return {t["name"]: t["tool"] for t in json.loads(path.read_text())["tools"]}
+
+
+def test_derived_names_do_not_depend_on_object_order(tmp_path: Path) -> None:
+    from converters.cli import main
+
+    got = []
+    for i, order in enumerate((["polygon", "mask", "bbox"], ["bbox", "polygon", "mask"], ["mask", "bbox", "polygon"])):
+        src = _mixed_coco(tmp_path / f"chunk{i}.json", order)
+        ont = tmp_path / f"ont{i}.json"
+        assert main(["ontology", str(src), "-o", str(ont)]) == 0
+        got.append(_tools(ont))
+    expected = {"person": "rectangle", "person (polygon)": "polygon", "person (mask)": "raster-segmentation"}
+    assert got == [expected, expected, expected]
+
+
+def test_declared_kinds_choose_the_plain_name() -> None:
+    ont = Ontology.derived()
+    ont.declare({"person": [Kind.MASK, Kind.POLYGON]})
+    assert ont.tool_for("person", Kind.MASK).name == "person (mask)"  # seen first, yet not primary
+    assert ont.tool_for("person", Kind.POLYGON).name == "person"
+    assert ont.tool_for("dog", Kind.POLYGON).name == "dog"  # undeclared: first seen keeps the name
+
+
+def _with_ids(path: Path, rename: dict[str, str] | None = None) -> Path:
+    data = json.loads(path.read_text())
+    for i, tool in enumerate(data["tools"]):
+        tool["featureSchemaId"] = f"ckschema{i:017d}"  # cuid-like: 25 characters, as the SDK wants
+        tool["name"] = (rename or {}).get(tool["name"], tool["name"])
+    out = path.with_name("ids-" + path.name)
+    out.write_text(json.dumps(data), encoding="utf-8")
+    return out
+
+
+def test_round_trip__derived_ontology_fed_back_maps_every_row(tmp_path: Path) -> None:
+    from converters.cli import main
+
+    src = _mixed_coco(tmp_path / "instances.json", ["polygon", "mask", "bbox"])
+    ont = tmp_path / "ont.json"
+    assert main(["ontology", str(src), "-o", str(ont)]) == 0
+    given = _with_ids(ont)
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(src), "-o", str(out), "--ontology", str(given), "--quiet"]) == 0
+    tools = {t["featureSchemaId"]: t["tool"] for t in json.loads(given.read_text())["tools"]}
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    kind_key = {"rectangle": "bbox", "polygon": "polygon", "raster-segmentation": "mask"}
+    assert len(rows) == 3 and all(kind_key[tools[r["schemaId"]]] in r for r in rows)
+
+
+def test_class_map_keyed_by_class_and_kind(tmp_path: Path) -> None:
+    from converters.cli import main
+
+    src = _mixed_coco(tmp_path / "instances.json", ["polygon", "mask", "bbox"])
+    ont = tmp_path / "ont.json"
+    assert main(["ontology", str(src), "-o", str(ont)]) == 0
+    own = {"person": "Pedestrian box", "person (polygon)": "Pedestrian outline", "person (mask)": "Pedestrian pixels"}
+    given = _with_ids(ont, own)
+    cmap = tmp_path / "map.json"
+    cmap.write_text(json.dumps({"person:bbox": "Pedestrian box", "person:polygon": "Pedestrian outline",
+                                "person:mask": "Pedestrian pixels"}))
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(src), "-o", str(out), "--ontology", str(given), "--class-map", str(cmap), "--quiet"]) == 0
+    by_id = {t["featureSchemaId"]: t["name"] for t in json.loads(given.read_text())["tools"]}
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {next(k for k in ("bbox", "polygon", "mask") if k in r): by_id[r["schemaId"]] for r in rows} == {
+        "bbox": "Pedestrian box", "polygon": "Pedestrian outline", "mask": "Pedestrian pixels"}
+
+
+def test_round_trip__oracle_accepts_rows_against_the_fed_back_ontology(tmp_path: Path, oracle) -> None:
+    from converters.cli import main
+
+    src = _mixed_coco(tmp_path / "instances.json", ["mask", "polygon", "bbox"])
+    ont = tmp_path / "ont.json"
+    assert main(["ontology", str(src), "-o", str(ont)]) == 0
+    given = _with_ids(ont)
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(src), "-o", str(out), "--ontology", str(given), "--quiet"]) == 0
+    result = oracle(out, mode="gt", extra=("--ontology", str(given)))
+    assert (result.ok, result.failed) == (3, 0), result.output

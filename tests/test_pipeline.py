@@ -192,3 +192,19 @@ def test_undecodable_mask__one_line_error_with_location(tmp_path: Path, memory) 
         with pytest.raises(ParseError, match=r"mem.json, annotation m1: mask cannot be decoded: truncated PNG"):
             run(tmp_path, memory(bad), mask_format=fmt)
         assert not (tmp_path / "out.ndjson").exists()
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_run_that_finds_no_asset_is_an_error(tmp_path: Path, capsys, strict: bool) -> None:
+    from converters.cli import main
+    from converters.errors import NoAssetsError
+
+    src = tmp_path / "instances.json"
+    src.write_text(json.dumps({"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}]}), encoding="utf-8")
+    with pytest.raises(NoAssetsError, match=r"no images found in .*instances\.json"):
+        convert([src], tmp_path / "out.ndjson")
+    argv = ["convert", str(src), "-o", str(tmp_path / "out.ndjson"), "--quiet", *(["--strict"] if strict else [])]
+    assert main(argv) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("error: no images found in ")
+    assert not (tmp_path / "out.ndjson").exists()

@@ -42,6 +42,14 @@ class CocoFile:
     kind: str = "instances"  # instances | keypoints | labels | captions | panoptic | results
     name: str = ""
     stem: str = ""
+    #: Position among the run's results files: keys of rows without an id (results rows),
+    #: so they never depend on the file's name (a renamed export keeps its uuids).
+    ordinal: int = 0
+    #: What the file holds within its split, from the name's prefix (``instances``, ``stuff``,
+    #: ``person_keypoints``) or else its kind: ids are unique per file, not per split (stuff
+    #: and instances files both count from 1), so keys are ``role:id``. A renamed export
+    #: (``instances_default`` -> ``instances_fixed``) keeps its role, hence its uuids.
+    role: str = ""
 
     def __post_init__(self) -> None:
         self.name, self.stem = str(self.path), self.path.stem
@@ -90,7 +98,9 @@ class ObjectReader:
         has_id = "id" in ann
         ref = SourceRef(file=f.name, annotation_id=str(ann["id"]) if has_id else None,
                         element=None if has_id else f"annotations[{index}]" if f.kind != "results" else f"[{index}]")
-        key = f"{f.stem}:{ann['id'] if has_id else f'#{index}'}"
+        # The annotation's identity inside its dataset, never the file's path or name: a
+        # renamed or corrected export keeps its uuids (a re-import overrides, not duplicates).
+        key = f"{f.role or f.kind}:{ann['id']}" if has_id else f"{f.kind}{f.ordinal}#{index}"
         label = cat.name
         seg = ann.get("segmentation")
         bbox = ann.get("bbox")
@@ -108,7 +118,7 @@ class ObjectReader:
                 out.append(Annotation(key=key + suffix, source=ref, label=label, shape=shape,
                                       classifications=attrs, confidence=confidence))
         if kps is not None:
-            out.extend(self._keypoints(f, kps, loc, ref, key, cat, confidence))
+            out.extend(self._keypoints(f, kps, loc, ref, key, cat, confidence, attrs))
         return out
 
     def _shapes(
@@ -175,8 +185,12 @@ class ObjectReader:
         return MultiPolygon(polygons=tuple(polygons))
 
     def _keypoints(
-        self, f: CocoFile, kps: Any, loc: str, ref: SourceRef, key: str, cat: Category, confidence: float | None
+        self, f: CocoFile, kps: Any, loc: str, ref: SourceRef, key: str, cat: Category, confidence: float | None,
+        attrs: tuple[Classification, ...] = (),
     ) -> list[Annotation]:
+        """One point per labelled keypoint; each carries the object's attributes (a keypoint
+        row is the object, as a CVAT skeleton node carries its skeleton's), plus its own
+        ``visibility`` when occluded."""
         if type(kps) is not list or len(kps) % 3 or any(type(v) not in _NUMBER_TYPES for v in kps):
             raise InvalidFieldError(f.path, "keypoints", "must be a flat list [x1, y1, v1, x2, y2, v2, ...]", location=loc)
         n = len(kps) // 3
@@ -195,7 +209,8 @@ class ObjectReader:
                                         location=loc)
             name = cat.keypoints[i] if cat.keypoints else str(i + 1)
             label = self.keypoint_name.format_map({"class": cat.name, "keypoint": name, "index": i + 1})
-            nested = (Classification.radio("visibility", "occluded"),) if v == 1 else ()
+            own = (Classification.radio("visibility", "occluded"),) if v == 1 else ()
+            nested = (*(a for a in attrs if not (own and a.name == "visibility")), *own)
             try:
                 point = Point(x=float(x), y=float(y))
             except ValueError as exc:

@@ -112,7 +112,7 @@ def panoptic_annotations(
             continue
         if cat.isthing:
             rle = masks.encode_rle(ids == seg_id)
-            out.append(Annotation(key=f"{f.stem}:{image_id}:{seg_id}", source=ref, label=cat.name,
+            out.append(Annotation(key=f"panoptic:{seg_id}", source=ref, label=cat.name,
                                   shape=Mask(width=w, height=h, rle=rle)))
         else:
             stuff.setdefault(cat.name, []).append((seg_id, ref))
@@ -126,7 +126,7 @@ def panoptic_annotations(
                 report.count_read(Kind.MASK)
                 report.skip(extra, Kind.MASK, "panoptic-stuff-merged", f"merged into segment {segs[0][0]}'s class mask")
         rle = masks.encode_rle(np.isin(ids, [s for s, _ in segs]))
-        out.append(Annotation(key=f"{f.stem}:{image_id}:stuff:{name}", source=ref, label=name,
+        out.append(Annotation(key=f"panoptic:stuff:{name}", source=ref, label=name,
                               shape=Mask(width=w, height=h, rle=rle)))
     for seg_id in sorted(present - listed - {0}):
         ref = SourceRef(file=f.name, element=f"image id {image_id}, {file_name}", annotation_id=str(seg_id))

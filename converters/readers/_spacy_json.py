@@ -38,8 +38,26 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_NAMES = ("global_key", "globalKey")
 
 
+def annotator_pairs(data: Any) -> list[Any] | None:
+    """The pairs of a NER Annotator export (``{"classes": [...], "annotations": [[text,
+    {"entities": [[s, e, label]]}], ...]}``, the tuples spaCy tutorials feed to a DocBin,
+    wrapped in an object), or None for any other shape. A COCO file also has
+    ``annotations``, but as objects, never as ``[text, {...}]`` pairs."""
+    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
+        return None
+    pairs = data["annotations"]
+    first = next((x for x in pairs if x is not None), None)
+    if first is None:
+        return pairs if "classes" in data else None
+    if isinstance(first, list) and len(first) == 2 and isinstance(first[0], str) and isinstance(first[1], dict):
+        return pairs
+    return None
+
+
 def json_kind(data: Any) -> str | None:
-    """``v2``, ``tuples``, ``records`` or None for a parsed ``.json`` file."""
+    """``v2``, ``tuples``, ``annotator``, ``records`` or None for a parsed ``.json`` file."""
+    if annotator_pairs(data) is not None:
+        return "annotator"
     items = data if isinstance(data, list) else [data]
     first = next((x for x in items), None)
     if first is None:
@@ -68,6 +86,8 @@ def iter_json_docs(path: Path, notes: set[str]) -> Iterator[RawDoc]:
         yield from _v2_docs(path, data if isinstance(data, list) else [data], notes)
     elif kind == "tuples":
         yield from _tuple_docs(path, data, notes)
+    elif kind == "annotator":
+        yield from _tuple_docs(path, annotator_pairs(data) or [], notes, prefix="annotations")
     elif kind == "records":
         for i, rec in enumerate(data if isinstance(data, list) else [data]):
             yield _record_doc(path, rec, index=i, line=None, element=f"[{i}]", notes=notes)
@@ -75,7 +95,8 @@ def iter_json_docs(path: Path, notes: set[str]) -> Iterator[RawDoc]:
         raise ParseError(
             path,
             "not a spaCy JSON file: expected v2 training JSON (objects with 'paragraphs'), "
-            "[text, annotations] pairs, or objects with 'text'",
+            "[text, annotations] pairs (bare, or under 'annotations' as NER Annotator writes them), "
+            "or objects with 'text'",
         )
 
 
@@ -210,9 +231,9 @@ def _cats(path: Path, value: Any, where: str | None) -> dict[str, float]:
 # --------------------------------------------------------------------------- tuples
 
 
-def _tuple_docs(path: Path, data: list[Any], notes: set[str]) -> Iterator[RawDoc]:
+def _tuple_docs(path: Path, data: list[Any], notes: set[str], *, prefix: str = "") -> Iterator[RawDoc]:
     for i, item in enumerate(data):
-        where = f"[{i}]"
+        where = f"{prefix}[{i}]"
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)):
             raise ParseError(path, "expected a [text, {annotations}] pair", location=where)
         text, ann = item

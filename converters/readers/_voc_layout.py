@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import SourceNotFoundError, UnsafeInputError
 from ._paths import clean_relative
 
-__all__ = ["VocDataset", "VocItem", "discover", "looks_like_voc"]
+__all__ = ["VocDataset", "VocItem", "discover", "looks_like_voc", "read_image_labels"]
 
 _IMAGE_DIRS = ("JPEGImages", "images", "JPEGImage", "imgs")
 _LIST_TASKS = ("Main", "Segmentation", "Layout", "Action")
@@ -54,8 +54,10 @@ class VocDataset:
     items: tuple[VocItem, ...]
     labelmap: Path | None
     relaxed: bool
-    class_lists: int  # ImageSets/Main/<class>_<subset>.txt files seen (not read)
+    class_lists: int  # ImageSets/Main/<class>_<subset>.txt files seen
     unlisted: int  # items not named by any ImageSets list, when lists exist
+    #: The per-class lists: ``(label, file)``; read by :func:`read_image_labels` on demand.
+    class_list_files: tuple[tuple[str, Path], ...] = ()
 
 
 def _child(folder: Path, *names: str) -> Path | None:
@@ -123,12 +125,37 @@ def _subset_lists(root: Path) -> list[tuple[str, Path]]:
 
 
 def _class_lists(root: Path) -> int:
+    return len(_class_list_files(root))
+
+
+def _class_list_files(root: Path) -> tuple[tuple[str, Path], ...]:
+    """``(label, path)`` of every ``ImageSets/Main/<label>_<subset>.txt`` (subset listed too)."""
     main = _dir(root, "ImageSets")
     main = _dir(main, "Main") if main is not None else None
     if main is None:
-        return 0
-    stems = {p.stem for p in main.glob("*.txt")}
-    return sum(1 for s in stems if "_" in s and s.rsplit("_", 1)[1] in stems)
+        return ()
+    stems = {p.stem: p for p in main.glob("*.txt")}
+    return tuple(
+        (s.rsplit("_", 1)[0], p) for s, p in sorted(stems.items()) if "_" in s and s.rsplit("_", 1)[1] in stems
+    )
+
+
+def read_image_labels(files: Iterable[tuple[str, Path]]) -> dict[str, list[tuple[str, Path, int]]]:
+    """Image id -> ``(label, list file, line)`` of every label marked present (``1``).
+
+    The devkit's per-class lists say, per image, ``1`` (present), ``-1`` (absent) or ``0``
+    (present but only as difficult objects); datumaro keeps image-level labels this way.
+    Only ``1`` counts as present.
+    """
+    out: dict[str, list[tuple[str, Path, int]]] = {}
+    for label, path in files:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        for lineno, raw in enumerate(text.splitlines(), start=1):
+            parts = raw.split()
+            if len(parts) == 2 and parts[1] == "1" and not parts[0].startswith("#"):
+                ident = clean_relative(parts[0], source_file=path, location=f"line {lineno}")
+                out.setdefault(ident, []).append((label, path, lineno))
+    return out
 
 
 def _read_list(path: Path) -> Iterable[str]:
@@ -187,6 +214,7 @@ def _devkit(root: Path, name: str = "", only: Path | None = None) -> VocDataset:
         relaxed=False,
         class_lists=_class_lists(root) if only is None else 0,
         unlisted=unlisted,
+        class_list_files=_class_list_files(root) if only is None else (),
     )
 
 

@@ -30,7 +30,7 @@ from ..report import Report
 from ._images import IMAGE_SUFFIXES
 from ._paths import resolve_inside
 
-__all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "load_yaml"]
+__all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "holds_only_labels", "label_files", "load_yaml"]
 
 #: Dataset YAMLs bigger than this are not dataset YAMLs.
 MAX_YAML_BYTES = 4_000_000
@@ -63,6 +63,9 @@ class Dataset:
     nc: int | None = None
     layout: str = "folders"
     list_files: set[Path] = field(default_factory=set)
+    #: Set when the labels sit apart from the images (a labels-only folder + ``--images``):
+    #: each image's label file is looked up here by relative path, then by base name.
+    label_root: Path | None = None
 
 
 # --------------------------------------------------------------------------- files
@@ -280,6 +283,10 @@ def discover(source: Path, report: Report) -> Dataset:
             return _from_darknet(source, report)
         raise ParseError(source, "not a YOLO dataset file (expected data.yaml or obj.data, or the dataset folder)")
     yamls = [p for p in sorted(source.glob("*.y*ml")) if p.suffix.lower() in (".yaml", ".yml") and _is_dataset_yaml(p)]
+    if not yamls and (source / "data.yaml").is_file():
+        # A data.yaml that does not parse is still the dataset's YAML: the same error as
+        # when it is named, never a silent fall back to guessing folders.
+        load_yaml(source / "data.yaml")
     if len(yamls) == 1:
         return _from_yaml(yamls[0], report)
     if len(yamls) > 1:
@@ -323,11 +330,16 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
         report.note("nc-mismatch", f"{path.name}: nc is {nc} but names lists {len(names)} classes; names wins")
     list_files: set[Path] = set()
     splits = []
+    missing: list[str] = []
     for key in _SPLIT_KEYS:
         if key in data and data[key] not in (None, ""):
             split = _split_from_value(key, data[key], root, path, report, list_files)
             if split is not None:
                 splits.append(split)
+            else:
+                missing.append(f"{key} {data[key]!r}")
+    if missing and not splits:
+        raise ParseError(path, f"no split found under {root}: {', '.join(missing)} (nothing there; fix the paths in the YAML)")
     layout = "ultralytics"
     if not any(k in data for k in _SPLIT_KEYS):
         # No split declared (DagsHub writes only path + names): look at the folders.
@@ -400,9 +412,29 @@ def _names_near(folder: Path) -> dict[int, str] | None:
 
 def _from_folders(root: Path, report: Report) -> Dataset:
     names = _names_near(root)
+    if names is None and root.name.lower() in ("labels", "annotations") and holds_only_labels(root):
+        names = _names_near(root.parent)  # labels/ + classes.txt beside it (X-AnyLabeling)
     if names is None:
         report.note("no-class-names", f"{root}: no obj.names or classes.txt; classes are named by their index")
     return Dataset(root=root, source=root, splits=_folder_splits(root, report), names=names, layout="folders")
+
+
+def holds_only_labels(folder: Path) -> bool:
+    """Whether ``folder`` has .txt files and no image at its top level (a labels-only folder)."""
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_file()]
+    except OSError:
+        return False
+    return any(n.endswith(".txt") for n in names) and not any(is_image(n) for n in names)
+
+
+def label_files(folder: Path) -> list[Path]:
+    """The ``.txt`` files directly in ``folder`` that are not class-name files, sorted."""
+    try:
+        entries = [e for e in os.scandir(folder) if e.is_file() and e.name.endswith(".txt")]
+    except OSError:
+        return []
+    return sorted(Path(e.path) for e in entries if e.name not in NAME_FILES)
 
 
 def _folder_splits(root: Path, report: Report) -> list[Split]:

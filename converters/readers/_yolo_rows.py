@@ -107,6 +107,9 @@ def parse_rows(text: str, *, file: str, width: int, height: int, rules: RowRules
         tokens = raw.split()
         if not tokens:
             continue
+        if lineno <= 2 and is_dota_header(tokens):
+            report.tally("dota-header-line")
+            continue
         src = SourceRef(file=file, line=lineno)
         key = tuple(tokens)
         if key in seen:
@@ -131,17 +134,42 @@ def parse_rows(text: str, *, file: str, width: int, height: int, rules: RowRules
     return anns
 
 
+def is_dota_row(tokens: list[str]) -> bool:
+    """DOTA / Roboflow OBB ``labelTxt`` row: 8 pixel coordinates, class name, [difficult]."""
+    return len(tokens) in (9, 10) and all(_is_float(t) for t in tokens[:8]) and not _is_float(tokens[8]) and (
+        len(tokens) == 9 or tokens[9] in ("0", "1")
+    )
+
+
+def is_dota_header(tokens: list[str]) -> bool:
+    """DOTA v1 files may start with ``imagesource:GoogleEarth`` and ``gsd:0.15`` lines."""
+    return len(tokens) == 1 and tokens[0].split(":", 1)[0] in ("imagesource", "gsd")
+
+
+def _dota(tokens: list[str], lineno: int, src: SourceRef) -> list[Annotation]:
+    """A DOTA row as a polygon: pixel corners kept (clipped like any polygon later), the class
+    named by the row, ``difficult`` as a nested radio as for VOC objects."""
+    values = [float(t) for t in tokens[:8]]
+    if not all(map(math.isfinite, values)):
+        raise _RowError("a value is not a finite number", Kind.POLYGON)
+    ring = tuple((values[i], values[i + 1]) for i in range(0, 8, 2))
+    difficult = len(tokens) == 10 and tokens[9] == "1"
+    flag = Classification.radio("difficult", "true" if difficult else "false")
+    return [Annotation(key=f"L{lineno}", source=src, label=tokens[8], shape=Polygon(exterior=ring), classifications=(flag,))]
+
+
 def _row(
     tokens: list[str], lineno: int, src: SourceRef, width: int, height: int, rules: RowRules, report: Report
 ) -> list[Annotation] | None:
     n = len(tokens) - 1
     kind = guess_kind(n)
+    if is_dota_row(tokens):
+        return _dota(tokens, lineno, src)
     try:
         values = [float(t) for t in tokens]
     except ValueError:
         bad = next(t for t in tokens if not _is_float(t))
-        hint = " (this looks like a DOTA row: 8 pixel coordinates, class name, difficult)" if n == 9 else ""
-        raise _RowError(f"{bad!r} is not a number{hint}", kind) from None
+        raise _RowError(f"{bad!r} is not a number", kind) from None
     if not all(map(math.isfinite, values)):
         raise _RowError("a value is not a finite number", kind)
     cls = values[0]
@@ -258,7 +286,7 @@ def skip_rows(text: str, *, file: str, report: Report, code: str, message: str) 
     n = 0
     for lineno, raw in enumerate(text.splitlines(), 1):
         tokens = raw.split()
-        if tokens:
+        if tokens and not (lineno <= 2 and is_dota_header(tokens)):
             report.skip_unread(SourceRef(file=file, line=lineno), guess_kind(len(tokens) - 1), code, message)
             n += 1
     return n
@@ -268,6 +296,8 @@ def looks_like_labels(text: str) -> bool:
     """Whether every non-empty line is numbers only (a label file, not a README)."""
     for raw in text.splitlines():
         tokens = raw.split()
-        if tokens and (len(tokens) < 5 or not all(_is_float(t) for t in tokens)):
+        if not tokens or is_dota_row(tokens) or is_dota_header(tokens):
+            continue
+        if len(tokens) < 5 or not all(_is_float(t) for t in tokens):
             return False
     return True

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..model import Asset, Media
+from ..model import Asset, Kind, Media
 from ..report import Report
 
 __all__ = ["NoOptions", "ReadContext", "Reader", "option"]
@@ -115,6 +115,12 @@ class Reader(abc.ABC):
         fine; it must be cheap.
         """
         return None
+
+    def label_kinds(self) -> Mapping[str, Collection[Kind]]:
+        """The shape kinds each class will be read with, known before ``read()`` (may be
+        empty). The ontology names a class's tools from it, so the names do not depend on
+        the order objects come in."""
+        return {}
 
     @abc.abstractmethod
     def read(self) -> Iterator[Asset]:

@@ -25,26 +25,31 @@ indexes (they are sparse and may start at 0).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import _json
-from ..errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError
+from ..errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
 from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
 from ._coco_objects import Category, CocoFile, ObjectReader
 from ._coco_panoptic import panoptic_annotations
 from ._coco_results import read_results
-from ._paths import clean_relative
+from ._images import image_size
+from ._paths import clean_relative, resolve_inside
 from .base import Reader, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
 _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|stuff|image_info)_(.+)$")
 #: Files of one split are read in this order, so keypoints files can tell repeated objects.
+_DRIVE = re.compile(r"^[A-Za-z]:/")
+#: "annotations" holding [text, {...}] pairs: a NER Annotator (spaCy family) file, not COCO.
+_TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 
 
@@ -78,6 +83,12 @@ class COCOOptions:
         "or its 1-based index) and {index}",
         flag="--coco-keypoint-name",
     )
+    path_root: str | None = option(
+        None,
+        help="absolute file_name values (Detectron2-style /data/coco/train2017/x.jpg) are keyed by "
+        "their path relative to this folder (default: by their base name)",
+        flag="--path-root",
+    )
 
     def __post_init__(self) -> None:
         try:
@@ -106,6 +117,11 @@ def _split_of(path: Path) -> str:
     if path.name == "_annotations.coco.json":
         return path.parent.name
     return ""
+
+
+def _role_of(path: Path, kind: str) -> str:
+    m = _SPLIT.match(path.stem)
+    return path.stem[: m.start(1) - 1] if m else kind
 
 
 def file_kind(path: Path, data: Any) -> str:
@@ -159,6 +175,8 @@ class COCOReader(Reader):
             return False
         with open(path, "rb") as fh:
             head = fh.read(65536)
+        if b'"images"' not in head and _TEXT_PAIRS.search(head):
+            return False  # NER Annotator JSON: "annotations" holds [text, {...}] pairs (spaCy family)
         return b'"annotations"' in head or b'"images"' in head or (
             head.lstrip().startswith(b"[") and b'"image_id"' in head
         )
@@ -167,6 +185,8 @@ class COCOReader(Reader):
         super().__init__(*args, **kw)
         self.files = [p for s in self.sources for p in find_coco_files(s)]
         self._labels: list[str] = []
+        self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
+        self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
 
@@ -176,15 +196,53 @@ class COCOReader(Reader):
     def total(self) -> int | None:
         return getattr(self, "_total", None)  # images, known once the files are loaded
 
+    def label_kinds(self) -> Mapping[str, Collection[Kind]]:
+        """The kinds each category will be written with (boxes, polygons, masks), from a scan
+        of the parsed files (kept for :meth:`read`): the ontology gives the plain class name
+        to the same kind whatever order the objects come in."""
+        out: dict[str, set[Kind]] = {}
+        for path in self.files:
+            if path not in self._loaded:
+                self._loaded[path] = load_coco_file(path)
+            data = self._loaded[path]
+            if not isinstance(data, dict):
+                continue  # a results file: its categories are in --coco-images
+            names = {str(c.get("id")): c.get("name") for c in data.get("categories") or [] if isinstance(c, dict)}
+            anns = data.get("annotations")
+            for ann in anns if isinstance(anns, list) else ():
+                if not isinstance(ann, dict):
+                    continue
+                segments = ann.get("segments_info")
+                for seg in segments if isinstance(segments, list) else ():  # panoptic: masks
+                    seg_name = names.get(str(seg.get("category_id"))) if isinstance(seg, dict) else None
+                    if isinstance(seg_name, str):
+                        out.setdefault(seg_name, set()).add(Kind.MASK)
+                name = names.get(str(ann.get("category_id")))
+                if isinstance(name, str):
+                    out.setdefault(name, set()).update(self._kinds_of(ann))
+        return out
+
+    def _kinds_of(self, ann: Mapping[str, Any]) -> set[Kind]:
+        seg, bbox = ann.get("segmentation"), ann.get("bbox")
+        has_seg = seg is not None and seg != [] and seg != {}
+        want, kinds = self.options.geometry, set()
+        if has_seg and (want in ("segmentation", "both") or want == "auto"):
+            crowd_mask = ann.get("iscrowd") in (1, True) and self.options.crowd == "mask"
+            kinds.add(Kind.MASK if isinstance(seg, dict) or crowd_mask else Kind.POLYGON)
+        if bbox not in (None, []) and (want in ("bbox", "both") or (want == "auto" and not has_seg)):
+            kinds.add(Kind.BBOX)
+        return kinds
+
     def read(self) -> Iterator[Asset]:
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         results: list[CocoFile] = []
         for path in self.files:
-            data = load_coco_file(path)
+            data = self._loaded.pop(path) if path in self._loaded else load_coco_file(path)
             kind = file_kind(path, data)
             if kind != "results" and not isinstance(data, dict):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
-            f = CocoFile(path, data, _split_of(path), kind)
+            f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
+                         role=_role_of(path, kind))
             (results if kind == "results" else groups[f.split]).append(f)
         self._total = sum(max(len(f.data.get("images") or ()) for f in fs) for fs in groups.values())
         for split in sorted(groups):
@@ -240,7 +298,7 @@ class COCOReader(Reader):
             if name in tags:
                 self.report.note("coco-labels-as-tags",
                                  "image labels (labels_* files) are written as one 'tags' checklist per image")
-                anns.append(_tags_annotation(f"{split}:{name}", tags[name]))
+                anns.append(_tags_annotation("labels", tags[name]))
             yield self.asset(name, image, tuple(anns), split)
 
     def _build(self, raw: Iterable[tuple[Any, ...]], image: dict[str, Any]) -> list[Any]:
@@ -266,6 +324,44 @@ class COCOReader(Reader):
             dataset=split,
             fields={"subset": split, "image_id": str(image["id"])},
         )
+
+    def _image_name(self, f: CocoFile, file_name: str, loc: str) -> str:
+        """The data-row name of an image: its relative ``file_name``; for an absolute one
+        (Detectron2 writes ``/data/coco/train2017/x.jpg``), the path relative to
+        ``--path-root``, else the base name (noted once; two paths sharing a base name are an
+        error). The path is only a key: nothing is read from it."""
+        text = file_name.replace("\\", "/")
+        if not (text.startswith("/") or _DRIVE.match(text)):
+            return clean_relative(file_name, source_file=f.path, location=loc)
+        root = self.options.path_root
+        if root is not None:
+            prefix = root.replace("\\", "/").rstrip("/") + "/"
+            if not text.startswith(prefix):
+                raise UnsafeInputError(f.path, f"absolute path {file_name!r} is not under --path-root {root!r}", location=loc)
+            return clean_relative(text[len(prefix):], source_file=f.path, location=loc)
+        name = clean_relative(posixpath.basename(text), source_file=f.path, location=loc)
+        seen = self._absolute.setdefault(name, text)
+        if seen != text:
+            raise ParseError(f.path, f"images {seen!r} and {file_name!r} share the base name {name!r}: "
+                             "give --path-root DIR to key them by their path under DIR", location=loc)
+        if len(self._absolute) == 1 and seen is text:  # once per run: the first absolute name
+            self.report.note("coco-absolute-file-name",
+                             f"{f.name}: absolute file_name values (e.g. {file_name!r}) are keyed by their base name "
+                             "(--path-root DIR keeps the path relative to DIR); nothing is read from those paths")
+        return name
+
+    def _size_from_images(self, name: str) -> tuple[int | None, int | None]:
+        """An image's size from ``--images DIR`` (by relative, then base name), for entries without one."""
+        root = self.context.images_dir
+        assert root is not None
+        for rel in dict.fromkeys((name, posixpath.basename(name))):
+            try:
+                path = resolve_inside(root, rel, source_file=root)
+            except UnsafeInputError:
+                continue
+            if path.is_file():
+                return image_size(path)
+        return None, None
 
     def _image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], index: int) -> str:
         image_id = ann.get("image_id")
@@ -309,9 +405,12 @@ class COCOReader(Reader):
                 raise MissingFieldError(f.path, "id", location=loc)
             if not isinstance(img.get("file_name"), str) or not img["file_name"]:
                 raise MissingFieldError(f.path, "file_name", location=f"image id {img['id']}")
-            name = clean_relative(img["file_name"], source_file=f.path, location=f"image id {img['id']}")
+            name = self._image_name(f, img["file_name"], f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
             ok = type(width) is int and type(height) is int and width > 0 and height > 0
+            if not ok and self.context.images_dir is not None:
+                width, height = self._size_from_images(name)
+                ok = width is not None
             entry = {"id": img["id"], "_file": f.path, "_width": width if ok else None, "_height": height if ok else None}
             if name not in images:
                 images[name] = entry

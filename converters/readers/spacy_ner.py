@@ -36,6 +36,8 @@ MAX_TEXT_CHARS = 64_000
 _SUFFIXES = (".spacy", ".json", ".jsonl")
 _RESERVED_FIELDS = frozenset({"name", "file_name", "basename", "stem", "dataset", "media", "index"})
 _JSON_HEAD = re.compile(rb'^\s*\[\s*(?:\[\s*"|\{[^\[]{0,200}"paragraphs"\s*:)')
+#: NER Annotator exports: an object whose "annotations" are [text, {...}] pairs.
+_ANNOTATOR_HEAD = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +51,11 @@ class SpacyOptions:
     )
     cats: str = option(
         "auto",
-        help="cats as a radio (exclusive), a checklist (multilabel), or auto: radio when every "
-        "document of the file has exactly one category >= the threshold",
+        help="cats as a radio, a checklist, or auto: per label set (labels listed together in a "
+        "document's cats), a radio when every document with that set has exactly one label >= the "
+        "threshold, else a checklist (exclusive / multilabel: old names of radio / checklist)",
         flag="--spacy-cats",
-        choices=("auto", "exclusive", "multilabel"),
+        choices=("auto", "radio", "checklist", "exclusive", "multilabel"),
     )
     cats_name: str = option("cats", help="name of the classification made from doc.cats", flag="--spacy-cats-name")
     span_label: str = option(
@@ -72,6 +75,8 @@ class SpacyOptions:
     )
 
     def __post_init__(self) -> None:
+        if self.cats not in ("auto", "radio", "checklist", "exclusive", "multilabel"):
+            raise ValueError(f"--spacy-cats must be auto, radio or checklist, not {self.cats!r}")
         if not 0.0 <= self.cat_threshold <= 1.0:
             raise ValueError(f"--cat-threshold must be within [0, 1], got {self.cat_threshold}")
         fields = {f for _, f, _, _ in string.Formatter().parse(self.span_label) if f is not None}
@@ -106,7 +111,8 @@ class SpacyReader(Reader):
         except OSError:
             return False
         if suffix == ".json":
-            return bool(_JSON_HEAD.match(head.lstrip(b"\xef\xbb\xbf")))
+            head = head.lstrip(b"\xef\xbb\xbf")
+            return bool(_JSON_HEAD.match(head) or (head.lstrip().startswith(b"{") and _ANNOTATOR_HEAD.search(head)))
         first = next((ln for ln in head.splitlines() if ln.strip()), b"")
         try:
             rec = _json.loads(first)
@@ -152,8 +158,8 @@ class SpacyReader(Reader):
             all_cats = [d.cats for d in docs if d.skip is None]
         else:
             docs = iter_jsonl_docs(path, notes)
-            all_cats = self._jsonl_cats(path) if self.options.cats == "auto" else []
-        exclusive = self._exclusive(path, all_cats)
+            all_cats = self._jsonl_cats(path)  # label sets are known before the first document
+        exclusive = self._cat_sets(path, all_cats)
         for doc in docs:
             asset = self._asset(path, name, doc, media, exclusive)
             if asset is not None:
@@ -183,26 +189,39 @@ class SpacyReader(Reader):
                     out.append(scores)
         return out
 
-    def _exclusive(self, path: Path, all_cats: list[dict[str, float]] | list) -> bool:
-        if self.options.cats != "auto":
-            return self.options.cats == "exclusive"
+    def _cat_sets(self, path: Path, all_cats: Sequence[Mapping[str, float]]) -> _CatSets:
+        """The file's label sets, each a radio or a checklist.
+
+        spaCy does not record whether categories exclude each other. A *label set* is a group
+        of labels that documents list together (sentiment: positive / negative / neutral;
+        records naming a single label, as Prodigy textcat does, form one set of their own).
+        With ``auto`` a set that is one-hot in every document carrying it is what a Labelbox
+        user models as a radio; any other set is a checklist.
+        """
         with_cats = [c for c in all_cats if c]
-        if not with_cats:
-            return False
-        thr = self.options.cat_threshold
-        exclusive = all(sum(1 for s in c.values() if _score(s) >= thr) == 1 for c in with_cats)
-        how = "exclusive (one radio answer)" if exclusive else "multilabel (a checklist)"
-        self.report.note(
-            "cats-exclusive" if exclusive else "cats-multilabel",
-            f"{path}: categories read as {how}: "
-            + ("every document has exactly one" if exclusive else "not every document has exactly one")
-            + f" category scoring >= {thr:g}; --spacy-cats exclusive|multilabel overrides this",
-        )
-        return exclusive
+        sets = _label_sets(with_cats)
+        o = self.options
+        forced = {"radio": True, "exclusive": True, "checklist": False, "multilabel": False}.get(o.cats)
+        thr = o.cat_threshold
+        exclusive: dict[frozenset[str], bool] = {}
+        for labels in sets:
+            if forced is not None:
+                exclusive[labels] = forced
+                continue
+            carrying = [c for c in with_cats if labels.intersection(c)]
+            exclusive[labels] = all(sum(1 for k, s in c.items() if k in labels and _score(s) >= thr) == 1 for c in carrying)
+            how = "a radio" if exclusive[labels] else "a checklist"
+            self.report.note(
+                "cats-exclusive" if exclusive[labels] else "cats-multilabel",
+                f"{path}: categories {', '.join(sorted(labels))} read as {how}: "
+                + ("every document has exactly one" if exclusive[labels] else "not every document has exactly one")
+                + f" of them scoring >= {thr:g}; --spacy-cats radio|checklist overrides this",
+            )
+        return _CatSets(exclusive, o.cats_name, bool(forced))
 
     # -- one document -------------------------------------------------------------------
 
-    def _asset(self, path: Path, name: str, doc: RawDoc, media: Media, exclusive: bool) -> Asset | None:
+    def _asset(self, path: Path, name: str, doc: RawDoc, media: Media, exclusive: _CatSets) -> Asset | None:
         file = str(path)
         if doc.skip is not None and self.options.answers == "accept":
             self._skip_doc(file, doc, exclusive)
@@ -220,9 +239,7 @@ class SpacyReader(Reader):
             if ann is not None:
                 annotations.append(ann)
         if doc.cats:
-            ann = self._cats(file, doc, exclusive)
-            if ann is not None:
-                annotations.append(ann)
+            annotations.extend(self._cats(file, doc, exclusive))
         if doc.choices is not None:
             ann = self._choice(file, doc)
             if ann is not None:
@@ -279,25 +296,29 @@ class SpacyReader(Reader):
             confidence=span.confidence,
         )
 
-    def _cats(self, file: str, doc: RawDoc, exclusive: bool) -> Annotation | None:
-        ref = self._ref(file, doc, "cats")
+    def _cats(self, file: str, doc: RawDoc, sets: _CatSets) -> list[Annotation]:
+        """One radio or checklist per label set the document carries."""
         self.report.tally("cat-labels-read", len(doc.cats))
-        kind = ClassificationKind.RADIO if exclusive else ClassificationKind.CHECKLIST
-        thr = self.options.cat_threshold
-        chosen = [(label, s) for label, s in doc.cats.items() if s >= thr]
-        if not chosen:
-            self.report.skip_unread(ref, Kind(kind.value), "no-category-above-threshold",
-                                    f"no category scores >= {thr:g} (--cat-threshold)")
-            return None
-        if exclusive and len(chosen) > 1:
-            best = max(chosen, key=lambda ls: ls[1])
-            self.report.change(ref, Kind.RADIO, "changed", "cats-not-exclusive",
-                               f"{len(chosen)} categories score >= {thr:g}; kept the highest, {best[0]!r}")
-            chosen = [best]
         scored = any(s not in (0.0, 1.0) for s in doc.cats.values())
-        answers = tuple(Answer(name=label, confidence=s if scored else None) for label, s in chosen)
-        return Annotation(key="cats", source=ref, classification=Classification(
-            name=self.options.cats_name, kind=kind, answers=answers))  # fmt: skip
+        out = []
+        for labels, name, exclusive in sets.of(doc.cats):
+            ref = self._ref(file, doc, "cats" if name == self.options.cats_name else f"cats {name}")
+            kind = ClassificationKind.RADIO if exclusive else ClassificationKind.CHECKLIST
+            thr = self.options.cat_threshold
+            chosen = [(label, s) for label, s in doc.cats.items() if label in labels and s >= thr]
+            if not chosen:
+                self.report.skip_unread(ref, Kind(kind.value), "no-category-above-threshold",
+                                        f"no category scores >= {thr:g} (--cat-threshold)")
+                continue
+            if exclusive and len(chosen) > 1:
+                best = max(chosen, key=lambda ls: ls[1])
+                self.report.change(ref, Kind.RADIO, "changed", "cats-not-exclusive",
+                                   f"{len(chosen)} categories score >= {thr:g}; kept the highest, {best[0]!r}")
+                chosen = [best]
+            answers = tuple(Answer(name=label, confidence=s if scored else None) for label, s in chosen)
+            key = "cats" if name == self.options.cats_name else f"cats/{name}"
+            out.append(Annotation(key=key, source=ref, classification=Classification(name=name, kind=kind, answers=answers)))
+        return out
 
     def _choice(self, file: str, doc: RawDoc) -> Annotation | None:
         ref = self._ref(file, doc, "accept")
@@ -310,7 +331,7 @@ class SpacyReader(Reader):
             cls = Classification.checklist(self.options.choice_name, doc.choices)
         return Annotation(key="accept", source=ref, classification=cls)
 
-    def _skip_doc(self, file: str, doc: RawDoc, exclusive: bool) -> None:
+    def _skip_doc(self, file: str, doc: RawDoc, sets: _CatSets) -> None:
         assert doc.skip is not None
         code, message = doc.skip
         self.report.tally("documents-skipped-answer")
@@ -318,11 +339,58 @@ class SpacyReader(Reader):
             self.report.skip_unread(self._ref(file, doc, span.element), Kind.ENTITY, code, message)
         if doc.cats:
             self.report.tally("cat-labels-read", len(doc.cats))
-            kind = Kind.RADIO if exclusive else Kind.CHECKLIST
-            self.report.skip_unread(self._ref(file, doc, "cats"), kind, code, message)
+            for _, name, exclusive in sets.of(doc.cats):
+                kind = Kind.RADIO if exclusive else Kind.CHECKLIST
+                where = "cats" if name == self.options.cats_name else f"cats {name}"
+                self.report.skip_unread(self._ref(file, doc, where), kind, code, message)
         if doc.choices is not None:
             kind = Kind.RADIO if len(doc.choices) == 1 else Kind.CHECKLIST
             self.report.skip_unread(self._ref(file, doc, "accept"), kind, code, message)
+
+
+class _CatSets:
+    """A file's category label sets: which labels form each, its name, radio or not."""
+
+    def __init__(self, exclusive: dict[frozenset[str], bool], base_name: str, default: bool) -> None:
+        self._base, self._default = base_name, default
+        self._sets = sorted(exclusive, key=lambda ls: sorted(ls))
+        self._exclusive = exclusive
+        several = len(self._sets) > 1
+        # One set keeps the plain name; several are told apart by their labels (sorted, so
+        # the name does not depend on the order documents come in).
+        self._names = {ls: f"{base_name} ({', '.join(sorted(ls))})" if several else base_name for ls in self._sets}
+        self._of_label = {label: ls for ls in self._sets for label in ls}
+
+    def of(self, cats: Mapping[str, float]) -> list[tuple[frozenset[str], str, bool]]:
+        found = {self._of_label[k] for k in cats if k in self._of_label}
+        loose = frozenset(k for k in cats if k not in self._of_label)  # not seen by the pre-scan
+        out = [(ls, self._names[ls], self._exclusive[ls]) for ls in self._sets if ls in found]
+        if loose:
+            out.append((loose, self._base, self._default))
+        return out
+
+
+def _label_sets(all_cats: Sequence[Mapping[str, float]]) -> list[frozenset[str]]:
+    """The label sets of a file's categories.
+
+    Labels listed in exactly the same documents form a set (a DocBin lists every label in
+    every document: one set; sentiment labels listed in some documents and topic labels in
+    others: two sets). Labels left on their own (records naming one label, as Prodigy
+    textcat writes them, or only the labels that apply, as doccano does) form one set between
+    them, so they are never each a radio of one option.
+    """
+    seen_in: dict[str, list[int]] = {}
+    for i, cats in enumerate(all_cats):
+        for label in cats:
+            seen_in.setdefault(label, []).append(i)
+    by_signature: dict[tuple[int, ...], set[str]] = {}
+    for label, docs in seen_in.items():
+        by_signature.setdefault(tuple(docs), set()).add(label)
+    sets = [frozenset(g) for g in by_signature.values() if len(g) > 1]
+    rest = frozenset(label for g in by_signature.values() if len(g) == 1 for label in g)
+    if rest:
+        sets.append(rest)
+    return sets
 
 
 def _score(value: object) -> float:

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParseError
-from ..model import Annotation, Asset, Media, SourceRef
+from ..model import Annotation, Asset, Classification, Media, SourceRef
 from ._images import IMAGE_SUFFIXES, image_size
 from ._paths import clean_relative, resolve_inside
 from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
-from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc
+from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
 from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
 from ._voc_xml import VocFile, has_zero_coordinate, parse_voc_file
 from .base import Reader, option
@@ -38,6 +38,7 @@ _CHOICES = {
     "difficult": ("keep", "drop"),
     "geometry": ("auto", "bbox", "both"),
     "masks": ("auto", "class", "none"),
+    "image_labels": ("tags", "none"),
 }
 
 
@@ -71,6 +72,14 @@ class VOCOptions:
         "SegmentationClass), class (per class even when instances exist), none (not read; noted)",
         flag="--voc-masks",
         choices=_CHOICES["masks"],
+    )
+
+    image_labels: str = option(
+        "tags",
+        help="ImageSets/Main/<label>_<subset>.txt image labels: tags (a label marked present on an image "
+        "with no object of that label becomes an answer of the global 'tags' checklist) or none (not read)",
+        flag="--voc-image-labels",
+        choices=_CHOICES["image_labels"],
     )
 
     def __post_init__(self) -> None:
@@ -119,8 +128,9 @@ class VOCReader(Reader):
                 geometry=self.options.geometry,
             )
             self._notes(ds)
+            image_labels = read_image_labels(ds.class_list_files) if self.options.image_labels == "tags" else {}
             for item in ds.items:
-                asset = self._asset(ds, item, build, labelmap)
+                asset = self._asset(ds, item, build, labelmap, image_labels.get(item.id, ()))
                 if asset is not None:
                     yield asset
 
@@ -150,11 +160,18 @@ class VOCReader(Reader):
         return 1
 
     def _notes(self, ds: VocDataset) -> None:
-        if ds.class_lists:
+        if ds.class_lists and self.options.image_labels == "none":
             self.report.note(
                 "voc-class-lists-not-read",
-                f"{ds.root}: {ds.class_lists} ImageSets/Main/<class>_<subset>.txt files (image-level class "
-                "flags derived from the objects) were not read",
+                f"{ds.root}: {ds.class_lists} ImageSets/Main/<class>_<subset>.txt files (image-level labels) "
+                "were not read (--voc-image-labels none)",
+            )
+        elif ds.class_lists:
+            self.report.note(
+                "voc-image-labels",
+                f"{ds.root}: {ds.class_lists} ImageSets/Main/<class>_<subset>.txt files read: a label marked "
+                "present (1) on an image with no object of that label is an answer of the global 'tags' "
+                "checklist; labels that only repeat the image's objects are not repeated",
             )
         if ds.unlisted:
             self.report.note(
@@ -166,7 +183,10 @@ class VOCReader(Reader):
 
     # -- one image ---------------------------------------------------------------------------
 
-    def _asset(self, ds: VocDataset, item: VocItem, build: BuildOptions, labelmap: LabelMap) -> Asset | None:
+    def _asset(
+        self, ds: VocDataset, item: VocItem, build: BuildOptions, labelmap: LabelMap,
+        present: Sequence[tuple[str, Path, int]] = (),
+    ) -> Asset | None:
         vf: VocFile | None = None
         if item.xml is not None:
             vf = parse_voc_file(item.xml, strict=not ds.relaxed)
@@ -208,6 +228,9 @@ class VOCReader(Reader):
         if item.xml is None and not annotations and image is None:
             self.report.tally("voc-listed-image-missing")
             return None
+        tags = self._tags(item, present, annotations, labelmap)
+        if tags is not None:
+            annotations.append(tags)
         fields = {"subset": item.subset, "id": item.id, "dataset": ds.name}
         return Asset(
             name=name,
@@ -219,6 +242,26 @@ class VOCReader(Reader):
             dataset=ds.name,
             fields=fields,
         )
+
+    def _tags(
+        self, item: VocItem, present: Sequence[tuple[str, Path, int]], annotations: list[Annotation], labelmap: LabelMap
+    ) -> Annotation | None:
+        """Image labels (per-class lists) the objects do not already say, as the ``tags`` checklist."""
+        if not present:
+            return None
+        background = labelmap.names[labelmap.background] if labelmap.background is not None else None
+        objects = {a.label for a in annotations if a.label}
+        tags: list[str] = []
+        for label, _, _ in present:
+            if label in objects:
+                self.report.tally("voc-image-label-repeats-object")
+            elif label != background and label not in tags:
+                tags.append(label)
+        if not tags:
+            return None
+        path = present[0][1]
+        source = SourceRef(file=str(path.parent), element=f"image {item.id} in {len(present)} class lists")
+        return Annotation(key="tags", source=source, classification=Classification.checklist("tags", tags))
 
     def _image(self, item: VocItem, vf: VocFile | None) -> tuple[str, Path | None]:
         """The asset name (dataset-relative image path) and the image file when it had to be
@@ -267,16 +310,16 @@ class VOCReader(Reader):
         for png in (item.seg_object, item.seg_class):
             if png is not None:
                 return png_size(png)
-        if not need:
-            self.report.tally("voc-size-unknown")
-            return None, None
-        where = item.xml or item.image_dir
-        raise ParseError(
-            where,
-            f"image size unknown: no <size> in the XML and no image for {item.id!r} in {item.image_dir}"
-            " (give the images folder with --images DIR)",
-            location="<size>" if item.xml else None,
-        )
+        self.report.tally("voc-size-unknown")
+        if need:
+            # Boxes need no size: they are written as the XML gives them (not clipped to an
+            # image nobody can measure); only masks need it, and they come with their PNG.
+            self.report.note(
+                "voc-size-unknown",
+                "some XML files have no <size> and their image was not found (give --images DIR): "
+                "their boxes are written as given, not clipped to the image",
+            )
+        return None, None
 
 
 def _convention(origin: int) -> str:

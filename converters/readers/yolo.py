@@ -27,14 +27,14 @@ from typing import Any
 from ..errors import ConversionError, OptionsError, ParseError
 from ..model import Annotation, Asset, Classification, Media, SourceRef
 from ._images import image_size
-from ._yolo_layout import NAME_FILES, Dataset, Split, discover, is_image
+from ._yolo_layout import NAME_FILES, Dataset, Split, discover, find_images, holds_only_labels, is_image, label_files
 from ._yolo_rows import RowRules, looks_like_labels, parse_rows, skip_rows
 from .base import Reader, option
 
 __all__ = ["YOLOOptions", "YOLOReader"]
 
 _TASKS = ("auto", "detect", "segment", "pose", "obb", "classify")
-_LABEL_DIRS = ("labels", "Labels", "annotations", "Annotations")
+_LABEL_DIRS = ("labels", "Labels", "annotations", "Annotations", "labelTxt")
 _WINDOW = 256
 
 
@@ -124,14 +124,16 @@ class YOLOReader(Reader):
             return True
         if any((path / n).is_file() for n in ("obj.names", "classes.txt")):
             return True
-        return (path / "images").is_dir() and any((path / n).is_dir() for n in _LABEL_DIRS)
+        if (path / "images").is_dir() and any((path / n).is_dir() for n in _LABEL_DIRS):
+            return True
+        return _labels_only(path)
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         o: YOLOOptions = self.options
         # Absolute paths: label folders are found by mirroring image paths, which must not
         # mix a relative SOURCE with the resolved paths that resolve_inside returns.
-        self.datasets = [discover(s.absolute(), self.report) for s in self.sources]
+        self.datasets = [self._with_images_dir(discover(s.absolute(), self.report)) for s in self.sources]
         self._label_dirs = (o.labels_dir, *(n for n in _LABEL_DIRS if n != o.labels_dir))
         self._dir_cache: dict[Path, bool] = {}
         self._label_folders: dict[Path, Path] = {}
@@ -139,6 +141,21 @@ class YOLOReader(Reader):
 
     def total(self) -> int | None:
         return sum(len(split.images) for ds in self.datasets for split in ds.splits)
+
+    def _with_images_dir(self, ds: Dataset) -> Dataset:
+        """A folder of label files without images, and ``--images DIR``: pair them by name.
+
+        The images of DIR become the dataset's one split; each looks for its label file
+        under the SOURCE folder by relative path, then by base name.
+        """
+        images_dir = self.context.images_dir
+        if images_dir is None or any(split.images for split in ds.splits) or not label_files(ds.root):
+            return ds
+        images_dir = images_dir.absolute()
+        split = Split(name="", images=find_images(images_dir), image_root=images_dir, origin=f"--images {images_dir}")
+        ds.splits = [split]
+        ds.label_root = ds.root
+        return ds
 
     def labels(self) -> Sequence[str]:
         out: list[str] = []
@@ -205,7 +222,7 @@ class YOLOReader(Reader):
                     self.report.tally("image-in-several-splits")
                     continue
                 done.add(image)
-                label = self._label_path(image, ds.root)
+                label = self._label_path(image, ds.root) if ds.label_root is None else _paired_label(image, split, ds.label_root)
                 if label in labels:
                     # a.jpg and a.png share a.txt: both get its rows (as in Ultralytics), said loudly.
                     self.report.tally("label-file-shared")
@@ -246,11 +263,17 @@ class YOLOReader(Reader):
         rules = self._rules(ds)
         items = self._items(ds)
         if items and not any(_exists(i.label) for i in items):
-            if rules.task == "auto" and all(_rel(i.image, i.split.image_root).count("/") in (1, 2) for i in items):
+            real = [i for i in items if i.image.is_file()]
+            # Folder-per-class needs real images in class folders, and no sign of pose rows
+            # (a kpt_shape): a list of missing images is not a classification dataset.
+            if real and rules.task == "auto" and rules.kpt_shape is None and all(
+                _rel(i.image, i.split.image_root).count("/") in (1, 2) for i in real
+            ):
                 self.report.note("task-classify", f"{ds.source}: no label files and images sit in class folders: read as classification")
                 yield from self._read_classify(ds)
                 return
-            raise ParseError(ds.source, _no_labels_message(ds, self.options.labels_dir))
+            if real:
+                raise ParseError(ds.source, _no_labels_message(ds, self.options.labels_dir))
         used: set[Path] = set()
         o: YOLOOptions = self.options
         with ThreadPoolExecutor(max_workers=o.workers) as pool:
@@ -326,7 +349,12 @@ class YOLOReader(Reader):
         """Label files no image points at: every row reported, stray texts (README) tallied."""
         expected = {i.label for i in items if i.label is not None}
         skip = ds.list_files | {ds.source}
-        for folder in sorted({p.parent for p in expected}):
+        folders = {p.parent for p in expected}
+        if not used:
+            # Nothing paired (labels without images, a list of images that moved): the label
+            # files in the dataset folder itself are accounted too, never silently left.
+            folders.add(ds.root if ds.label_root is None else ds.label_root)
+        for folder in sorted(folders):
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError:
@@ -349,6 +377,9 @@ class YOLOReader(Reader):
         """Folder-per-class datasets: one global radio ``class`` per image."""
         for split in ds.splits:
             for image in split.images:
+                if not image.is_file():
+                    self.report.tally("image-not-found")
+                    continue
                 rel = _rel(image, split.image_root)
                 parts = rel.split("/")
                 subset = split.name
@@ -364,6 +395,28 @@ class YOLOReader(Reader):
                     name=name, media=Media.IMAGE, source=src, annotations=(ann,), dataset=subset,
                     fields={"subset": subset, "image": _rel(image, ds.root)},
                 )
+
+
+def _labels_only(folder: Path) -> bool:
+    """A folder of YOLO label files and nothing else (X-AnyLabeling ``labels/``, LabelImg output)."""
+    if not holds_only_labels(folder):
+        return False
+    for path in label_files(folder)[:5]:
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                head = fh.read(4096)
+        except (OSError, UnicodeDecodeError):
+            return False
+        if not looks_like_labels(head.rsplit("\n", 1)[0] if len(head) == 4096 else head):
+            return False
+    return True
+
+
+def _paired_label(image: Path, split: Split, label_root: Path) -> Path:
+    """An image's label file under ``label_root``: same relative path, else same base name."""
+    rel = _rel(image, split.image_root).rsplit(".", 1)[0] + ".txt"
+    path = label_root / rel
+    return path if path.is_file() else label_root / (image.name.rsplit(".", 1)[0] + ".txt")
 
 
 def _exists(path: Path | None) -> bool:

@@ -143,3 +143,46 @@ def test_truncated_json__names_file_and_line(tmp_path: Path, capsys) -> None:
     assert main(["convert", str(path), "-o", str(tmp_path / "o.ndjson")]) == 1
     err = capsys.readouterr().err
     assert f"error: {path}, line " in err and "invalid JSON" in err
+
+
+# -- issue 12 item 9: absolute file_name (Detectron2 style) -------------------------------
+
+
+def _absolute_doc(*names: str, size: bool = True) -> dict:
+    doc = copy.deepcopy(TEMPLATE)
+    doc["images"] = [
+        {"id": i + 1, "file_name": n, **({"width": 40, "height": 30} if size else {})} for i, n in enumerate(names)
+    ]
+    doc["annotations"] = [{"id": 10 + i, "image_id": i + 1, "category_id": 0, "bbox": [1, 1, 2, 2]} for i in range(len(names))]
+    return doc
+
+
+def test_absolute_file_name__base_name_by_default_noted_once(tmp_path: Path) -> None:
+    src = write(tmp_path, _absolute_doc("/data/coco/train2017/a.jpg", "C:\\data\\coco\\train2017\\b.jpg"))
+    ctx = ReadContext()
+    assets = list(COCOReader([src], options=COCOOptions(), context=ctx).read())
+    assert [a.name for a in assets] == ["a.jpg", "b.jpg"]
+    assert [n["code"] for n in ctx.report.notes].count("coco-absolute-file-name") == 1
+
+
+def test_absolute_file_name__path_root_keeps_the_relative_path(tmp_path: Path) -> None:
+    src = write(tmp_path, _absolute_doc("/data/coco/train2017/a.jpg", "/data/coco/val2017/a.jpg"))
+    with pytest.raises(ParseError, match="share the base name 'a.jpg'.*--path-root"):
+        read(src)  # two images, one base name: never merged silently
+    assert [a.name for a in read(src, path_root="/data/coco")] == ["train2017/a.jpg", "val2017/a.jpg"]
+    with pytest.raises(UnsafeInputError, match="not under --path-root '/elsewhere'"):
+        read(src, path_root="/elsewhere")
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(src), "-o", str(out), "--path-root", "/data/coco/", "--quiet"]) == 0
+    assert sorted(json.loads(ln)["dataRow"]["globalKey"] for ln in out.read_text().splitlines()) == [
+        "train2017/a.jpg", "val2017/a.jpg"]
+
+
+def test_absolute_file_name__size_from_images_dir_by_base_name(tmp_path: Path) -> None:
+    from PIL import Image
+
+    src = write(tmp_path, _absolute_doc("/data/coco/train2017/a.jpg", size=False))
+    (tmp_path / "pics").mkdir()
+    Image.new("RGB", (64, 48)).save(tmp_path / "pics" / "a.jpg")
+    (asset,) = list(COCOReader([src], options=COCOOptions(), context=ReadContext(images_dir=tmp_path / "pics")).read())
+    assert (asset.name, asset.width, asset.height) == ("a.jpg", 64, 48)

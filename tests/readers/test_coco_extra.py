@@ -213,9 +213,9 @@ def test_panoptic_things_stuff_and_unlisted_ids(tmp_path):
     report = Report()
     (asset,) = read(_panoptic(tmp_path, segments, ids), report)
     got = {a.key.split(":", 1)[1]: masks.decode(a.shape) for a in asset.annotations}
-    assert set(got) == {"1:70000", "1:70001", "1:stuff:sky"}
-    assert np.array_equal(got["1:70000"], (ids == 70000).astype(np.uint8))
-    assert np.array_equal(got["1:stuff:sky"], np.isin(ids, [300, 301]).astype(np.uint8))
+    assert set(got) == {"70000", "70001", "stuff:sky"}  # keys carry no file name (issue 12 item 11)
+    assert np.array_equal(got["70000"], (ids == 70000).astype(np.uint8))
+    assert np.array_equal(got["stuff:sky"], np.isin(ids, [300, 301]).astype(np.uint8))
     codes = sorted(e.code for e in report.entries)
     assert codes == ["panoptic-segment-empty", "panoptic-stuff-merged", "panoptic-stuff-merged", "panoptic-unlisted-id"]
     # reader-side drops are counted read and skipped at once (the pipeline counts the rest)
@@ -263,7 +263,7 @@ def test_segm_results_are_pixel_exact_with_scores(tmp_path, fixtures):
     assert len(anns) == len(rows)
     by_key = {a.key: a for a in anns}
     for i in (0, 1, 100, len(rows) - 1):
-        a = by_key[f"{src.stem}:#{i}"]
+        a = by_key[f"results0#{i}"]  # keys carry no file name (issue 12 item 11)
         seg = rows[i]["segmentation"]
         expected = cocomask.decode({"size": seg["size"], "counts": seg["counts"].encode()})
         assert np.array_equal(masks.decode(a.shape), expected)
@@ -397,3 +397,22 @@ def test_corrupt_rle_is_a_one_line_error_at_read_time(tmp_path, capsys, counts, 
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {path}, annotation id 77: ") and text in err and "\n" not in err
     assert not out.exists()
+
+
+def test_keypoint_points_carry_the_objects_attributes(tmp_path: Path) -> None:
+    # CVAT "COCO Keypoints 1.0": attributes on the annotation belong to every point row
+    # (CVAT skeleton nodes carry theirs); a hidden point keeps its own visibility too.
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+        "categories": [{"id": 1, "name": "door", "keypoints": ["knob", "hinge"], "skeleton": []}],
+        "annotations": [{"id": 5, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "num_keypoints": 2,
+                         "keypoints": [2, 2, 2, 4, 4, 1], "attributes": {"occluded": False, "color": "red"}}],
+    }
+    (asset,) = read(write(tmp_path, doc, "person_keypoints_default.json"))
+    box = next(a for a in asset.annotations if isinstance(a.shape, Box))
+    attrs = box.classifications
+    assert {c.name: c.answers[0].name for c in attrs} == {"occluded": "false", "color": "red"}
+    got = points(asset)
+    assert set(got) == {"door knob", "door hinge"}
+    assert got["door knob"][2] == attrs
+    assert got["door hinge"][2] == (*attrs, Classification.radio("visibility", "occluded"))

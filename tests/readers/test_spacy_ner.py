@@ -626,3 +626,79 @@ def test_manifest_json_is_not_a_spacy_file(tmp_path: Path, capsys) -> None:
     code, out = convert(tmp_path, GEN / "MANIFEST.json")
     assert code == 1 and not out.exists()
     assert "MANIFEST.json: not a spaCy JSON file" in capsys.readouterr().err
+
+
+# -- issue 12: exclusive label sets (item 3), NER Annotator JSON (item 8) -----------------
+
+
+def _classifications(asset) -> dict[str, tuple[ClassificationKind, list[str]]]:
+    return {
+        a.classification.name: (a.classification.kind, [x.name for x in a.classification.answers])
+        for a in asset.annotations if a.classification is not None
+    }
+
+
+SENTIMENT_AND_TOPICS = [
+    {"text": "great game", "cats": {"positive": 1, "negative": 0, "neutral": 0, "sports": 1, "politics": 0}},
+    {"text": "bad vote", "cats": {"positive": 0, "negative": 1, "neutral": 0}},
+    {"text": "both", "cats": {"sports": 1, "politics": 1}},
+    {"text": "meh", "cats": {"positive": 0, "negative": 0, "neutral": 1}},
+]
+
+
+@pytest.mark.parametrize(
+    ("records", "option", "expected"),
+    [
+        # one label set, one-hot everywhere: a radio under the plain name
+        ([{"text": "a", "cats": {"pos": 1, "neg": 0}}, {"text": "b", "cats": {"pos": 0, "neg": 1}}], "auto",
+         [{"cats": (ClassificationKind.RADIO, ["pos"])}, {"cats": (ClassificationKind.RADIO, ["neg"])}]),
+        # the override
+        ([{"text": "a", "cats": {"pos": 1, "neg": 0}}, {"text": "b", "cats": {"pos": 0, "neg": 1}}], "checklist",
+         [{"cats": (ClassificationKind.CHECKLIST, ["pos"])}, {"cats": (ClassificationKind.CHECKLIST, ["neg"])}]),
+    ],
+)
+def test_cats_label_set_kind(tmp_path: Path, records, option, expected) -> None:
+    assets = read(write_jsonl(tmp_path / "c.jsonl", records), cats=option)
+    assert [_classifications(a) for a in assets] == expected
+
+
+def test_cats_exclusive_set_is_a_radio_beside_a_multilabel_set(tmp_path: Path) -> None:
+    # Sentiment (one-hot wherever it appears) and topics (two at once in "both") in one file:
+    # the sentiment set is a radio, the topics a checklist, named by their labels.
+    for path in (write_jsonl(tmp_path / "c.jsonl", SENTIMENT_AND_TOPICS), tmp_path / "c.json"):
+        if path.suffix == ".json":
+            path.write_text(json.dumps([[r["text"], {"cats": r["cats"]}] for r in SENTIMENT_AND_TOPICS]))
+        report = Report()
+        got = [_classifications(a) for a in read(path, report)]
+        s, t = "cats (negative, neutral, positive)", "cats (politics, sports)"
+        assert got == [
+            {s: (ClassificationKind.RADIO, ["positive"]), t: (ClassificationKind.CHECKLIST, ["sports"])},
+            {s: (ClassificationKind.RADIO, ["negative"])},
+            {t: (ClassificationKind.CHECKLIST, ["sports", "politics"])},
+            {s: (ClassificationKind.RADIO, ["neutral"])},
+        ]
+        report.check()
+        assert {n["code"] for n in report.notes} >= {"cats-exclusive", "cats-multilabel"}
+
+
+NER_ANNOTATOR = {
+    "classes": ["ORG", "MONEY"],
+    "annotations": [
+        ["Union Bank lent ₹2 crore.\r", {"entities": [[0, 10, "ORG"], [16, 24, "MONEY"]]}],
+        ["No entities here.", {"entities": []}],
+    ],
+}
+
+
+def test_ner_annotator_json__detected_as_spacy_and_read(tmp_path: Path) -> None:
+    from converters.pipeline import detect_format
+
+    src = tmp_path / "data.json"
+    src.write_text(json.dumps(NER_ANNOTATOR, ensure_ascii=False), encoding="utf-8")
+    assert detect_format([src]) == "spacy"
+    assets = read(src)
+    assert [a.text for a in assets] == [p[0] for p in NER_ANNOTATOR["annotations"]]
+    assert [(e.shape.start, e.shape.end, e.label) for e in entities(assets[0])] == [(0, 10, "ORG"), (16, 24, "MONEY")]
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(src), "-o", str(out), "--quiet"]) == 0  # auto-detected
+    assert [r["location"] for r in read_ndjson(out)] == [{"start": 0, "end": 9}, {"start": 16, "end": 23}]

@@ -106,17 +106,20 @@ class TestDatumaroFixtures:
         # SegmentationClass is all (0,128,0) = bicycle; object 1 in the XML is a cat: the PNG wins, reported
         assert mask.label == "bicycle" and mask.key == "mask/instance1"
         assert [e.code for e in report.entries] == ["voc-mask-class-mismatch"]
-        assert {n["code"] for n in report.notes} >= {"voc-origin", "voc-class-lists-not-read"}
+        assert {n["code"] for n in report.notes} >= {"voc-origin", "voc-image-labels"}  # lists read (issue 12 item 4)
 
     def test_dataset3__comment_and_blank_line_in_list(self, fixtures: Path) -> None:
         (a,) = read(fixtures / DS3)
         assert a.fields == {"subset": "train", "id": "2007_000001", "dataset": ""}
 
-    def test_dataset2__no_size_no_image__one_line_error(self, fixtures: Path) -> None:
-        with pytest.raises(ParseError) as exc:
-            read(fixtures / DS2)
-        msg = str(exc.value)
-        assert "a.xml" in msg and "image size unknown" in msg and "\n" not in msg
+    def test_dataset2__no_size_no_image__boxes_convert_unclipped(self, fixtures: Path) -> None:
+        # Once a one-line error ("image size unknown"), now converted (issue 12 item 6).
+        assets, report = read_with_report(fixtures / DS2)
+        boxes = {a.name: a.annotations[0].shape for a in assets if a.annotations}
+        assert boxes["c.jpg"] == Box(x_min=2.0, y_min=0.0, x_max=11.0, y_max=6.0)
+        assert all(a.width is None for a in assets) and len(boxes) == 4
+        assert report.tallies["voc-size-unknown"] == 5
+        assert "not clipped" in next(n["message"] for n in report.notes if n["code"] == "voc-size-unknown")
 
     def test_dataset2__labelmap_classes_declared(self, fixtures: Path) -> None:
         reader = VOCReader([fixtures / DS2])
@@ -303,7 +306,7 @@ def test_trainval_union_does_not_override_specific_subsets(tmp_path: Path) -> No
     })
     assets, report = read_with_report(root)
     assert {a.name: a.fields["subset"] for a in assets} == {"a.jpg": "train", "b.jpg": "val", "c.jpg": ""}
-    assert {n["code"] for n in report.notes} == {"voc-origin", "voc-unlisted", "voc-class-lists-not-read"}
+    assert {n["code"] for n in report.notes} == {"voc-origin", "voc-unlisted", "voc-image-labels"}  # lists read (item 4)
 
 
 # --------------------------------------------------------------------------- masks
@@ -516,7 +519,8 @@ def test_relaxed_folder_skips_unrelated_xml(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["prelabel", "ground-truth"])
 @pytest.mark.parametrize(
     ("path", "rows"),
-    [(DS1, 4), (DS3, 1), (ROBOFLOW, 4), (KAGGLE1, 2), (KAGGLE2, 2), (LF_DET, 16), (LF_SEG, 3)],
+    # DS1: 4 objects + its image labels as one tags row (issue 12 item 4)
+    [(DS1, 5), (DS3, 1), (ROBOFLOW, 4), (KAGGLE1, 2), (KAGGLE2, 2), (LF_DET, 16), (LF_SEG, 3)],
 )
 def test_cli_public_fixtures_oracle(fixtures: Path, tmp_path: Path, oracle, path: str, rows: int, mode: str) -> None:
     out = tmp_path / "out.ndjson"
@@ -556,8 +560,47 @@ def test_cli_difficult_drop_and_origin_flags(tmp_path: Path) -> None:
     assert main(["convert", str(root), "-o", str(out), "--voc-difficult", "drop", "--strict", "--quiet"]) == 2
 
 
-def test_cli_dataset2_fails_with_one_line(fixtures: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("mode", ["prelabel", "ground-truth"])
+def test_cli_dataset2_converts_oracle_clean(fixtures: Path, tmp_path: Path, oracle, mode: str) -> None:
+    # Once exit 1 ("image size unknown"); now every box converts (issue 12 item 6).
     out = tmp_path / "out.ndjson"
-    assert main(["convert", str(fixtures / DS2), "-o", str(out), "--quiet"]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "a.xml" in err and "--images" in err and not out.exists()
+    assert main(["convert", str(fixtures / DS2), "-o", str(out), "--quiet", "--mode", mode]) == 0
+    rows = read_ndjson(out)
+    assert {r["dataRow"]["globalKey"] for r in rows if "bbox" in r} == {"a.jpg", "b.jpg", "c.jpg", "d.jpg"}
+    result = oracle(out, mode="mal" if mode == "prelabel" else "gt", media="image")
+    assert (result.ok, result.failed) == (len(rows), 0), result.output
+
+
+def test_no_size__images_dir_gives_the_size_and_boxes_are_clipped(tmp_path: Path) -> None:
+    root = devkit(tmp_path, {"Annotations/a.xml": xml(obj(box=(1, 2, 40, 8)), size="", filename="a.jpg")})
+    (a,), report = read_with_report(root)
+    assert a.width is None and a.annotations[0].shape == Box(x_min=0, y_min=1, x_max=40, y_max=8)
+    assert report.tallies["voc-size-unknown"] == 1
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    Image.new("RGB", (20, 10)).save(pics / "a.jpg")
+    (a,) = read(root, ReadContext(images_dir=pics))
+    assert (a.width, a.height) == (20, 10)
+    out = tmp_path / "out.ndjson"
+    assert main(["convert", str(root), "-o", str(out), "--images", str(pics), "--quiet"]) == 0
+    (row,) = read_ndjson(out)
+    assert row["bbox"] == {"top": 1.0, "left": 0.0, "height": 7.0, "width": 20.0}  # clipped to the 20 px image
+
+
+def test_image_labels_in_class_lists_become_tags(tmp_path: Path) -> None:
+    # datumaro keeps image labels in ImageSets/Main/<label>_<subset>.txt (1 = present).
+    root = devkit(tmp_path, {
+        "Annotations/a.xml": xml(obj("cat"), filename="a.jpg"), "Annotations/b.xml": xml(obj("dog"), filename="b.jpg"),
+        "ImageSets/Main/train.txt": "a\nb\n",
+        "ImageSets/Main/cat_train.txt": "a  1\nb -1\n",      # a: repeats its cat object -> not repeated
+        "ImageSets/Main/sunny_train.txt": "a  1\nb  1\n",    # no object: a tag on both
+        "ImageSets/Main/indoor_train.txt": "a  0\nb  1\n",   # 0 (difficult only) is not "present"
+    })
+    assets, report = read_with_report(root)
+    tags = {a.name: [c.classification.answers for c in a.annotations if c.key == "tags"] for a in assets}
+    assert {k: [x.name for x in v[0]] for k, v in tags.items()} == {"a.jpg": ["sunny"], "b.jpg": ["indoor", "sunny"]}
+    assert report.tallies["voc-image-label-repeats-object"] == 1
+    report.check()
+    assets, report = read_with_report(root, image_labels="none")
+    assert not any(a.key == "tags" for x in assets for a in x.annotations)
+    assert "voc-class-lists-not-read" in {n["code"] for n in report.notes}

@@ -77,6 +77,7 @@ FIXTURES = [
     (f"{OV}/yolo_dataset/annotations", {}, 1, {"Box": 2}, {""}),
     (f"{OV}/yolo_dataset/labels", {}, 2, {"Box": 4}, {"train", "val"}),
     (f"{OV}/roboflow_dataset/yolo", {}, 2, {"Box": 2}, {"train"}),
+    (f"{OV}/roboflow_dataset/yolo_obb", {}, 2, {"Polygon": 2}, {"train"}),  # DOTA rows in labelTxt/
     (f"{OV}/kaggle_dataset/relaxed_yolo", {}, 2, {"Box": 4}, {""}),
     (f"{LF}/object_detection/YOLOv8", {}, 2, {"Box": 16}, {"train"}),
     (f"{DAG}/bbox_and_segmentation.yaml", {"labels_dir": "labels_bbox"}, 1, {"Box": 2}, {""}),
@@ -225,7 +226,7 @@ def test_box_outside_image__clipped_and_reported(tmp_path: Path) -> None:
         ("0 0.5 0.5 0.2 0.2 1.5\n", "confidence 1.5 is outside"),
         ("0 0.5 0.5 -0.2 0.2\n", "negative box size"),
         ("0 nan 0.5 0.2 0.2\n", "not a finite number"),
-        ("1 1 2 1 2 2 1 2 label_0 0\n", "DOTA"),
+        ("1 1 2 1 2 2 1 2 label_0 7\n", "'label_0' is not a number"),  # DOTA rows are read (item 7); difficult is 0/1
     ],
 )
 def test_malformed_row__one_line_error_or_skipped(tmp_path: Path, text: str, message: str) -> None:
@@ -341,10 +342,38 @@ def test_several_yamls_and_missing_labels_folder__one_line_errors(fixtures: Path
         read(fixtures / DAG)
     with pytest.raises(ParseError, match="labels_bbox, labels_pose_2dim"):
         read(fixtures / f"{DAG}/bbox_and_segmentation.yaml")
-    with pytest.raises(ParseError, match="labelTxt"):
-        read(fixtures / f"{OV}/roboflow_dataset/yolo_obb")
-    with pytest.raises(ParseError, match=r"train_001.txt, line 1: .*DOTA"):
-        read(fixtures / f"{OV}/roboflow_dataset/yolo_obb", labels_dir="labelTxt")
+
+
+
+def test_roboflow_obb_labeltxt__read_as_polygons(fixtures: Path) -> None:
+    # Once an error (no labels / "looks like a DOTA row"), now read (issue 12 item 7).
+    assets, ctx = read(fixtures / f"{OV}/roboflow_dataset/yolo_obb")
+    got = {(a.name, ann.label, ann.shape.exterior, ann.classifications[0].answers[0].name) for a in assets for ann in a.annotations}
+    assert {(n, lbl, frozenset(ring)) for n, lbl, ring, _ in got} == {
+        ("train_001.jpg", "label_0", frozenset({(0.0, 0.0), (0.0, 2.0), (2.0, 2.0), (2.0, 0.0)})),
+        ("train_002.jpg", "label_1", frozenset({(1.0, 1.0), (1.0, 5.0), (5.0, 5.0), (5.0, 1.0)})),
+    }
+    assert {d for *_, d in got} == {"false"}
+    assert ctx.report.tallies["split-not-found"] == 1  # data.yaml says ../valid/images; the folder is val/
+
+
+def test_dota_rows__headers_class_names_difficult_auto_detected(tmp_path: Path) -> None:
+    image(tmp_path / "images" / "p1.png", 100, 50)
+    (tmp_path / "labelTxt").mkdir()
+    (tmp_path / "labelTxt" / "p1.txt").write_text(
+        "imagesource:GoogleEarth\ngsd:0.146\n"
+        "10 5 40 5 40 20 10 20 plane 0\n"
+        "50 10 90 10 90 45 50 45 large-vehicle 1\n"
+        "1 1 3 1 3 3 1 3 small-vehicle\n"
+    )
+    from converters.pipeline import detect_format
+
+    assert detect_format([tmp_path]) == "yolo"
+    (asset,), ctx = read(tmp_path)
+    assert [(a.label, a.classifications[0].answers[0].name, a.source.line) for a in asset.annotations] == [
+        ("plane", "false", 3), ("large-vehicle", "true", 4), ("small-vehicle", "false", 5)]
+    assert set(asset.annotations[1].shape.exterior) == {(50.0, 10.0), (90.0, 10.0), (90.0, 45.0), (50.0, 45.0)}
+    assert ctx.report.tallies["dota-header-line"] == 2
 
 
 def test_roboflow__missing_split_is_reported(fixtures: Path) -> None:
@@ -424,3 +453,81 @@ def test_round_trip__six_decimals_within_1e5_of_image_size(tmp_path_factory: pyt
         tol = 1e-5 * max(width, height)
         for g, e in zip(got, expected):
             assert g == pytest.approx(e, abs=tol)
+
+
+# -- issue 12 item 5: labels without images ---------------------------------------------
+
+
+def _convert_cli(tmp_path: Path, capsys, *args: str) -> tuple[int, list[str]]:
+    code = main(["convert", *args, "-o", str(tmp_path / "out.ndjson"), "--quiet"])
+    return code, [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+
+
+def test_labels_only_folder__reported_and_no_asset_is_an_error(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "labels"
+    src.mkdir()
+    (src / "classes.txt").write_text("cat\ndog\n")
+    (src / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.2 0.2\n")
+    (src / "b.txt").write_text("1 0.5 0.5 0.2 0.2\n")
+    _, ctx = read(src)
+    assert ctx.report.reasons() == Counter({"label-without-image": 3})  # every row accounted
+    code, err = _convert_cli(tmp_path, capsys, str(src))
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith(f"error: no images found in {src}") and "label-without-image" in err[0]
+    assert not (tmp_path / "out.ndjson").exists()
+
+
+def test_labels_only_folder_with_images_dir__pairs_by_name(tmp_path: Path) -> None:
+    src = tmp_path / "out" / "labels"
+    src.mkdir(parents=True)
+    (src.parent / "classes.txt").write_text("cat\ndog\n")  # beside labels/, as X-AnyLabeling keeps it
+    (src / "a.txt").write_text("1 0.5 0.5 0.2 0.2\n")
+    (src / "b.txt").write_text("0 0.5 0.5 0.5 0.5\n")
+    image(tmp_path / "pics" / "a.webp", 200, 100)
+    image(tmp_path / "pics" / "b.png", 40, 20)
+    ctx = ReadContext(images_dir=tmp_path / "pics")
+    assets = list(YOLOReader([src], options=YOLOOptions(), context=ctx).read())
+    got = {a.name: (a.width, a.annotations[0].label, a.annotations[0].shape) for a in assets}
+    assert got == {
+        "a.webp": (200, "dog", Box(x_min=80.0, y_min=40.0, x_max=120.0, y_max=60.0)),
+        "b.png": (40, "cat", Box(x_min=10.0, y_min=5.0, x_max=30.0, y_max=15.0)),
+    }
+
+
+def test_classify_fallback_needs_real_images_and_respects_kpt_shape(tmp_path: Path) -> None:
+    # obj.data listing images that are not there (CVAT "YOLO 1.1" without images): no
+    # classification rows answered with the folder name; the label files are reported.
+    (tmp_path / "obj.data").write_text("classes = 1\ntrain = data/train.txt\nnames = data/obj.names\n")
+    (tmp_path / "obj.names").write_text("cat\n")
+    (tmp_path / "train.txt").write_text("data/obj_train_data/a.jpg\n")
+    (tmp_path / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    assets, ctx = read(tmp_path)
+    assert assets == [] and ctx.report.reasons() == Counter({"label-without-image": 1})
+    # real images in class folders, but the user says the rows are pose rows
+    folder = tmp_path / "cls"
+    image(folder / "train" / "tiger" / "x.jpg", 10, 10)
+    assets, _ = read(folder)
+    assert [a.annotations[0].classification.answers[0].name for a in assets] == ["tiger"]  # fallback still works
+    with pytest.raises(ParseError, match="no label files found"):
+        read(folder, kpt_shape="2,3")
+
+
+def test_yaml_with_every_split_missing__error_names_them(tmp_path: Path, capsys) -> None:
+    (tmp_path / "data.yaml").write_text("train: data_images/train\nval: data_images/test\nnames: [a]\n")
+    image(tmp_path / "x.jpg", 10, 10)
+    (tmp_path / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    for source in (tmp_path, tmp_path / "data.yaml"):
+        code, err = _convert_cli(tmp_path, capsys, str(source))
+        assert code == 1 and len(err) == 1
+        assert "data.yaml" in err[0] and "train 'data_images/train'" in err[0] and "val 'data_images/test'" in err[0]
+
+
+def test_invalid_data_yaml_in_folder__same_error_as_named(tmp_path: Path, capsys) -> None:
+    (tmp_path / "data.yaml").write_text("path: https: //example.org/x\ntrain: images/train\nnames: [a]\n")
+    image(tmp_path / "images" / "train" / "x.jpg", 10, 10)
+    errors = []
+    for source in (tmp_path, tmp_path / "data.yaml"):
+        code, err = _convert_cli(tmp_path, capsys, str(source))
+        assert code == 1 and len(err) == 1
+        errors.append(err[0])
+    assert errors[0] == errors[1] and "invalid YAML" in errors[0] and "line 1" in errors[0]
