@@ -61,10 +61,20 @@ def _ids(case: dict) -> str:
     return case["id"]
 
 
+def _needs_spacy(case: dict) -> bool:
+    return any(str(s).endswith(".spacy") for s in case["source"])
+
+
+#: DocBin entries need the optional spaCy extra: they run in the ``-m spacy`` pass (.ci/run).
+CASE_PARAMS = [pytest.param(c, marks=pytest.mark.spacy) if _needs_spacy(c) else c for c in CASES]
+
+
 @pytest.mark.shared
-@pytest.mark.parametrize("case", CASES, ids=_ids)
+@pytest.mark.parametrize("case", CASE_PARAMS, ids=_ids)
 @pytest.mark.parametrize("mode", ["mal", "gt"])
 def test_wild_entry(tmp_path: Path, capsys, oracle, case: dict, mode: str, monkeypatch) -> None:
+    if _needs_spacy(case):
+        pytest.importorskip("spacy")
     folder = WILD / case["id"]
     monkeypatch.chdir(folder)
     out, rep = tmp_path / "out.ndjson", tmp_path / "report.json"
