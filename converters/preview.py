@@ -1,0 +1,428 @@
+"""``lbconvert preview``: see the rows before importing them.
+
+Draws what Labelbox will receive, the NDJSON rows themselves (after repair), over each data
+row's image: one PNG per data row, named after its key with its folders kept, and an
+``index.html`` gallery with thumbnails, counts per feature, tags, and the report's entries
+for that data row (skipped and changed annotations with their reasons). No server, no
+upload: Pillow only.
+
+Memory stays flat on large files: a first pass reads the rows once and keeps, for the data
+rows to draw, only where their rows are (file, byte offset, line); the second pass reads one
+data row's rows at a time, draws them, writes the PNG and forgets the image. A data row
+whose rows are spread over several files (chunks, overflow files) is still drawn once.
+
+Images are looked up under ``--images`` by the data-row key, with the rules the readers
+use: the key as a path inside the folder (never escaping it), then without its leading
+folders (a ``--global-key`` template may add a prefix), then with an image suffix added
+(VOC ids), then a unique basename anywhere below the folder. A data row without an image is
+drawn on a neutral canvas as large as its masks or geometry, and the page says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from . import _json
+from ._preview_draw import Colour, DrawError, draw_rows, feature_of, load_image
+from ._preview_html import write_index
+from .errors import OptionsError, ParseError, SourceNotFoundError, UnsafeInputError, WriteError
+from .ndjson import instance_colours, safe_relative
+from .readers._images import IMAGE_SUFFIXES
+from .readers._paths import resolve_inside
+
+__all__ = ["Page", "PreviewOptions", "PreviewResult", "add_subcommand", "find_image", "preview", "run"]
+
+THUMB_SIDE = 256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreviewOptions:
+    """What ``lbconvert preview`` can be told (see the module docstring)."""
+
+    images: Path | None = None
+    report: Path | None = None
+    limit: int | None = None
+    only: tuple[str, ...] = ()
+    mask_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _RowAt:
+    file: int
+    offset: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """One drawn data row, as the gallery lists it."""
+
+    key: str
+    png: str
+    thumbnail: str
+    image: str | None
+    size: tuple[int, int]
+    counts: Mapping[str, int]
+    tags: tuple[str, ...]
+    notes: tuple[str, ...]
+    not_drawn: Mapping[str, int]
+    entries: tuple[Mapping[str, Any], ...]
+    changed_rows: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreviewResult:
+    """What :func:`preview` wrote."""
+
+    output: Path
+    index: Path
+    pages: tuple[Page, ...]
+    data_rows: int
+    colours: Mapping[str, Colour]
+    report: Path | None
+    unattributed: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+
+
+# ------------------------------------------------------------------------------- pass 1
+
+
+def _key(row: Any, path: Path, line: int) -> str:
+    if not isinstance(row, Mapping):
+        raise ParseError(path, "row is not a JSON object", location=f"line {line}")
+    dr = row.get("dataRow")
+    key = dr.get("globalKey", dr.get("id")) if isinstance(dr, Mapping) else None
+    if not isinstance(key, str) or not key:
+        raise ParseError(path, "row has no dataRow globalKey or id", location=f"line {line}")
+    return key
+
+
+def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, text) of every non-blank line."""
+    offset = 0
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if raw.strip():
+                yield n, offset, raw
+            offset += len(raw)
+
+
+def _parse(path: Path, line: int, raw: bytes) -> Any:
+    try:
+        return _json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(path, f"invalid JSON ({exc})".split("\n")[0], location=f"line {line}") from None
+
+
+def _scan(
+    files: Sequence[Path], options: PreviewOptions
+) -> tuple[dict[str, list[_RowAt]], int, list[str]]:
+    """Where the rows of the data rows to draw are; how many data rows; every feature name."""
+    selected: dict[str, list[_RowAt]] = {}
+    seen: set[str] = set()
+    features: set[str] = set()
+    only = set(options.only)
+    for i, path in enumerate(files):
+        for line, offset, raw in _lines(path):
+            row = _parse(path, line, raw)
+            key = _key(row, path, line)
+            seen.add(key)
+            features.add(feature_of(row))
+            at = _RowAt(i, offset, line)
+            if key in selected:
+                selected[key].append(at)
+            elif (key in only) if only else (options.limit is None or len(selected) < options.limit):
+                selected[key] = [at]
+    missing = sorted(only - seen)
+    if missing:
+        raise OptionsError(f"--only {missing[0]}: no rows of this data row in {', '.join(map(str, files))}")
+    return selected, len(seen), sorted(features)
+
+
+# ------------------------------------------------------------------------------- lookups
+
+
+class _ImageFinder:
+    """The image of a data-row key under ``--images`` (see the module docstring)."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self._by_name: dict[str, list[Path]] | None = None
+
+    def find(self, key: str) -> Path | None:
+        if self.root is None:
+            return None
+        parts = [p for p in key.replace("\\", "/").split("/") if p]
+        for i in range(len(parts)):
+            try:
+                path = resolve_inside(self.root, "/".join(parts[i:]), source_file=self.root)
+            except UnsafeInputError:
+                continue
+            if path.is_file():
+                return path
+            for suffix in IMAGE_SUFFIXES:
+                for candidate in (path.with_name(path.name + suffix), path.with_name(path.name + suffix.upper())):
+                    if candidate.is_file():
+                        return candidate
+        if not parts:
+            return None
+        hits = self._index().get(parts[-1], [])
+        return hits[0] if len(hits) == 1 else None
+
+    def _index(self) -> dict[str, list[Path]]:
+        """Every image below the root by basename and by stem, built once, on the first miss."""
+        if self._by_name is None:
+            assert self.root is not None
+            self._by_name = {}
+            base = self.root.resolve()
+            for dirpath, _, names in os.walk(base):
+                for name in names:
+                    if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+                        path = Path(dirpath) / name
+                        if base in path.resolve().parents:
+                            self._by_name.setdefault(name, []).append(path)
+                            self._by_name.setdefault(os.path.splitext(name)[0], []).append(path)
+        return self._by_name
+
+
+def find_image(root: Path, key: str) -> Path | None:
+    """The image for data-row ``key`` under ``root``, or None (see the module docstring)."""
+    return _ImageFinder(root).find(key)
+
+
+def _mask_loader(mask_dir: Path | None) -> Any:
+    """Reads an ``instanceURI``: a file URI, or a URL whose path ends in a file under ``--mask-dir``.
+
+    With ``--mask-dir`` every file read must be inside it; without, only ``file:`` URIs are read.
+    """
+
+    def load(uri: str) -> bytes:
+        parsed = urlparse(uri)
+        path = unquote(parsed.path)
+        if parsed.scheme == "file" and mask_dir is None:
+            target = Path(path)
+            if not target.is_file():
+                raise FileNotFoundError(uri)
+            return target.read_bytes()
+        if mask_dir is None:
+            raise FileNotFoundError(f"{uri} (give --mask-dir, the folder the mask files were written to)")
+        base = mask_dir.resolve()
+        if parsed.scheme == "file" and Path(path).is_file() and base in Path(path).resolve().parents:
+            return Path(path).read_bytes()
+        parts = [p for p in path.split("/") if p]
+        for i in range(len(parts)):
+            try:
+                candidate = resolve_inside(mask_dir, "/".join(parts[i:]), source_file=mask_dir)
+            except UnsafeInputError:
+                continue
+            if candidate.is_file():
+                return candidate.read_bytes()
+        raise FileNotFoundError(f"{uri} (not under {mask_dir})")
+
+    return load
+
+
+# ------------------------------------------------------------------------------- report
+
+
+def _load_report(path: Path | None) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Report entries by data row, and those tied to none (dropped by a reader)."""
+    if path is None:
+        return {}, []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceNotFoundError(path) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(path, f"not a conversion report ({exc})") from None
+    entries = data.get("entries") if isinstance(data, Mapping) else None
+    if not isinstance(entries, list):
+        raise ParseError(path, "not a conversion report (no 'entries' list)")
+    by_row: dict[str, list[dict[str, Any]]] = {}
+    loose = []
+    for e in entries:
+        if not isinstance(e, dict):
+            continue
+        if isinstance(e.get("data_row"), str):
+            by_row.setdefault(e["data_row"], []).append(e)
+        else:
+            loose.append(e)
+    return by_row, loose
+
+
+def _default_report(files: Sequence[Path]) -> Path | None:
+    """``OUT.report.json`` beside the first file, as ``lbconvert convert`` writes it."""
+    first = files[0]
+    name = first.name.removesuffix(".ndjson")
+    for suffix in (".part001", ".overflow1"):
+        name = name.removesuffix(suffix)
+    candidate = first.with_name(name + ".report.json")
+    return candidate if candidate.is_file() else None
+
+
+# ------------------------------------------------------------------------------- output
+
+
+class _Names:
+    """PNG paths named after the keys, folders kept, never colliding."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, key: str) -> tuple[str, str]:
+        stem = safe_relative(key)
+        stem = stem[:-4] if stem.lower().endswith(".png") else stem
+        n, name = 1, stem
+        while f"{name}.png" in self.used or f"{name}.thumb.png" in self.used:
+            n += 1
+            name = f"{stem}~{n}"
+        self.used.update((f"{name}.png", f"{name}.thumb.png"))
+        return f"{name}.png", f"{name}.thumb.png"
+
+
+def _save(image: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        image.save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp.exists():
+            tmp.unlink()
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+
+
+def preview(
+    files: Sequence[str | Path], output: str | Path, options: PreviewOptions | None = None, **kw: Any
+) -> PreviewResult:
+    """Draw the rows of ``files`` into ``output`` (one PNG per data row and ``index.html``).
+
+    Options come as a :class:`PreviewOptions` or as its fields by keyword. ``report``
+    defaults to ``OUT.report.json`` beside the first file when that exists.
+
+    Raises:
+        ConversionError: a file or row is unreadable (the message names the file and line).
+    """
+    o = options or PreviewOptions(**kw)
+    paths = [Path(f) for f in files]
+    if not paths:
+        raise OptionsError("no NDJSON file given")
+    for p in paths:
+        if not p.is_file():
+            raise SourceNotFoundError(p)
+    if o.limit is not None and o.limit < 1:
+        raise OptionsError("--limit must be at least 1")
+    if o.images is not None and not Path(o.images).is_dir():
+        raise SourceNotFoundError(o.images, "--images is not a folder")
+    if o.mask_dir is not None and not Path(o.mask_dir).is_dir():
+        raise SourceNotFoundError(o.mask_dir, "--mask-dir is not a folder")
+    out = Path(output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"{out}: cannot create the folder ({exc.strerror})") from exc
+    report_path = Path(o.report) if o.report else _default_report(paths)
+    entries, loose = _load_report(report_path)
+    selected, total, features = _scan(paths, o)
+    colours = dict(zip(features, instance_colours(len(features))))
+    finder = _ImageFinder(Path(o.images) if o.images else None)
+    load_uri = _mask_loader(Path(o.mask_dir) if o.mask_dir else None)
+    names = _Names()
+    pages = []
+    handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
+    try:
+        for key, where in selected.items():
+            pages.append(_page(key, where, paths, handles, finder, load_uri, colours, entries.get(key, []), names, out))
+    finally:
+        for h in handles:
+            h.close()
+    result = PreviewResult(
+        output=out, index=out / "index.html", pages=tuple(pages), data_rows=total, colours=colours,
+        report=report_path, unattributed=tuple(loose),
+    )
+    write_index(result)
+    return result
+
+
+def _page(
+    key: str, where: list[_RowAt], paths: Sequence[Path], handles: Sequence[Any], finder: _ImageFinder,
+    load_uri: Any, colours: Mapping[str, Colour], entries: list[dict[str, Any]], names: _Names, out: Path,
+) -> Page:
+    rows = []
+    for at in where:
+        handles[at.file].seek(at.offset)
+        rows.append((at, _parse(paths[at.file], at.line, handles[at.file].readline())))
+    notes: list[str] = []
+    image = None
+    image_path = finder.find(key)
+    if image_path is not None:
+        try:
+            image = load_image(image_path)
+        except DrawError as exc:
+            notes.append(f"{image_path}: {exc}; drawn on a neutral canvas")
+            image_path = None
+    elif finder.root is not None:
+        notes.append(f"no image for this key under {finder.root}")
+    changed = {u for e in entries if e.get("action") != "skipped" for u in e.get("uuids", [])}
+
+    def error(i: int, message: str) -> Exception:
+        at = rows[i][0]
+        return ParseError(paths[at.file], message, location=f"line {at.line}")
+
+    drawing = draw_rows(
+        [(i, row) for i, (_, row) in enumerate(rows)], image=image, colours=colours, changed=changed,
+        load_uri=load_uri, on_error=error,
+    )
+    png, thumb = names.take(key)
+    _save(drawing.image, out / png)
+    small = drawing.image.copy()
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    _save(small, out / thumb)
+    return Page(
+        key=key, png=png, thumbnail=thumb, image=str(image_path) if image_path else None, size=drawing.size,
+        counts=dict(drawing.counts), tags=tuple(drawing.tags), notes=tuple(notes + drawing.notes),
+        not_drawn=dict(drawing.not_drawn), entries=tuple(entries), changed_rows=drawing.changed,
+    )
+
+
+# ------------------------------------------------------------------------------- CLI
+
+
+def add_subcommand(sub: Any) -> None:
+    """Register ``preview`` on the ``lbconvert`` subparsers (called by the CLI)."""
+    p = sub.add_parser("preview", help="draw the rows over their images: one PNG per data row and index.html")
+    p.add_argument("files", nargs="+", metavar="OUT.ndjson", help="import file(s) written by convert")
+    p.add_argument("-o", "--output", required=True, metavar="PREVIEW_DIR")
+    p.add_argument("--images", metavar="DIR", help="folder holding the images, looked up by data-row key")
+    p.add_argument("--report", metavar="REPORT.json", help="conversion report (default: OUT.report.json if present)")
+    p.add_argument("--limit", type=int, metavar="N", help="draw the first N data rows only")
+    p.add_argument("--only", action="extend", nargs="+", default=[], metavar="KEY", help="draw these data rows only")
+    p.add_argument("--mask-dir", metavar="DIR", help="folder the mask files were written to (--mask-format uri)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``lbconvert preview``: draw, then print one summary line."""
+    result = preview(
+        args.files, args.output,
+        PreviewOptions(
+            images=Path(args.images) if args.images else None,
+            report=Path(args.report) if args.report else None,
+            limit=args.limit,
+            only=tuple(args.only),
+            mask_dir=Path(args.mask_dir) if args.mask_dir else None,
+        ),
+    )
+    missing = sum(1 for p in result.pages if p.image is None)
+    import sys
+
+    print(
+        f"{len(result.pages)} of {result.data_rows} data rows drawn ({missing} without an image) -> {result.index}",
+        file=sys.stderr,
+    )
+    return 0
