@@ -51,6 +51,8 @@ class PreviewOptions:
     limit: int | None = None
     only: tuple[str, ...] = ()
     mask_dir: Path | None = None
+    #: Names for rows that carry ``schemaId`` instead of ``name`` (default: the report's ``--ontology``).
+    ontology: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,7 @@ def _parse(path: Path, line: int, raw: bytes) -> Any:
 
 
 def _scan(
-    files: Sequence[Path], options: PreviewOptions
+    files: Sequence[Path], options: PreviewOptions, names: Mapping[str, str]
 ) -> tuple[dict[str, list[_RowAt]], int, list[str]]:
     """Where the rows of the data rows to draw are; how many data rows; every feature name."""
     selected: dict[str, list[_RowAt]] = {}
@@ -133,6 +135,8 @@ def _scan(
             row = _parse(path, line, raw)
             key = _key(row, path, line)
             seen.add(key)
+            if names:
+                _name_rows(row, names)
             features.add(feature_of(row))
             at = _RowAt(i, offset, line)
             if key in selected:
@@ -231,10 +235,10 @@ def _mask_loader(mask_dir: Path | None) -> Any:
 # ------------------------------------------------------------------------------- report
 
 
-def _load_report(path: Path | None) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
-    """Report entries by data row, and those tied to none (dropped by a reader)."""
+def _load_report(path: Path | None) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], dict[str, Any]]:
+    """Report entries by data row, those tied to none (dropped by a reader), the options."""
     if path is None:
-        return {}, []
+        return {}, [], {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -253,7 +257,49 @@ def _load_report(path: Path | None) -> tuple[dict[str, list[dict[str, Any]]], li
             by_row.setdefault(e["data_row"], []).append(e)
         else:
             loose.append(e)
-    return by_row, loose
+    options = data.get("options")
+    return by_row, loose, options if isinstance(options, dict) else {}
+
+
+def _schema_names(path: Path | None) -> dict[str, str]:
+    """featureSchemaId -> name of every tool, classification and option of an ontology file."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceNotFoundError(path, "ontology file not found") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(path, f"ontology is not valid JSON ({exc})") from None
+    names: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, Mapping):
+            sid, name = node.get("featureSchemaId"), node.get("name") or node.get("value") or node.get("label")
+            if isinstance(sid, str) and isinstance(name, str):
+                names[sid] = name
+            for key in ("tools", "classifications", "options"):
+                walk(node.get(key))
+
+    walk(data)
+    return names
+
+
+def _name_rows(node: Any, names: Mapping[str, str]) -> None:
+    """Give rows (and nested answers) that carry only a ``schemaId`` the ontology's name."""
+    if isinstance(node, list):
+        for item in node:
+            _name_rows(item, names)
+    elif isinstance(node, dict):
+        sid = node.get("schemaId")
+        if isinstance(sid, str) and "name" not in node and sid in names:
+            node["name"] = names[sid]
+        for key in ("classifications", "answer", "answers"):
+            if key in node:
+                _name_rows(node[key], names)
 
 
 def _default_report(files: Sequence[Path]) -> Path | None:
@@ -328,17 +374,21 @@ def preview(
     except OSError as exc:
         raise WriteError(f"{out}: cannot create the folder ({exc.strerror})") from exc
     report_path = Path(o.report) if o.report else _default_report(paths)
-    entries, loose = _load_report(report_path)
-    selected, total, features = _scan(paths, o)
+    entries, loose, convert_options = _load_report(report_path)
+    ontology = o.ontology or (Path(convert_options["ontology"]) if isinstance(convert_options.get("ontology"), str) else None)
+    if ontology is not None and o.ontology is None and not ontology.is_file():
+        ontology = None  # the report names an ontology that is not here: show schema ids
+    names = _schema_names(ontology)
+    selected, total, features = _scan(paths, o, names)
     colours = dict(zip(features, instance_colours(len(features))))
     finder = _ImageFinder(Path(o.images) if o.images else None)
     load_uri = _mask_loader(Path(o.mask_dir) if o.mask_dir else None)
-    names = _Names()
+    files_named = _Names()
     pages = []
     handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
     try:
         for key, where in selected.items():
-            pages.append(_page(key, where, paths, handles, finder, load_uri, colours, entries.get(key, []), names, out))
+            pages.append(_page(key, where, paths, handles, finder, load_uri, colours, entries.get(key, []), files_named, out, names))
     finally:
         for h in handles:
             h.close()
@@ -353,11 +403,15 @@ def preview(
 def _page(
     key: str, where: list[_RowAt], paths: Sequence[Path], handles: Sequence[Any], finder: _ImageFinder,
     load_uri: Any, colours: Mapping[str, Colour], entries: list[dict[str, Any]], names: _Names, out: Path,
+    schema_names: Mapping[str, str],
 ) -> Page:
     rows = []
     for at in where:
         handles[at.file].seek(at.offset)
-        rows.append((at, _parse(paths[at.file], at.line, handles[at.file].readline())))
+        row = _parse(paths[at.file], at.line, handles[at.file].readline())
+        if schema_names:
+            _name_rows(row, schema_names)
+        rows.append((at, row))
     notes: list[str] = []
     image = None
     image_path = finder.find(key)
@@ -404,6 +458,7 @@ def add_subcommand(sub: Any) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="draw the first N data rows only")
     p.add_argument("--only", action="extend", nargs="+", default=[], metavar="KEY", help="draw these data rows only")
     p.add_argument("--mask-dir", metavar="DIR", help="folder the mask files were written to (--mask-format uri)")
+    p.add_argument("--ontology", metavar="ONTOLOGY.json", help="names for rows that use schemaId (default: the report's --ontology)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -416,6 +471,7 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
             only=tuple(args.only),
             mask_dir=Path(args.mask_dir) if args.mask_dir else None,
+            ontology=Path(args.ontology) if args.ontology else None,
         ),
     )
     missing = sum(1 for p in result.pages if p.image is None)

@@ -369,3 +369,19 @@ def test_preview_of_every_readers_fixture_output(tmp_path: Path, capsys, reader,
         assert (tmp_path / "p" / page.thumbnail).is_file()
     html = (tmp_path / "p" / "index.html").read_text()
     assert all(p.key.replace("&", "&amp;") in html for p in result.pages)
+
+
+def test_schema_ids_are_shown_by_their_ontology_names(tmp_path: Path) -> None:
+    ontology = tmp_path / "ontology.json"
+    ontology.write_text(json.dumps({"tools": [{"tool": "rectangle", "name": "car", "featureSchemaId": "c" * 25, "classifications": [
+        {"type": "radio", "name": "color", "featureSchemaId": "k" * 25, "options": [{"value": "red", "featureSchemaId": "r" * 25}]}]}],
+        "classifications": []}))
+    rows = write_rows(tmp_path / "o.ndjson", [{"uuid": "u1", "dataRow": {"globalKey": "a"}, "schemaId": "c" * 25,
+                                               "bbox": {"left": 1, "top": 1, "width": 5, "height": 5},
+                                               "classifications": [{"schemaId": "k" * 25, "answer": {"schemaId": "r" * 25}}]}])
+    named = preview([rows], tmp_path / "p", ontology=ontology)
+    assert named.pages[0].counts == {"car": 1} and list(named.colours) == ["car"]
+    bare = preview([rows], tmp_path / "q")  # without the ontology the ids are what there is to show
+    assert bare.pages[0].counts == {"c" * 25: 1}
+    (tmp_path / "o.report.json").write_text(json.dumps({"entries": [], "options": {"ontology": str(ontology)}}))
+    assert preview([rows], tmp_path / "r").pages[0].counts == {"car": 1}  # the report says which ontology
