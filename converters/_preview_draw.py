@@ -97,15 +97,6 @@ def _png(data: bytes) -> Image.Image:
         raise DrawError(f"mask PNG cannot be read ({exc})") from exc
 
 
-def _b64png(text: Any) -> Image.Image:
-    if not isinstance(text, str):
-        raise DrawError("mask bytes must be a base64 string")
-    try:
-        return _png(base64.b64decode(text, validate=True))
-    except binascii.Error as exc:
-        raise DrawError(f"mask is not valid base64 ({exc})") from exc
-
-
 @dataclass
 class Drawing:
     """What was drawn for one data row, for the gallery page."""
@@ -233,6 +224,8 @@ class _Painter:
         self.dots: list[Callable[[ImageDraw.ImageDraw, Image.Image], None]] = []
         self.labels: list[Callable[[ImageDraw.ImageDraw, Image.Image], None]] = []
         self.font = _font()
+        self.tint: np.ndarray | None = None
+        self.edges: np.ndarray | None = None
 
     def s(self, pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
         k = self.scale
@@ -272,34 +265,27 @@ class _Painter:
         self._label((x + r + 3, y - 7), label, colour, above=False)
 
     def mask(self, on: np.ndarray, colour: Colour, dashed: bool, label: str) -> None:
-        if self.scale != 1.0 or on.shape[::-1] != self.base.size:
+        """Tint the instance's pixels and draw its contour (one shared layer for all masks,
+        so a data row of hundreds of masks costs two arrays of the picture's size)."""
+        if on.shape[::-1] != self.base.size:
             on = np.asarray(Image.fromarray(on.astype(np.uint8) * 255).resize(self.base.size, Image.Resampling.NEAREST)) > 0
         if not on.any():
             return
-        tint = np.zeros((*on.shape, 4), dtype=np.uint8)
-        tint[on] = (*colour, _MASK_ALPHA)
-        self.overlay = Image.alpha_composite(self.overlay, Image.fromarray(tint, "RGBA"))
-        self.fills = ImageDraw.Draw(self.overlay)
+        if self.tint is None or self.edges is None:
+            self.tint = np.zeros((*on.shape, 4), dtype=np.uint8)
+            self.edges = np.zeros((*on.shape, 4), dtype=np.uint8)
+        self.tint[on] = (*colour, _MASK_ALPHA)
         inner = on.copy()
         inner[1:, :] &= on[:-1, :]
         inner[:-1, :] &= on[1:, :]
         inner[:, 1:] &= on[:, :-1]
         inner[:, :-1] &= on[:, 1:]
         edge = on & ~inner
+        self.edges[edge] = (*colour, 255)
         if dashed:  # every other 4-pixel run of the contour in white
             yy, xx = np.nonzero(edge)
             white = ((xx + yy) // 4) % 2 == 1
-            edge_white = np.zeros_like(edge)
-            edge_white[yy[white], xx[white]] = True
-            edge &= ~edge_white
-        else:
-            edge_white = None
-        rgba = np.zeros((*on.shape, 4), dtype=np.uint8)
-        rgba[edge] = (*colour, 255)
-        if edge_white is not None:
-            rgba[edge_white] = (255, 255, 255, 255)
-        layer = Image.fromarray(rgba, "RGBA")
-        self.later.append(lambda _, im: im.paste(layer, (0, 0), layer))
+            self.edges[yy[white], xx[white]] = (255, 255, 255, 255)
         ys, xs = np.nonzero(on)
         self._label((float(xs.min()), float(ys.min())), label, colour)
 
@@ -349,37 +335,88 @@ class _Painter:
         self.labels.append(paint)
 
     def finish(self) -> Image.Image:
-        out = Image.alpha_composite(self.base.convert("RGBA"), self.overlay).convert("RGB")
+        layered = self.base.convert("RGBA")
+        if self.tint is not None:
+            layered = Image.alpha_composite(layered, Image.fromarray(self.tint, "RGBA"))
+        out = Image.alpha_composite(layered, self.overlay).convert("RGB")
+        if self.edges is not None:
+            edges = Image.fromarray(self.edges, "RGBA")
+            out.paste(edges, (0, 0), edges)
         d = ImageDraw.Draw(out)
         for paint in (*self.later, *self.labels, *self.dots):  # a label never hides a point
             paint(d, out)
         return out
 
 
-def _masks_of(row: Mapping[str, Any], load_uri: MaskLoader, cache: dict[str, Image.Image]) -> np.ndarray:
-    """The instance's pixels (bool array) from any of the three mask forms."""
-    m = row["mask"]
-    if not isinstance(m, Mapping):
-        raise DrawError("mask must be an object")
-    if "png" in m:
-        key = "png:" + str(hash(m["png"]))
-        im = cache.get(key) or cache.setdefault(key, _b64png(m["png"]))
-        arr = np.asarray(im.convert("L"))
-        return arr > 0
-    colour = m.get("colorRGB")
-    if not (isinstance(colour, list) and len(colour) == 3 and all(isinstance(c, int) for c in colour)):
-        raise DrawError("mask colorRGB must be three integers")
-    if "imBytes" in m:
-        key = "b64:" + str(hash(m["imBytes"]))
-        im = cache.get(key) or cache.setdefault(key, _b64png(m["imBytes"]))
-    elif "instanceURI" in m:
-        uri = str(m["instanceURI"])
-        key = "uri:" + uri
-        im = cache.get(key) or cache.setdefault(key, _png(load_uri(uri)))
-    else:
+class _Masks:
+    """The masks of one data row: sizes from PNG headers, pixels decoded one row at a time
+    straight to the picture's size. A composite (``imBytes`` or one ``instanceURI`` shared by
+    many rows) is decoded once per data row; nothing is kept at full resolution."""
+
+    def __init__(self, load_uri: MaskLoader) -> None:
+        self.load_uri = load_uri
+        self.codes: dict[str, np.ndarray] = {}
+
+    def _data(self, row: Mapping[str, Any]) -> tuple[str | None, bytes, int | None]:
+        """(cache key or None, PNG bytes, colour code or None for the 0/1 ``png`` form)."""
+        m = row["mask"]
+        if not isinstance(m, Mapping):
+            raise DrawError("mask must be an object")
+        if "png" in m:
+            return None, _b64(m["png"]), None
+        colour = m.get("colorRGB")
+        if not (isinstance(colour, list) and len(colour) == 3 and all(isinstance(c, int) for c in colour)):
+            raise DrawError("mask colorRGB must be three integers")
+        code = (colour[0] << 16) | (colour[1] << 8) | colour[2]
+        if "imBytes" in m:
+            text = m["imBytes"]
+            return f"b64:{hash(text)}:{len(text)}", _b64(text), code
+        if "instanceURI" in m:
+            uri = str(m["instanceURI"])
+            return f"uri:{uri}", self.load_uri(uri), code
         raise DrawError("mask needs png, imBytes or instanceURI")
-    rgb = np.asarray(im.convert("RGB"))
-    return np.all(rgb == np.array(colour, dtype=np.uint8), axis=-1)
+
+    def size(self, row: Mapping[str, Any]) -> tuple[int, int]:
+        """(width, height) from the PNG header, without decoding the pixels."""
+        return _png_size(self._data(row)[1])
+
+    def pixels(self, row: Mapping[str, Any], size: tuple[int, int]) -> np.ndarray:
+        """The instance's pixels as a bool array of ``size`` (nearest neighbour)."""
+        key, data, code = self._data(row)
+        if code is None:
+            im = _png(data).convert("L")
+            if im.size != size:
+                im = im.resize(size, Image.Resampling.NEAREST)
+            return np.asarray(im) > 0
+        assert key is not None
+        codes = self.codes.get(key)
+        if codes is None:
+            rgb = _png(data).convert("RGB")
+            if rgb.size != size:
+                rgb = rgb.resize(size, Image.Resampling.NEAREST)  # keeps the exact colours
+            arr = np.asarray(rgb).astype(np.uint32)
+            codes = self.codes[key] = (arr[..., 0] << 16) | (arr[..., 1] << 8) | arr[..., 2]
+        return codes == code
+
+
+def _b64(text: Any) -> bytes:
+    if not isinstance(text, str):
+        raise DrawError("mask bytes must be a base64 string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise DrawError(f"mask is not valid base64 ({exc})") from exc
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except OSError as exc:
+        raise DrawError(f"mask PNG cannot be read ({exc})") from exc
+    if w * h > MAX_PIXELS:
+        raise DrawError(f"mask of {w}x{h} pixels refused (decompression bomb guard)")
+    return w, h
 
 
 def draw_rows(
@@ -398,21 +435,21 @@ def draw_rows(
     that cannot be drawn. A mask that cannot be found (``instanceURI`` not readable) is a
     note on the page, not an error.
     """
-    cache: dict[str, Image.Image] = {}
-    masks: list[tuple[int, Mapping[str, Any], np.ndarray | None]] = []
+    source = _Masks(load_uri)
+    mask_sizes: dict[int, tuple[int, int] | None] = {}
     notes: list[str] = []
     extent = (0.0, 0.0)
     for line, row in rows:
         try:
             if row_kind(row) == "mask":
                 try:
-                    on = _masks_of(row, load_uri, cache)
+                    size = source.size(row)
                 except FileNotFoundError as exc:
                     notes.append(f"mask of {feature_of(row)!r} not found: {exc}")
-                    on = None
-                masks.append((line, row, on))
-                if on is not None:
-                    extent = (max(extent[0], on.shape[1]), max(extent[1], on.shape[0]))
+                    size = None
+                mask_sizes[id(row)] = size
+                if size is not None:
+                    extent = (max(extent[0], size[0]), max(extent[1], size[1]))
             elif image is None:
                 ex = _shape_extent(row)
                 extent = (max(extent[0], ex[0] + 8), max(extent[1], ex[1] + 8))
@@ -430,12 +467,12 @@ def draw_rows(
         scale = _scale(image.size)
         new_size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
         base = image if scale == 1.0 else image.resize(new_size, Image.Resampling.NEAREST if scale > 1 else Image.Resampling.BILINEAR)
-        for _, row, on in masks:
-            if on is not None and on.shape[::-1] != image.size:
-                notes.append(f"mask of {feature_of(row)!r} is {on.shape[1]}x{on.shape[0]}, the image {image.size[0]}x{image.size[1]}: stretched")
+        for line, row in rows:
+            size = mask_sizes.get(id(row))
+            if size is not None and size != image.size:
+                notes.append(f"mask of {feature_of(row)!r} is {size[0]}x{size[1]}, the image {image.size[0]}x{image.size[1]}: stretched")
     painter = _Painter(base, scale)
     result = Drawing(image=base, size=base.size, notes=notes)
-    mask_rows = {id(row): on for _, row, on in masks}
     band: list[tuple[str, Colour | None]] = []
     for line, row in rows:
         kind = row_kind(row)
@@ -469,9 +506,8 @@ def draw_rows(
                     raise DrawError("point must be an object")
                 painter.point((_num(p.get("x"), "point x"), _num(p.get("y"), "point y")), colour, label, dashed)
             elif kind == "mask":
-                on = mask_rows.get(id(row))
-                if on is not None:
-                    painter.mask(on, colour, dashed, label)
+                if mask_sizes.get(id(row)) is not None:
+                    painter.mask(source.pixels(row, base.size), colour, dashed, label)
             elif kind == "video":
                 _video(painter, row, colour, name)
             elif kind == "entity":
