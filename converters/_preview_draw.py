@@ -108,6 +108,8 @@ class Drawing:
     notes: list[str] = field(default_factory=list)
     not_drawn: dict[str, int] = field(default_factory=dict)
     changed: int = 0
+    #: Text entities as (start, inclusive end, feature): the gallery highlights them in the text.
+    entities: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def _font(size: int = 12) -> Any:
@@ -554,6 +556,8 @@ def _text_only(
         where = f"[{loc.get('start')}..{loc.get('end')}]" + (f" message {row['messageId']}" if "messageId" in row else "")
         label = name + (f" ({answer_text(row.get('classifications'))})" if row.get("classifications") else "")
         band.append((f"{label} {where}", colours.get(name)))
+        if isinstance(loc.get("start"), int) and isinstance(loc.get("end"), int) and "messageId" not in row:
+            result.entities.append((loc["start"], loc["end"], name))
     if band:
         notes.insert(0, "text data row: entities by offset [start..end], end inclusive")
     result.image = _with_band(None, result, colours, band)

@@ -31,6 +31,7 @@ h1{font-size:1.4em}.legend span,.counts span{display:inline-block;margin:0 .8em 
 .card{border:1px solid #ddd;border-radius:6px;padding:.8em;margin:0 0 1em 0;display:flex;gap:1em}
 .card img{max-width:256px;border:1px solid #ccc}.meta{flex:1;min-width:0}.key{font-weight:600;word-break:break-all}
 .note{color:#8a5a00}table{border-collapse:collapse;margin-top:.4em}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
+.text{white-space:pre-wrap;border-left:3px solid #ddd;padding:.3em .6em;margin:.4em 0;max-height:24em;overflow:auto}
 .skipped{background:#fde8e8}.changed{background:#fff6d6}
 """
 
@@ -62,6 +63,35 @@ def _entries_table(entries: Any) -> str:
     return f"<table><tr><th>action</th><th>kind</th><th>code</th><th>reason</th><th>where</th></tr>{rows}</table>"
 
 
+#: Characters of a text shown in the gallery (the rest is cut, and the card says so).
+MAX_TEXT = 20_000
+
+
+def _highlighted(text: str, entities: Any, colours: Mapping[str, Any]) -> str:
+    """The text with each entity's characters marked in its feature's colour; where entities
+    overlap the later one's colour shows and the tooltip names them all."""
+    shown = text[:MAX_TEXT]
+    cover: list[list[str]] = [[] for _ in shown]
+    for start, end, name in entities:
+        for i in range(max(0, start), min(end + 1, len(shown))):
+            cover[i].append(name)
+    out, i = [], 0
+    while i < len(shown):
+        j = i
+        while j < len(shown) and cover[j] == cover[i]:
+            j += 1
+        chunk = escape(shown[i:j])
+        if cover[i]:
+            r, g, b = colours.get(cover[i][-1]) or (255, 255, 0)
+            title = escape(", ".join(cover[i]), quote=True)
+            out.append(f'<mark style="background:rgba({r},{g},{b},.55)" title="{title}">{chunk}</mark>')
+        else:
+            out.append(chunk)
+        i = j
+    more = f' <span class="note">[{len(text) - MAX_TEXT} more characters not shown]</span>' if len(text) > MAX_TEXT else ""
+    return f'<div class="text">{"".join(out)}{more}</div>'
+
+
 def _card(page: Page, colours: Mapping[str, Any]) -> str:
     counts = "".join(
         f"<span>{_swatch(colours.get(name))}{escape(name)} &times;{n}</span>" for name, n in sorted(page.counts.items())
@@ -77,12 +107,13 @@ def _card(page: Page, colours: Mapping[str, Any]) -> str:
     notes = "".join(f'<div class="note">{escape(n)}</div>' for n in page.notes)
     not_drawn = "".join(f'<div class="note">not drawn: {escape(k)} &times;{n}</div>' for k, n in sorted(page.not_drawn.items()))
     changed = f"<div>{page.changed_rows} rows changed by the conversion (outlined dashed)</div>" if page.changed_rows else ""
+    text = _highlighted(page.text, page.entities, colours) if page.text is not None else ""
     href = quote(page.png)
     return (
         f'<div class="card" id="{escape(page.key, quote=True)}"><a href="{href}"><img src="{quote(page.thumbnail)}" '
         f'alt="{escape(page.key, quote=True)}"></a><div class="meta"><div class="key">{escape(page.key)}</div>'
         f"<div>{source}</div><div class=\"counts\">{counts}</div>{tags}{changed}{notes}{not_drawn}"
-        f"{_entries_table(page.entries)}</div></div>"
+        f"{text}{_entries_table(page.entries)}</div></div>"
     )
 
 

@@ -21,6 +21,7 @@ drawn on a neutral canvas as large as its masks or geometry, and the page says s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -53,6 +54,9 @@ class PreviewOptions:
     mask_dir: Path | None = None
     #: Names for rows that carry ``schemaId`` instead of ``name`` (default: the report's ``--ontology``).
     ontology: Path | None = None
+    #: The texts of text data rows (``--write-data-rows`` output), to show entities in place
+    #: (default: the report's ``--write-data-rows``).
+    text_rows: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ class Page:
     not_drawn: Mapping[str, int]
     entries: tuple[Mapping[str, Any], ...]
     changed_rows: int
+    text: str | None = None
+    entities: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -302,6 +308,28 @@ def _name_rows(node: Any, names: Mapping[str, str]) -> None:
                 _name_rows(node[key], names)
 
 
+def _existing(value: Any) -> Path | None:
+    """A path named in the report's options, when that file is here."""
+    return Path(value) if isinstance(value, str) and Path(value).is_file() else None
+
+
+def _texts(path: Path, keys: set[str]) -> dict[str, str]:
+    """global_key -> text of the data rows to draw, from a ``--write-data-rows`` file."""
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceNotFoundError(path, "data rows file not found") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(path, f"not a data rows file ({exc})") from None
+    if not isinstance(items, list):
+        raise ParseError(path, "not a data rows file (expected a JSON list of {global_key, row_data})")
+    return {
+        i["global_key"]: i["row_data"]
+        for i in items
+        if isinstance(i, Mapping) and i.get("global_key") in keys and isinstance(i.get("row_data"), str)
+    }
+
+
 def _default_report(files: Sequence[Path]) -> Path | None:
     """``OUT.report.json`` beside the first file, as ``lbconvert convert`` writes it."""
     first = files[0]
@@ -380,6 +408,8 @@ def preview(
         ontology = None  # the report names an ontology that is not here: show schema ids
     names = _schema_names(ontology)
     selected, total, features = _scan(paths, o, names)
+    text_rows = o.text_rows or _existing(convert_options.get("write_data_rows"))
+    texts = _texts(text_rows, set(selected)) if text_rows else {}
     colours = dict(zip(features, instance_colours(len(features))))
     finder = _ImageFinder(Path(o.images) if o.images else None)
     load_uri = _mask_loader(Path(o.mask_dir) if o.mask_dir else None)
@@ -388,7 +418,8 @@ def preview(
     handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
     try:
         for key, where in selected.items():
-            pages.append(_page(key, where, paths, handles, finder, load_uri, colours, entries.get(key, []), files_named, out, names))
+            page = _page(key, where, paths, handles, finder, load_uri, colours, entries.get(key, []), files_named, out, names)
+            pages.append(dataclasses.replace(page, text=texts[key]) if key in texts else page)
     finally:
         for h in handles:
             h.close()
@@ -442,6 +473,7 @@ def _page(
         key=key, png=png, thumbnail=thumb, image=str(image_path) if image_path else None, size=drawing.size,
         counts=dict(drawing.counts), tags=tuple(drawing.tags), notes=tuple(notes + drawing.notes),
         not_drawn=dict(drawing.not_drawn), entries=tuple(entries), changed_rows=drawing.changed,
+        entities=tuple(drawing.entities),
     )
 
 
@@ -459,6 +491,7 @@ def add_subcommand(sub: Any) -> None:
     p.add_argument("--only", action="extend", nargs="+", default=[], metavar="KEY", help="draw these data rows only")
     p.add_argument("--mask-dir", metavar="DIR", help="folder the mask files were written to (--mask-format uri)")
     p.add_argument("--ontology", metavar="ONTOLOGY.json", help="names for rows that use schemaId (default: the report's --ontology)")
+    p.add_argument("--text-rows", metavar="ROWS.json", help="texts of text data rows (convert --write-data-rows), to show entities in place")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -472,6 +505,7 @@ def run(args: argparse.Namespace) -> int:
             only=tuple(args.only),
             mask_dir=Path(args.mask_dir) if args.mask_dir else None,
             ontology=Path(args.ontology) if args.ontology else None,
+            text_rows=Path(args.text_rows) if args.text_rows else None,
         ),
     )
     missing = sum(1 for p in result.pages if p.image is None)

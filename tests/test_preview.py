@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import json
 from pathlib import Path
 
@@ -385,3 +386,21 @@ def test_schema_ids_are_shown_by_their_ontology_names(tmp_path: Path) -> None:
     assert bare.pages[0].counts == {"c" * 25: 1}
     (tmp_path / "o.report.json").write_text(json.dumps({"entries": [], "options": {"ontology": str(ontology)}}))
     assert preview([rows], tmp_path / "r").pages[0].counts == {"car": 1}  # the report says which ontology
+
+
+def test_text_entities_are_highlighted_in_the_text(tmp_path: Path) -> None:
+    text = "Ada met Bob in Zürich & <Paris>."
+    rows = write_rows(tmp_path / "o.ndjson", [
+        row("doc-0", "PERSON", location={"start": 0, "end": 2}),       # inclusive end: "Ada"
+        row("doc-0", "GPE", location={"start": 15, "end": 20}),        # "Zürich"
+        row("doc-0", "GPE", location={"start": 24, "end": 30}),        # "<Paris>"
+    ])
+    data_rows = tmp_path / "rows.json"
+    data_rows.write_text(json.dumps([{"global_key": "doc-0", "row_data": text}, {"global_key": "other", "row_data": "x"}]))
+    assert main(["preview", str(rows), "-o", str(tmp_path / "p"), "--text-rows", str(data_rows)]) == 0
+    html = (tmp_path / "p" / "index.html").read_text()
+    marked = re.findall(r'<mark[^>]*title="([^"]+)">([^<]*)</mark>', html)
+    assert marked == [("PERSON", "Ada"), ("GPE", "Zürich"), ("GPE", "&lt;Paris&gt;")]
+    assert " met Bob in " in html
+    (tmp_path / "o.report.json").write_text(json.dumps({"entries": [], "options": {"write_data_rows": str(data_rows)}}))
+    assert preview([rows], tmp_path / "q").pages[0].text == text  # found through the report
