@@ -507,3 +507,56 @@ def _with_band(picture: Image.Image | None, result: Drawing, colours: Mapping[st
         d.text((20, y), text, fill=(20, 20, 20), font=font)
         y += step
     return out
+
+
+#: Track sheets: panel size (longest side), panels per line, keyframes shown per track.
+_PANEL = 150
+_PANELS_PER_LINE = 6
+_MAX_KEYFRAMES = 24
+
+
+def track_sheet(rows: Sequence[Mapping[str, Any]], colours: Mapping[str, Colour]) -> Image.Image | None:
+    """One line of panels per video track: each keyframe's shape on its own small canvas,
+    with its frame and segment, so a track's motion and its gaps read left to right.
+    None when no row is a video track."""
+    tracks = [r for r in rows if isinstance(r.get("segments"), list)]
+    if not tracks:
+        return None
+    w, h = 16.0, 16.0
+    for r in tracks:
+        ex = _shape_extent(r)
+        w, h = max(w, ex[0] + 8), max(h, ex[1] + 8)
+    k = _PANEL / max(w, h)
+    pw, ph = max(1, round(w * k)), max(1, round(h * k))
+    font = _font()
+    blocks: list[tuple[str, Colour, list[tuple[int, Any, Mapping[str, Any]]]]] = []
+    for r in tracks:
+        frames = [(s_i, kf.get("frame"), kf) for s_i, seg in enumerate(r["segments"]) if isinstance(seg, Mapping)
+                  for kf in (seg.get("keyframes") or []) if isinstance(kf, Mapping)]
+        name = feature_of(r)
+        blocks.append((f"{name}  {len(r['segments'])} segment(s), {len(frames)} keyframes", colours.get(name, (255, 0, 255)), frames))
+    heights = [18 + ((min(len(f), _MAX_KEYFRAMES) + _PANELS_PER_LINE - 1) // _PANELS_PER_LINE) * (ph + 18) for _, _, f in blocks]
+    sheet = Image.new("RGB", (max(_MIN_WIDTH, _PANELS_PER_LINE * (pw + 6) + 6), sum(heights) + 8 + 16 * sum(len(f) > _MAX_KEYFRAMES for _, _, f in blocks)), _BAND_BG)
+    d = ImageDraw.Draw(sheet)
+    y = 4
+    for title, colour, frames in blocks:
+        d.rectangle((4, y + 2, 14, y + 12), fill=colour)
+        d.text((20, y), title, fill=(20, 20, 20), font=font)
+        y += 18
+        for n, (seg, frame, kf) in enumerate(frames[:_MAX_KEYFRAMES]):
+            x0 = 6 + (n % _PANELS_PER_LINE) * (pw + 6)
+            y0 = y + (n // _PANELS_PER_LINE) * (ph + 18)
+            panel = _Painter(Image.new("RGB", (pw, ph), NEUTRAL), k)
+            if "bbox" in kf:
+                panel.box(_box(kf["bbox"]), colour, False, "")
+            elif "point" in kf and isinstance(kf["point"], Mapping):
+                panel.point((_num(kf["point"].get("x"), "point x"), _num(kf["point"].get("y"), "point y")), colour, "")
+            elif "line" in kf:
+                panel.polyline(_xy(kf["line"], "line"), colour, False, "")
+            sheet.paste(panel.finish(), (x0, y0))
+            d.text((x0, y0 + ph + 2), f"frame {frame} (segment {seg + 1})", fill=(20, 20, 20), font=font)
+        y += ((min(len(frames), _MAX_KEYFRAMES) + _PANELS_PER_LINE - 1) // _PANELS_PER_LINE) * (ph + 18)
+        if len(frames) > _MAX_KEYFRAMES:
+            d.text((6, y), f"... and {len(frames) - _MAX_KEYFRAMES} more keyframes", fill=(20, 20, 20), font=font)
+            y += 16
+    return sheet

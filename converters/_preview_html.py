@@ -108,6 +108,8 @@ def _card(page: Page, colours: Mapping[str, Any]) -> str:
     not_drawn = "".join(f'<div class="note">not drawn: {escape(k)} &times;{n}</div>' for k, n in sorted(page.not_drawn.items()))
     changed = f"<div>{page.changed_rows} rows changed by the conversion (outlined dashed)</div>" if page.changed_rows else ""
     text = _highlighted(page.text, page.entities, colours) if page.text is not None else ""
+    if page.tracks:
+        text += f'<div><a href="{quote(page.tracks)}">keyframes of each track</a></div>'
     href = quote(page.png)
     return (
         f'<div class="card" id="{escape(page.key, quote=True)}"><a href="{href}"><img src="{quote(page.thumbnail)}" '

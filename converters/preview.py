@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from . import _json
-from ._preview_draw import Colour, DrawError, draw_rows, feature_of, load_image
+from ._preview_draw import Colour, DrawError, draw_rows, feature_of, load_image, track_sheet
 from ._preview_html import write_index
 from .errors import OptionsError, ParseError, SourceNotFoundError, UnsafeInputError, WriteError
 from .ndjson import instance_colours, safe_relative
@@ -83,6 +83,8 @@ class Page:
     changed_rows: int
     text: str | None = None
     entities: tuple[tuple[int, int, str], ...] = ()
+    #: A sheet of each video track's keyframes (video data rows only).
+    tracks: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -353,7 +355,7 @@ class _Names:
         stem = safe_relative(key)
         stem = stem[:-4] if stem.lower().endswith(".png") else stem
         n, name = 1, stem
-        while f"{name}.png" in self.used or f"{name}.thumb.png" in self.used:
+        while any(f"{name}{suffix}" in self.used for suffix in (".png", ".thumb.png", ".tracks.png")):
             n += 1
             name = f"{stem}~{n}"
         self.used.update((f"{name}.png", f"{name}.thumb.png"))
@@ -469,11 +471,17 @@ def _page(
     small = drawing.image.copy()
     small.thumbnail((THUMB_SIDE, THUMB_SIDE))
     _save(small, out / thumb)
+    sheet = track_sheet([row for _, row in rows], colours)
+    tracks = None
+    if sheet is not None:
+        tracks = png[: -len(".png")] + ".tracks.png"
+        names.used.add(tracks)
+        _save(sheet, out / tracks)
     return Page(
         key=key, png=png, thumbnail=thumb, image=str(image_path) if image_path else None, size=drawing.size,
         counts=dict(drawing.counts), tags=tuple(drawing.tags), notes=tuple(notes + drawing.notes),
         not_drawn=dict(drawing.not_drawn), entries=tuple(entries), changed_rows=drawing.changed,
-        entities=tuple(drawing.entities),
+        entities=tuple(drawing.entities), tracks=tracks,
     )
 
 

@@ -219,6 +219,11 @@ def test_video_keyframes_are_drawn(tmp_path: Path) -> None:
     assert result.pages[0].size == (128, 58)  # the extent of the keyframes, on a neutral canvas
     px = pixels(tmp_path / "p" / "v.mp4.png")
     assert tuple(px[40, 10]) == result.colours["car"] and tuple(px[40, 100]) == result.colours["car"]
+    sheet = pixels(tmp_path / "p" / result.pages[0].tracks)  # one panel per keyframe
+    assert result.pages[0].tracks == "v.mp4.tracks.png"
+    panels = (sheet == result.colours["car"]).all(axis=-1)[20:]
+    assert panels.any() and len({x // 156 for x in np.nonzero(panels)[1]}) == 2
+    assert 'href="v.mp4.tracks.png"' in (tmp_path / "p" / "index.html").read_text()
 
 
 def test_tiny_images_are_enlarged_by_a_whole_factor(tmp_path: Path) -> None:
