@@ -405,10 +405,8 @@ def preview(
         raise WriteError(f"{out}: cannot create the folder ({exc.strerror})") from exc
     report_path = Path(o.report) if o.report else _default_report(paths)
     entries, loose, convert_options = _load_report(report_path)
-    ontology = o.ontology or (Path(convert_options["ontology"]) if isinstance(convert_options.get("ontology"), str) else None)
-    if ontology is not None and o.ontology is None and not ontology.is_file():
-        ontology = None  # the report names an ontology that is not here: show schema ids
-    names = _schema_names(ontology)
+    # an ontology or data rows file the report names but that is not here: ids and offsets shown
+    names = _schema_names(o.ontology or _existing(convert_options.get("ontology")))
     selected, total, features = _scan(paths, o, names)
     text_rows = o.text_rows or _existing(convert_options.get("write_data_rows"))
     texts = _texts(text_rows, set(selected)) if text_rows else {}
