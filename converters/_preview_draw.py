@@ -186,6 +186,7 @@ class _Painter:
         self.labels: list[Callable[[ImageDraw.ImageDraw, Image.Image], None]] = []
         self.font = _font()
         self.tint: np.ndarray | None = None
+        self.placed: list[tuple[float, float, float, float]] = []
         self.edges: np.ndarray | None = None
 
     def s(self, pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -290,10 +291,24 @@ class _Painter:
             else:
                 y = y + 2
             x = max(0.0, min(x, self.base.size[0] - w))
+            y = self._free_row(x, y, w, h)
+            self.placed.append((x, y, x + w, y + h))
             d.rectangle((x, y, x + w, y + h), fill=colour)
             d.text((x + 2 - x0, y + 1 - y0), text, fill=_text_colour(colour), font=font)
 
         self.labels.append(paint)
+
+    def _free_row(self, x: float, y: float, w: float, h: float) -> float:
+        """``y``, or the nearest position a label height above or below it where the label
+        overlaps no label placed before (labels would otherwise hide each other)."""
+        def clear(top: float) -> bool:
+            return all(x + w < a or x > c or top + h < b or top > e for a, b, c, e in self.placed)
+
+        for step in range(8):
+            for top in ((y,) if step == 0 else (y + step * (h + 1), y - step * (h + 1))):
+                if 0 <= top <= self.base.size[1] - h and clear(top):
+                    return top
+        return y
 
     def finish(self) -> Image.Image:
         layered = self.base.convert("RGBA")
