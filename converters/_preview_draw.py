@@ -305,7 +305,7 @@ class _Painter:
             return all(x + w < a or x > c or top + h < b or top > e for a, b, c, e in self.placed)
 
         for step in range(8):
-            for top in ((y,) if step == 0 else (y + step * (h + 1), y - step * (h + 1))):
+            for top in ((y,) if step == 0 else (y - step * (h + 1), y + step * (h + 1))):
                 if 0 <= top <= self.base.size[1] - h and clear(top):
                     return top
         return y
