@@ -46,8 +46,8 @@ def test_every_docs_page_is_in_the_site_nav() -> None:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     in_nav = set(nav_files(config["nav"]))
     pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
-    assert pages - in_nav == set()
-    assert in_nav - pages == set()
+    assert pages - in_nav == set(), "add these pages to the nav in mkdocs.yml (else the site hides them)"
+    assert in_nav - pages == set(), "mkdocs.yml names pages that do not exist"
 
 
 def test_snippets_name_existing_files() -> None:
