@@ -22,21 +22,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from . import _json
 from ._preview_draw import Colour, DrawError, draw_rows, feature_of, load_image, track_sheet
 from ._preview_html import write_index
-from .errors import OptionsError, ParseError, SourceNotFoundError, UnsafeInputError, WriteError
+from ._preview_inputs import (
+    ImageFinder,
+    default_report,
+    existing,
+    find_image,
+    load_report,
+    mask_loader,
+    name_rows,
+    schema_names,
+)
+from ._preview_inputs import texts as texts_of
+from .errors import OptionsError, ParseError, SourceNotFoundError, WriteError
 from .ndjson import instance_colours, safe_relative
-from .readers._images import IMAGE_SUFFIXES
-from .readers._paths import resolve_inside
 
 __all__ = ["Page", "PreviewOptions", "PreviewResult", "add_subcommand", "find_image", "preview", "run"]
 
@@ -144,7 +151,7 @@ def _scan(
             key = _key(row, path, line)
             seen.add(key)
             if names:
-                _name_rows(row, names)
+                name_rows(row, names)
             features.add(feature_of(row))
             at = _RowAt(i, offset, line)
             if key in selected:
@@ -155,191 +162,6 @@ def _scan(
     if missing:
         raise OptionsError(f"--only {missing[0]}: no rows of this data row in {', '.join(map(str, files))}")
     return selected, len(seen), sorted(features)
-
-
-# ------------------------------------------------------------------------------- lookups
-
-
-class _ImageFinder:
-    """The image of a data-row key under ``--images`` (see the module docstring)."""
-
-    def __init__(self, root: Path | None) -> None:
-        self.root = root
-        self._by_name: dict[str, list[Path]] | None = None
-
-    def find(self, key: str) -> Path | None:
-        if self.root is None:
-            return None
-        parts = [p for p in key.replace("\\", "/").split("/") if p]
-        for i in range(len(parts)):
-            try:
-                path = resolve_inside(self.root, "/".join(parts[i:]), source_file=self.root)
-            except UnsafeInputError:
-                continue
-            if path.is_file():
-                return path
-            for suffix in IMAGE_SUFFIXES:
-                for candidate in (path.with_name(path.name + suffix), path.with_name(path.name + suffix.upper())):
-                    if candidate.is_file():
-                        return candidate
-        if not parts:
-            return None
-        hits = self._index().get(parts[-1], [])
-        return hits[0] if len(hits) == 1 else None
-
-    def _index(self) -> dict[str, list[Path]]:
-        """Every image below the root by basename and by stem, built once, on the first miss."""
-        if self._by_name is None:
-            assert self.root is not None
-            self._by_name = {}
-            base = self.root.resolve()
-            for dirpath, _, names in os.walk(base):
-                for name in names:
-                    if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
-                        path = Path(dirpath) / name
-                        if base in path.resolve().parents:
-                            self._by_name.setdefault(name, []).append(path)
-                            self._by_name.setdefault(os.path.splitext(name)[0], []).append(path)
-        return self._by_name
-
-
-def find_image(root: Path, key: str) -> Path | None:
-    """The image for data-row ``key`` under ``root``, or None (see the module docstring)."""
-    return _ImageFinder(root).find(key)
-
-
-def _mask_loader(mask_dir: Path | None) -> Any:
-    """Reads an ``instanceURI``: a file URI, or a URL whose path ends in a file under ``--mask-dir``.
-
-    With ``--mask-dir`` every file read must be inside it; without, only ``file:`` URIs are read.
-    """
-
-    def load(uri: str) -> bytes:
-        parsed = urlparse(uri)
-        path = unquote(parsed.path)
-        if parsed.scheme == "file" and mask_dir is None:
-            target = Path(path)
-            if not target.is_file():
-                raise FileNotFoundError(uri)
-            return target.read_bytes()
-        if mask_dir is None:
-            raise FileNotFoundError(f"{uri} (give --mask-dir, the folder the mask files were written to)")
-        base = mask_dir.resolve()
-        if parsed.scheme == "file" and Path(path).is_file() and base in Path(path).resolve().parents:
-            return Path(path).read_bytes()
-        parts = [p for p in path.split("/") if p]
-        for i in range(len(parts)):
-            try:
-                candidate = resolve_inside(mask_dir, "/".join(parts[i:]), source_file=mask_dir)
-            except UnsafeInputError:
-                continue
-            if candidate.is_file():
-                return candidate.read_bytes()
-        raise FileNotFoundError(f"{uri} (not under {mask_dir})")
-
-    return load
-
-
-# ------------------------------------------------------------------------------- report
-
-
-def _load_report(path: Path | None) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], dict[str, Any]]:
-    """Report entries by data row, those tied to none (dropped by a reader), the options."""
-    if path is None:
-        return {}, [], {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceNotFoundError(path) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(path, f"not a conversion report ({exc})") from None
-    entries = data.get("entries") if isinstance(data, Mapping) else None
-    if not isinstance(entries, list):
-        raise ParseError(path, "not a conversion report (no 'entries' list)")
-    by_row: dict[str, list[dict[str, Any]]] = {}
-    loose = []
-    for e in entries:
-        if not isinstance(e, dict):
-            continue
-        if isinstance(e.get("data_row"), str):
-            by_row.setdefault(e["data_row"], []).append(e)
-        else:
-            loose.append(e)
-    options = data.get("options")
-    return by_row, loose, options if isinstance(options, dict) else {}
-
-
-def _schema_names(path: Path | None) -> dict[str, str]:
-    """featureSchemaId -> name of every tool, classification and option of an ontology file."""
-    if path is None:
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceNotFoundError(path, "ontology file not found") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(path, f"ontology is not valid JSON ({exc})") from None
-    names: dict[str, str] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, Mapping):
-            sid, name = node.get("featureSchemaId"), node.get("name") or node.get("value") or node.get("label")
-            if isinstance(sid, str) and isinstance(name, str):
-                names[sid] = name
-            for key in ("tools", "classifications", "options"):
-                walk(node.get(key))
-
-    walk(data)
-    return names
-
-
-def _name_rows(node: Any, names: Mapping[str, str]) -> None:
-    """Give rows (and nested answers) that carry only a ``schemaId`` the ontology's name."""
-    if isinstance(node, list):
-        for item in node:
-            _name_rows(item, names)
-    elif isinstance(node, dict):
-        sid = node.get("schemaId")
-        if isinstance(sid, str) and "name" not in node and sid in names:
-            node["name"] = names[sid]
-        for key in ("classifications", "answer", "answers"):
-            if key in node:
-                _name_rows(node[key], names)
-
-
-def _existing(value: Any) -> Path | None:
-    """A path named in the report's options, when that file is here."""
-    return Path(value) if isinstance(value, str) and Path(value).is_file() else None
-
-
-def _texts(path: Path, keys: set[str]) -> dict[str, str]:
-    """global_key -> text of the data rows to draw, from a ``--write-data-rows`` file."""
-    try:
-        items = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceNotFoundError(path, "data rows file not found") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(path, f"not a data rows file ({exc})") from None
-    if not isinstance(items, list):
-        raise ParseError(path, "not a data rows file (expected a JSON list of {global_key, row_data})")
-    return {
-        i["global_key"]: i["row_data"]
-        for i in items
-        if isinstance(i, Mapping) and i.get("global_key") in keys and isinstance(i.get("row_data"), str)
-    }
-
-
-def _default_report(files: Sequence[Path]) -> Path | None:
-    """``OUT.report.json`` beside the first file, as ``lbconvert convert`` writes it."""
-    first = files[0]
-    name = first.name.removesuffix(".ndjson")
-    for suffix in (".part001", ".overflow1"):
-        name = name.removesuffix(suffix)
-    candidate = first.with_name(name + ".report.json")
-    return candidate if candidate.is_file() else None
 
 
 # ------------------------------------------------------------------------------- output
@@ -403,16 +225,16 @@ def preview(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WriteError(f"{out}: cannot create the folder ({exc.strerror})") from exc
-    report_path = Path(o.report) if o.report else _default_report(paths)
-    entries, loose, convert_options = _load_report(report_path)
+    report_path = Path(o.report) if o.report else default_report(paths)
+    entries, loose, convert_options = load_report(report_path)
     # an ontology or data rows file the report names but that is not here: ids and offsets shown
-    names = _schema_names(o.ontology or _existing(convert_options.get("ontology")))
+    names = schema_names(o.ontology or existing(convert_options.get("ontology")))
     selected, total, features = _scan(paths, o, names)
-    text_rows = o.text_rows or _existing(convert_options.get("write_data_rows"))
-    texts = _texts(text_rows, set(selected)) if text_rows else {}
+    text_rows = o.text_rows or existing(convert_options.get("write_data_rows"))
+    texts = texts_of(text_rows, set(selected)) if text_rows else {}
     colours = dict(zip(features, instance_colours(len(features))))
-    finder = _ImageFinder(Path(o.images) if o.images else None)
-    load_uri = _mask_loader(Path(o.mask_dir) if o.mask_dir else None)
+    finder = ImageFinder(Path(o.images) if o.images else None)
+    load_uri = mask_loader(Path(o.mask_dir) if o.mask_dir else None)
     files_named = _Names()
     pages = []
     handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
@@ -432,7 +254,7 @@ def preview(
 
 
 def _page(
-    key: str, where: list[_RowAt], paths: Sequence[Path], handles: Sequence[Any], finder: _ImageFinder,
+    key: str, where: list[_RowAt], paths: Sequence[Path], handles: Sequence[Any], finder: ImageFinder,
     load_uri: Any, colours: Mapping[str, Colour], entries: list[dict[str, Any]], names: _Names, out: Path,
     schema_names: Mapping[str, str],
 ) -> Page:
@@ -441,7 +263,7 @@ def _page(
         handles[at.file].seek(at.offset)
         row = _parse(paths[at.file], at.line, handles[at.file].readline())
         if schema_names:
-            _name_rows(row, schema_names)
+            name_rows(row, schema_names)
         rows.append((at, row))
     notes: list[str] = []
     image = None
