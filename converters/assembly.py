@@ -15,7 +15,7 @@ from . import geometry
 from .datarows import DataRowRef
 from .errors import MappingError
 from .matrix import Mode, why_not
-from .model import Annotation, Asset, Entity, Kind, Mask, Polygon, Relationship, VideoObject, shape_kind
+from .model import Annotation, Asset, Entity, Kind, Mask, Polygon, Relationship, SourceRef, VideoObject, shape_kind
 from .ndjson import (
     AssetRows,
     MaskOptions,
@@ -131,7 +131,16 @@ class AssetConverter:
                 self.report.skip(ann.source, ann.kind, code, msg)
         for name, row in finished:
             self.report.count_row(_row_kind(row))
+        if self.report.has_pending:
+            self._attribute(asset, ref, placed, rows)
         return finished
+
+    def _attribute(self, asset: Asset, ref: DataRowRef, placed: list[tuple[Any, list[int]]], rows: AssetRows) -> None:
+        """Tie this asset's report entries to its data row and to the uuids of their rows."""
+        uuids: dict[SourceRef, list[str]] = {ann.source: [] for ann in asset.annotations}
+        for ann, indexes in placed:
+            uuids[ann.source] += [r["uuid"] for r in (rows.rows[i] for i in indexes) if r is not None and "uuid" in r]
+        self.report.attribute(uuids, ref.global_key if ref.global_key is not None else str(ref.id))
 
     def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: Any, rows: AssetRows) -> list[int]:
         media, mode = asset.media, self.o.mode

@@ -185,6 +185,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     v.add_argument("--mode", default="prelabel", choices=sorted(_MODES))
     v.add_argument("--media", choices=[m.value for m in Media], help="media of the data rows (default: inferred from the rows)")
     v.add_argument("--ontology", metavar="ONTOLOGY.json")
+
+    from .preview import add_subcommand as add_preview  # issue 18: lbconvert preview
+
+    add_preview(sub)
     return p, dests
 
 
@@ -377,6 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _formats()
         if args.command == "ontology":
             return _ontology(args, dests)
+        if args.command == "preview":
+            from .preview import run as run_preview
+
+            return run_preview(args)
         return _validate(args)
     except ConversionError as exc:
         if args.debug:

@@ -12,9 +12,10 @@ sentence for people.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,12 @@ class Entry:
     action: Action
     code: str
     message: str
+    #: The data row (global key or id) the annotation belongs to, once the pipeline knows it;
+    #: None for annotations a reader dropped before they reached an asset.
+    data_row: str | None = None
+    #: uuids of the rows written from the annotation (empty when it was skipped), so a
+    #: preview can point at the very rows that were changed.
+    uuids: tuple[str, ...] = ()
 
     def asdict(self) -> dict[str, Any]:
         where = {
@@ -68,13 +75,18 @@ class Entry:
             )
             if v is not None
         }
-        return {
+        out: dict[str, Any] = {
             **where,
             "kind": self.kind,
             "action": self.action,
             "code": self.code,
             "message": self.message,
         }
+        if self.data_row is not None:
+            out["data_row"] = self.data_row
+        if self.uuids:
+            out["uuids"] = list(self.uuids)
+        return out
 
 
 @dataclass
@@ -95,6 +107,8 @@ class Report:
     #: At most this many entries are kept in memory (the counts stay exact).
     max_entries: int = 100_000
     entries_dropped: int = 0
+    #: Entries not yet tied to a data row, by source (see :meth:`attribute`).
+    _pending: dict[SourceRef, list[int]] = field(default_factory=dict, repr=False)
 
     # -- recording ------------------------------------------------------------------
 
@@ -141,9 +155,26 @@ class Report:
 
     def _add(self, entry: Entry) -> None:
         if len(self.entries) < self.max_entries:
+            self._pending.setdefault(entry.source, []).append(len(self.entries))
             self.entries.append(entry)
         else:
             self.entries_dropped += 1
+
+    @property
+    def has_pending(self) -> bool:
+        """Some entries wait for :meth:`attribute` (cheap check before building its argument)."""
+        return bool(self._pending)
+
+    def attribute(self, rows_by_source: Mapping[SourceRef, Sequence[str]], data_row: str) -> None:
+        """Tie the waiting entries of one asset's annotations to its data row and row uuids.
+
+        Entries are matched by their source reference, whether a reader added them before
+        the asset was complete or the pipeline while writing it. Entries of annotations a
+        reader dropped outright match no asset and stay dataset-level.
+        """
+        for source, uuids in rows_by_source.items():
+            for i in self._pending.pop(source, ()):
+                self.entries[i] = dataclasses.replace(self.entries[i], data_row=data_row, uuids=tuple(uuids))
 
     # -- reading --------------------------------------------------------------------
 
