@@ -95,6 +95,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     c.add_argument("--max-rows-per-file", type=int, metavar="N", help="split the output into files of at most N rows")
     c.add_argument("--strict", action="store_true", help="exit 2 and write nothing if anything would be skipped or changed")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--follow-links", action="store_true", help="open files whose links lead outside the dataset folder")
     c.add_argument("--offsets", default="codepoints", choices=("codepoints", "utf16"), help="text entity offsets unit")
     c.add_argument("--on-unmapped", default="error", choices=("error", "skip"), help="class missing from --ontology")
     c.add_argument("--write-data-rows", metavar="ROWS.json", help="write data row payloads for text assets")
@@ -189,6 +190,7 @@ def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int
         offsets=args.offsets,
         on_unmapped=args.on_unmapped,
         write_data_rows=args.write_data_rows,
+        follow_links=args.follow_links,
         geometry=GeometryOptions(parts=args.polygon_parts, holes=args.holes, points_outside=args.points_outside),
         reader_options={n: v for (_, n), v in picked.items()},
     )

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import ParseError, SourceNotFoundError, UnsafeInputError
 from ..report import Report
 from ._images import IMAGE_SUFFIXES
-from ._paths import resolve_inside
+from ._paths import Confinement, resolve_inside
 
 __all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "load_yaml"]
 
@@ -269,8 +269,12 @@ def _unresolved(root: Path, line: str) -> Path:
 # --------------------------------------------------------------------------- layouts
 
 
-def discover(source: Path, report: Report) -> Dataset:
-    """The dataset a SOURCE path (YAML, obj.data, or folder) describes."""
+def discover(source: Path, report: Report, *, follow_links: bool = False) -> Dataset:
+    """The dataset a SOURCE path (YAML, obj.data, or folder) describes.
+
+    The SOURCE itself is trusted (the user named it); files found by listing its folder
+    (YAMLs, name files) must really be inside it (see :class:`Confinement`).
+    """
     if not source.exists():
         raise SourceNotFoundError(source)
     if source.is_file():
@@ -279,15 +283,17 @@ def discover(source: Path, report: Report) -> Dataset:
         if source.suffix.lower() == ".data":
             return _from_darknet(source, report)
         raise ParseError(source, "not a YOLO dataset file (expected data.yaml or obj.data, or the dataset folder)")
-    yamls = [p for p in sorted(source.glob("*.y*ml")) if p.suffix.lower() in (".yaml", ".yml") and _is_dataset_yaml(p)]
+    conf = Confinement(source, follow_links)
+    yamls = [p for p in sorted(source.glob("*.y*ml"))
+             if p.suffix.lower() in (".yaml", ".yml") and conf.check(p) and _is_dataset_yaml(p)]
     if len(yamls) == 1:
         return _from_yaml(yamls[0], report)
     if len(yamls) > 1:
         names = ", ".join(p.name for p in yamls)
         raise ParseError(source, f"several dataset YAMLs ({names}): name the one to convert as SOURCE")
     if (source / "obj.data").is_file():
-        return _from_darknet(source / "obj.data", report)
-    return _from_folders(source, report)
+        return _from_darknet(conf.check(source / "obj.data"), report)
+    return _from_folders(source, report, conf)
 
 
 def _is_dataset_yaml(path: Path) -> bool:
@@ -390,16 +396,17 @@ def _from_darknet(path: Path, report: Report) -> Dataset:
     return Dataset(root=root, source=path, splits=splits, names=names, nc=nc, layout="darknet", list_files=list_files)
 
 
-def _names_near(folder: Path) -> dict[int, str] | None:
+def _names_near(folder: Path, conf: Confinement | None = None) -> dict[int, str] | None:
+    conf = conf or Confinement(folder)
     for name in NAME_FILES:
         if (folder / name).is_file():
-            return _names_file(folder / name)
+            return _names_file(conf.check(folder / name))
     found = sorted(folder.glob("*.names"))
-    return _names_file(found[0]) if len(found) == 1 else None
+    return _names_file(conf.check(found[0])) if len(found) == 1 else None
 
 
-def _from_folders(root: Path, report: Report) -> Dataset:
-    names = _names_near(root)
+def _from_folders(root: Path, report: Report, conf: Confinement | None = None) -> Dataset:
+    names = _names_near(root, conf)
     if names is None:
         report.note("no-class-names", f"{root}: no obj.names or classes.txt; classes are named by their index")
     return Dataset(root=root, source=root, splits=_folder_splits(root, report), names=names, layout="folders")

@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import ParseError
 from ..model import Annotation, Asset, Media, SourceRef
 from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import clean_relative, resolve_inside
+from ._paths import Confinement, clean_relative, resolve_inside
 from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
 from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc
 from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
@@ -96,7 +96,9 @@ class VOCReader(Reader):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.datasets = [ds for source in self.sources for ds in discover(source)]
+        follow = self.context.follow_links
+        self.datasets = [ds for source in self.sources for ds in discover(source, follow_links=follow)]
+        self._conf = Confinement(Path("."), follow)
         self._labels: dict[str, None] = {}
         for ds in self.datasets:
             if ds.labelmap is not None:
@@ -116,6 +118,7 @@ class VOCReader(Reader):
                 geometry=self.options.geometry,
             )
             self._notes(ds)
+            self._conf = ds.conf or Confinement(ds.root, self.context.follow_links)
             for item in ds.items:
                 asset = self._asset(ds, item, build, labelmap)
                 if asset is not None:
@@ -241,8 +244,16 @@ class VOCReader(Reader):
         for root in self._candidates(item, name):
             path = resolve_inside(root, name, source_file=item.xml or root)
             if path.is_file():
-                return path
+                return self._inside(root, root / name, item)
         return None
+
+    def _inside(self, root: Path, path: Path, item: VocItem) -> Path:
+        """``path`` found under the dataset's image folder, refused when a link (of the file or
+        of the folder, ``JPEGImages -> /elsewhere``) leads outside the dataset root; the
+        ``--images`` folder the user named is trusted."""
+        if root == item.image_dir:
+            self._conf.check(path, source_file=item.xml or root)
+        return path.resolve()
 
     def _by_stem(self, item: VocItem, name: str) -> tuple[str, Path] | None:
         for root in self._candidates(item, name):
@@ -250,7 +261,8 @@ class VOCReader(Reader):
             for suffix in IMAGE_SUFFIXES:
                 for candidate in (base.with_name(base.name + suffix), base.with_name(base.name + suffix.upper())):
                     if candidate.is_file():
-                        return f"{name}{candidate.suffix}", candidate
+                        unresolved = root / f"{name}{candidate.suffix}"
+                        return f"{name}{candidate.suffix}", self._inside(root, unresolved, item)
         return None
 
     def _size(

@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import ConversionError, OptionsError, ParseError
 from ..model import Annotation, Asset, Classification, Media, SourceRef
 from ._images import image_size
+from ._paths import Confinement
 from ._yolo_layout import NAME_FILES, Dataset, Split, discover, is_image
 from ._yolo_rows import RowRules, looks_like_labels, parse_rows, skip_rows
 from .base import Reader, option
@@ -131,7 +132,8 @@ class YOLOReader(Reader):
         o: YOLOOptions = self.options
         # Absolute paths: label folders are found by mirroring image paths, which must not
         # mix a relative SOURCE with the resolved paths that resolve_inside returns.
-        self.datasets = [discover(s.absolute(), self.report) for s in self.sources]
+        follow = self.context.follow_links
+        self.datasets = [discover(s.absolute(), self.report, follow_links=follow) for s in self.sources]
         self._label_dirs = (o.labels_dir, *(n for n in _LABEL_DIRS if n != o.labels_dir))
         self._dir_cache: dict[Path, bool] = {}
         self._label_folders: dict[Path, Path] = {}
@@ -196,13 +198,15 @@ class YOLOReader(Reader):
         items: list[_Item] = []
         done: set[Path] = set()
         labels: dict[Path, Path] = {}
+        conf = Confinement(ds.root, self.context.follow_links)
         for split in ds.splits:
             for image in split.images:
                 if image in done:
                     self.report.tally("image-in-several-splits")
                     continue
                 done.add(image)
-                label = self._label_path(image, ds.root)
+                conf.check(image, source_file=split.origin)
+                label = conf.check(self._label_path(image, ds.root), source_file=split.origin)
                 if label in labels:
                     # a.jpg and a.png share a.txt: both get its rows (as in Ultralytics), said loudly.
                     self.report.tally("label-file-shared")
@@ -323,6 +327,7 @@ class YOLOReader(Reader):
         """Label files no image points at: every row reported, stray texts (README) tallied."""
         expected = {i.label for i in items if i.label is not None}
         skip = ds.list_files | {ds.source}
+        conf = Confinement(ds.root, self.context.follow_links)
         for folder in sorted({p.parent for p in expected}):
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -332,6 +337,7 @@ class YOLOReader(Reader):
                 path = Path(entry.path)
                 if not entry.name.endswith(".txt") or entry.name in NAME_FILES or path in expected or path in skip or not entry.is_file():
                     continue
+                conf.check(path)
                 try:
                     text = path.read_text(encoding="utf-8-sig")
                 except (UnicodeDecodeError, OSError):
