@@ -26,19 +26,22 @@ from ..model import Annotation, Kind, Mask, SourceRef
 from ..report import Report
 from ._coco_objects import Category, CocoFile
 from ._images import image_size
-from ._paths import resolve_inside
+from ._paths import Confinement, clean_relative, resolve_inside
 
 __all__ = ["panoptic_annotations", "panoptic_png"]
 
 
-def panoptic_png(f: CocoFile, file_name: str, loc: str) -> Path:
+def panoptic_png(f: CocoFile, file_name: str, loc: str, *, follow_links: bool = False) -> Path:
     """The id PNG of an entry: in ``<json dir>/<json stem>/`` (COCO and datumaro layout) or
-    ``<json dir>/../<json stem>/``; never outside those folders."""
+    ``<json dir>/../<json stem>/``; never outside those folders, and (unless
+    ``follow_links``) not through a link, of the file or of its folder, leading elsewhere."""
     roots = [f.path.parent / f.stem, f.path.parent.parent / f.stem, f.path.parent]
     for root in roots:
         if root.is_dir():
             path = resolve_inside(root, file_name, source_file=f.path, location=loc)
             if path.is_file():
+                unresolved = root / clean_relative(file_name, source_file=f.path, location=loc)
+                Confinement(root.parent, follow_links).check(unresolved, source_file=f.path, location=loc)
                 return path
     looked = ", ".join(str(r) for r in roots[:2])
     raise ParseError(f.path, f"panoptic PNG {file_name!r} not found (looked in {looked})", location=loc)
@@ -74,6 +77,7 @@ def panoptic_annotations(
     report: Report,
     *,
     skip_crowd: bool = False,
+    follow_links: bool = False,
 ) -> list[Annotation]:
     """The masks of one panoptic entry (one image)."""
     file_name = entry.get("file_name")
@@ -82,7 +86,7 @@ def panoptic_annotations(
     infos = entry.get("segments_info")
     if not isinstance(infos, list):
         raise InvalidFieldError(f.path, "segments_info", "must be a list", location=loc)
-    ids = _id_map(f, panoptic_png(f, file_name, loc), loc, image.get("_width"), image.get("_height"))
+    ids = _id_map(f, panoptic_png(f, file_name, loc, follow_links=follow_links), loc, image.get("_width"), image.get("_height"))
     h, w = ids.shape
     present = set(np.unique(ids).tolist())
     image_id = entry.get("image_id")

@@ -35,7 +35,7 @@ from ._cvat_meta import Meta, TaskInfo, parse_meta
 from ._cvat_shapes import AttrIssue, attribute_classifications, attribute_pairs, parse_points
 from ._cvat_video import TrackBuilder, VideoCollector
 from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import clean_relative, resolve_inside
+from ._paths import Confinement, clean_relative, resolve_inside
 from ._cvat_io import elements, scan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +70,7 @@ class FileWalker:
         self.asked = reader.context.media
         self.root = path.parent
         self.images_dir = reader.context.images_dir
+        self.conf = Confinement(self.root, reader.context.follow_links)
         self.meta = Meta()
         self.has_images, self.has_tracks = scan(path)
         if self.asked is Media.VIDEO and self.has_images:
@@ -215,6 +216,8 @@ class FileWalker:
                 continue
             candidate = resolve_inside(base, name, source_file=self.path, location=f"line {elem.sourceline}")
             if candidate.is_file():
+                if base is not self.images_dir:  # the folder the user named is trusted
+                    self.conf.check(base / name, source_file=self.path, location=f"line {elem.sourceline}")
                 return image_size(candidate)
         return None
 

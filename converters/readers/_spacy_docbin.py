@@ -12,15 +12,20 @@ with the file and tokenisation is stored, not recomputed. Docs are yielded one a
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingDependencyError, ParseError
+from ..errors import MissingDependencyError, ParseError, UnsafeInputError
 from ._spacy_docs import RawDoc, RawSpan
 
 __all__ = ["load_spacy", "open_docbin"]
 
+#: A DocBin whose msgpack payload inflates beyond this is refused before spaCy reads it
+#: (1 GiB: tens of millions of tokens; spaCy would need several times that in objects).
+MAX_DOCBIN_BYTES = 1 << 30
+_STEP = 1 << 20
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_NAMES = ("global_key", "globalKey")
 
@@ -35,14 +40,40 @@ def load_spacy() -> Any:
 
 
 def _load(path: Path) -> Any:
+    data = path.read_bytes()
+    if inflated_size(data, MAX_DOCBIN_BYTES) > MAX_DOCBIN_BYTES:
+        raise UnsafeInputError(
+            path, f"DocBin inflates to more than {MAX_DOCBIN_BYTES:,} bytes; refused (decompression bomb guard)"
+        )
     spacy = load_spacy()
     from spacy.tokens import DocBin
 
     try:
-        return spacy, DocBin(store_user_data=True).from_bytes(path.read_bytes())
+        return spacy, DocBin(store_user_data=True).from_bytes(data)
     except Exception as exc:  # zlib, msgpack and spaCy all raise their own types
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise ParseError(path, f"not a readable spaCy DocBin file ({reason})") from None
+
+
+def inflated_size(data: bytes, limit: int) -> int:
+    """How many bytes zlib ``data`` inflates to, counting at most ``limit + 1``.
+
+    Inflated in 1 MiB steps and thrown away, so a 2.6 MB bomb costs 1 MiB of memory to be
+    found, not the 2.6 GiB ``DocBin.from_bytes`` would allocate. Not zlib data: 0 (spaCy's
+    own error then names the problem).
+    """
+    inflater = zlib.decompressobj()
+    total = 0
+    try:
+        chunk = inflater.decompress(data, _STEP)
+        while chunk:
+            total += len(chunk)
+            if total > limit:
+                return total
+            chunk = inflater.decompress(inflater.unconsumed_tail, _STEP)
+    except zlib.error:
+        return 0
+    return total
 
 
 def open_docbin(path: Path) -> tuple[list[dict[str, float]], Iterator[RawDoc]]:

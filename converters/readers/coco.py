@@ -38,7 +38,7 @@ from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
 from ._coco_objects import Category, CocoFile, ObjectReader
 from ._coco_panoptic import panoptic_annotations
 from ._coco_results import read_results
-from ._paths import clean_relative
+from ._paths import Confinement, clean_relative
 from .base import Reader, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
@@ -128,14 +128,16 @@ def file_kind(path: Path, data: Any) -> str:
     return "instances"
 
 
-def find_coco_files(source: Path) -> list[Path]:
-    """The COCO JSON files of a SOURCE path (a file, or a dataset folder)."""
+def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
+    """The COCO JSON files of a SOURCE path (a file, or a dataset folder); in a folder, a
+    file (or sub-folder) linking outside it is refused unless ``follow_links``."""
     if source.is_file():
         return [source]
+    conf = Confinement(source, follow_links)
     for pattern in ("annotations/*.json", "*.json", "*/_annotations.coco.json", "*/annotations/*.json"):
         found = sorted(p for p in source.glob(pattern) if p.is_file())
         if found:
-            return found
+            return [conf.check(p) for p in found]
     raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
 
 
@@ -165,7 +167,7 @@ class COCOReader(Reader):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.files = [p for s in self.sources for p in find_coco_files(s)]
+        self.files = [p for s in self.sources for p in find_coco_files(s, follow_links=self.context.follow_links)]
         self._labels: list[str] = []
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
@@ -246,7 +248,8 @@ class COCOReader(Reader):
             loc = _location(f, ann, index)
             if cat is None:  # panoptic segment list
                 out.extend(panoptic_annotations(
-                    f, ann, loc, cats, image, self.report, skip_crowd=self.options.crowd == "skip"))
+                    f, ann, loc, cats, image, self.report, skip_crowd=self.options.crowd == "skip",
+                    follow_links=self.context.follow_links))
             else:
                 out.extend(self.objects.annotations(f, ann, index, loc, cat, image, shapes=shapes))
         return out

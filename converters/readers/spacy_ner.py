@@ -26,6 +26,7 @@ from ..model import Annotation, Answer, Asset, Classification, ClassificationKin
 from ._spacy_docbin import open_docbin
 from ._spacy_docs import RawDoc, RawSpan
 from ._spacy_json import NOTES, iter_json_docs, iter_jsonl_docs
+from ._paths import Confinement
 from .base import Reader, option
 
 __all__ = ["MAX_TEXT_CHARS", "SpacyOptions", "SpacyReader"]
@@ -127,8 +128,9 @@ class SpacyReader(Reader):
                 found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
                 if not found:
                     raise SourceNotFoundError(source, "no .spacy, .json or .jsonl files in this folder")
+                conf = Confinement(source, self.context.follow_links)
                 for p in found:
-                    yield p, p.relative_to(source).as_posix()
+                    yield conf.check(p), p.relative_to(source).as_posix()
             elif source.is_file():
                 if source.suffix.lower() not in _SUFFIXES:
                     raise ParseError(source, "not a spaCy file: expected .spacy, .json or .jsonl")
