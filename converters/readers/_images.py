@@ -10,8 +10,11 @@ from ..errors import ParseError, SourceNotFoundError, UnsafeInputError
 __all__ = ["MAX_PIXELS", "IMAGE_SUFFIXES", "image_size"]
 
 #: Refuse images larger than this many pixels (a decompression bomb guard; Labelbox itself
-#: advises against labelling beyond 9000 x 9000).
-MAX_PIXELS = 200_000_000
+#: advises against labelling beyond 9000 x 9000). It is Pillow's own default
+#: (``Image.MAX_IMAGE_PIXELS``, about 9459 x 9459), which ``Image.open`` enforces anyway by
+#: its warning, made an error here; the explicit check keeps the limit when a program
+#: raises or removes Pillow's.
+MAX_PIXELS = 89_478_485
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jfif")
 

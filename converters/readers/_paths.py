@@ -15,11 +15,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UnsafeInputError
+from ..errors import ParseError, UnsafeInputError
 
 __all__ = ["Confinement", "clean_relative", "resolve_inside"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: The longest file name part file systems accept (``NAME_MAX``); longer parts make every
+#: ``stat`` fail with an OSError, so they are refused as the file's error instead.
+_NAME_MAX = 255
 
 
 def clean_relative(name: str, *, source_file: object, location: str | None = None) -> str:
@@ -32,6 +35,11 @@ def clean_relative(name: str, *, source_file: object, location: str | None = Non
     'train/a.jpg'
     """
     text = name.replace("\\", "/")
+    if "\0" in text or any(len(part.encode("utf-8", "surrogatepass")) > _NAME_MAX for part in text.split("/")):
+        raise ParseError(
+            source_file, f"path {name[:60]!r}{'...' if len(name) > 60 else ''} is not a usable file name "
+            f"(a NUL byte, or a part longer than {_NAME_MAX} bytes)", location=location,
+        )
     if text.startswith("/") or _DRIVE.match(text):
         raise UnsafeInputError(
             source_file, f"absolute path {name!r} refused: paths must stay inside the dataset",

@@ -32,6 +32,9 @@ from ._paths import Confinement, resolve_inside
 
 __all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "load_yaml"]
 
+#: More classes than any detection dataset has (Open Images: 601, LVIS: 1,203, ImageNet-21k:
+#: 21,841); a larger ``nc`` or class index is an error, not a table to allocate.
+MAX_CLASSES = 100_000
 #: Dataset YAMLs bigger than this are not dataset YAMLs.
 MAX_YAML_BYTES = 4_000_000
 _SPLIT_KEYS = ("train", "val", "valid", "test")
@@ -108,6 +111,9 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParseError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise ParseError(path, "holds a NUL byte: not a text file", location=f"line {line}")
     return [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
 
 
@@ -119,16 +125,36 @@ def _parse_names(value: Any, path: Path) -> dict[int, str] | None:
     if value is None:
         return None
     if isinstance(value, list):
-        return {i: str(v) for i, v in enumerate(value)}
+        return {i: _class_name(v, path, i) for i, v in enumerate(value)}
     if isinstance(value, dict):
         out: dict[int, str] = {}
         for k, v in value.items():
-            try:
-                out[int(k)] = str(v)
-            except (TypeError, ValueError):
-                raise ParseError(path, f"names: key {k!r} is not a class index") from None
+            index = _class_index(k, path, "names")
+            out[index] = _class_name(v, path, index)
         return out
     raise ParseError(path, f"names must be a list or a mapping, not {type(value).__name__}")
+
+
+def _class_index(key: Any, path: Path, field: str) -> int:
+    """A class index key (``0``, ``"3"``); ``.inf``, ``1.5``, ``true`` or a 400-digit number
+    are one-line errors, not an OverflowError."""
+    try:
+        if isinstance(key, bool) or (isinstance(key, float) and not key.is_integer()):
+            raise ValueError
+        index = int(key)
+    except (TypeError, ValueError, OverflowError):
+        raise ParseError(path, f"{field}: key {str(key)[:40]!r} is not a class index") from None
+    if not 0 <= index < MAX_CLASSES:
+        raise ParseError(path, f"{field}: class index {str(key)[:40]} is outside 0..{MAX_CLASSES - 1}")
+    return index
+
+
+def _class_name(value: Any, path: Path, index: int) -> str:
+    """A class name: text, not empty, no control characters (a Labelbox feature name)."""
+    name = str(value).strip()
+    if not name or any(ord(c) < 32 for c in name):
+        raise ParseError(path, f"names: class {index} has an empty or unprintable name {str(value)[:40]!r}")
+    return name
 
 
 def _kpt_shape(value: Any, path: Path) -> tuple[int, int] | None:
@@ -321,7 +347,7 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
         else:
             report.note("path-ignored", f"{path.name}: path {declared!r} is not a folder inside {base}; using the YAML's folder")
     names = _parse_names(data.get("names"), path)
-    nc = data.get("nc") if isinstance(data.get("nc"), int) else None
+    nc = _nc(data.get("nc"), path)
     if names is None and nc is not None:
         names = {i: str(i) for i in range(nc)}
         report.note("no-class-names", f"{path.name}: no names, classes are named by their index")
@@ -347,6 +373,16 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
     )
 
 
+def _nc(value: Any, path: Path) -> int | None:
+    """``nc``, bounded: the reader names classes 0..nc-1 when the YAML lists no names, so a
+    claimed ``nc: 100000000000`` must fail before that table is made."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if not 0 <= value <= MAX_CLASSES:
+        raise ParseError(path, f"nc is {str(value)[:40]}: expected 0 to {MAX_CLASSES:,} classes", location="nc")
+    return value
+
+
 def _parse_kpt_names(value: Any, path: Path) -> dict[int, list[str]] | list[str] | None:
     if value is None:
         return None
@@ -357,10 +393,7 @@ def _parse_kpt_names(value: Any, path: Path) -> dict[int, list[str]] | list[str]
         for k, v in value.items():
             if not isinstance(v, list):
                 raise ParseError(path, f"kpt_names: class {k!r} needs a list of names")
-            try:
-                out[int(k)] = [str(x) for x in v]
-            except (TypeError, ValueError):
-                raise ParseError(path, f"kpt_names: key {k!r} is not a class index") from None
+            out[_class_index(k, path, "kpt_names")] = [str(x) for x in v]
         return out
     raise ParseError(path, "kpt_names must be a list or a mapping of class -> list")
 
@@ -380,6 +413,8 @@ def _from_darknet(path: Path, report: Report) -> Dataset:
         names_path = _resolve(root, values["names"], path, report, location="names")
         if names_path is None:
             raise SourceNotFoundError(root / values["names"], f"class names file named by {path.name} not found")
+        if not names_path.is_file():
+            raise ParseError(path, f"names = {values['names']!r} is a folder, not a class names file", location="names")
         names = _names_file(names_path)
     else:
         names = _names_near(root)
