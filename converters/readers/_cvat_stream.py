@@ -31,7 +31,7 @@ from ..model import (
     SourceRef,
 )
 from ._cvat_elements import KIND_OF, convert_shape
-from ._cvat_meta import Meta, TaskInfo, parse_meta
+from ._cvat_meta import MAX_INT, Meta, TaskInfo, parse_meta
 from ._cvat_shapes import AttrIssue, attribute_classifications, attribute_pairs, parse_points
 from ._cvat_video import TrackBuilder, VideoCollector
 from ._images import IMAGE_SUFFIXES, image_size
@@ -138,7 +138,7 @@ class FileWalker:
             f = int(raw) if raw is not None else None
         except ValueError:
             f = None
-        if f is None or f < 0:
+        if f is None or not 0 <= f <= MAX_INT:
             raise InvalidFieldError(self.path, "frame", f"must be a non-negative integer, got {raw!r}",
                                     location=f"line {elem.sourceline}")
         start = task.start_frame if task else 0
@@ -207,10 +207,13 @@ class FileWalker:
     def _image_size(self, elem: etree._Element, name: str) -> tuple[int, int] | None:
         try:
             w, h = int(elem.get("width", "")), int(elem.get("height", ""))
-            if w > 0 and h > 0:
-                return w, h
         except ValueError:
-            pass
+            w = h = 0
+        if max(w, h) > MAX_INT:
+            raise InvalidFieldError(self.path, "width", f"or height beyond {MAX_INT:,} pixels",
+                                    location=f"line {elem.sourceline}")
+        if w > 0 and h > 0:
+            return w, h
         for base in (self.images_dir, self.root / "images", self.root):
             if base is None:
                 continue

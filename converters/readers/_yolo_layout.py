@@ -89,6 +89,8 @@ def load_yaml(path: Path) -> Any:
         raise ParseError(path, f"invalid YAML: {exc.problem}", location=loc) from None
     except yaml.YAMLError as exc:
         raise ParseError(path, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ParseError(path, "invalid YAML: nested too deeply") from None
 
 
 def _loader() -> type:

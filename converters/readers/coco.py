@@ -43,6 +43,8 @@ from .base import Reader, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
+#: Image sides beyond this are not images (and 400-digit sizes overflow floats later).
+MAX_SIDE = 2**31 - 1
 _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|stuff|image_info)_(.+)$")
 #: Files of one split are read in this order, so keypoints files can tell repeated objects.
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
@@ -311,6 +313,9 @@ class COCOReader(Reader):
             name = clean_relative(img["file_name"], source_file=f.path, location=f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
             ok = type(width) is int and type(height) is int and width > 0 and height > 0
+            if ok and max(width, height) > MAX_SIDE:
+                raise InvalidFieldError(f.path, "width", f"{width}x{height} is beyond any image "
+                                        f"(at most {MAX_SIDE:,} pixels a side)", location=f"image id {img['id']}")
             entry = {"id": img["id"], "_file": f.path, "_width": width if ok else None, "_height": height if ok else None}
             if name not in images:
                 images[name] = entry
@@ -338,6 +343,12 @@ class COCOReader(Reader):
                 raise MissingFieldError(f.path, "id", location=loc)
             if not isinstance(cat.get("name"), str):
                 raise MissingFieldError(f.path, "name", location=f"category id {cat['id']}")
+            if not cat["name"].strip():
+                raise InvalidFieldError(f.path, "name", "is empty: a category needs a class name",
+                                        location=f"category id {cat['id']}")
+            if str(cat["id"]) in cats:
+                raise ParseError(f.path, f"category id {cat['id']} appears twice ({cats[str(cat['id'])].name!r} "
+                                 f"and {cat['name']!r})", location=loc)
             names = cat.get("keypoints") or []
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise InvalidFieldError(f.path, "keypoints", "must be a list of names", location=f"category id {cat['id']}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _json
-from ..errors import ParseError, SourceNotFoundError
+from ..errors import InvalidFieldError, ParseError, SourceNotFoundError
 from ..model import Annotation, Answer, Asset, Classification, ClassificationKind, Entity, Kind, Media, SourceRef
 from ._spacy_docbin import open_docbin
 from ._spacy_docs import RawDoc, RawSpan
@@ -267,6 +267,8 @@ class SpacyReader(Reader):
         if span.message_id is not None and message_id is None:
             self.report.note("message-id-dropped", "entities carry message ids, which text data rows do not use; "
                              "convert with --media conversational to keep them")
+        if not span.label.strip():
+            raise InvalidFieldError(file, "label", "is empty: an entity needs a class name", location=ref.location())
         nested = (Classification.free_text("kb_id", span.kb_id),) if span.kb_id else ()
         return Annotation(
             key=span.key,
