@@ -52,6 +52,7 @@ class AssetConverter:
         self._features: dict[int, dict[str, str]] = {}
         self._valid: set[int] = set()
         self._points: dict[int, list[dict[str, float]]] = {}
+        self._uuids: set[str] = set()
         self.mask_options = MaskOptions(
             format=options.mask_format,
             directory=Path(options.mask_dir) if options.mask_dir else None,
@@ -99,6 +100,7 @@ class AssetConverter:
     def rows_for(self, asset: Asset, ref: DataRowRef) -> list[tuple[str, dict[str, Any]]]:
         rows = AssetRows(self.mask_options, asset_key=safe_relative(ref.global_key or ref.id or ""))
         self._data_row = ref.asdict()  # shared by the asset's rows (never mutated)
+        self._uuids: set[str] = set()
         placed: list[tuple[Any, list[int]]] = []
         read = self.report.read
         for ann in asset.annotations:
@@ -134,6 +136,22 @@ class AssetConverter:
             self.report.count_row(_row_kind(row))
         return finished
 
+    def _uuid(self, ref: DataRowRef, key: str, source: Any, kind: Kind) -> str:
+        """The row's uuid; a key repeated within the asset (two COCO annotations with ``"id":
+        1``, two CVAT ``<track id="1">``, a repeated skeleton node) gets a uuid of its own and
+        a report entry: Labelbox refuses a file repeating a uuid on one data row."""
+        uuid = annotation_uuid(self.source_identity, ref, key)
+        n = 1
+        while uuid in self._uuids:
+            n += 1
+            uuid = annotation_uuid(self.source_identity, ref, f"{key}#dup{n}")
+        if n > 1:
+            self.report.change(source, kind, "changed", "duplicate-id",
+                               f"the source repeats this annotation's id ({key!r}) on the same image or text; "
+                               "written with a uuid of its own")
+        self._uuids.add(uuid)
+        return uuid
+
     def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: Any, rows: AssetRows) -> list[int]:
         media, mode = asset.media, self.o.mode
         if isinstance(ann, Relationship):
@@ -168,7 +186,7 @@ class AssetConverter:
             tool = self.ontology.tool_for(ann.label, out_kind)
             key = ann.key if len(shapes) == 1 else f"{ann.key}#{i}"
             row: dict[str, Any] = {
-                "uuid": annotation_uuid(self.source_identity, ref, key),
+                "uuid": self._uuid(ref, key, ann.source, ann.kind),
                 "dataRow": self._data_row,
                 **self._feature(tool),
             }
@@ -202,7 +220,7 @@ class AssetConverter:
             return []
         definition = self.ontology.classification_for(cls, scope="index" if cls.frames else "global")
         row: dict[str, Any] = {
-            "uuid": annotation_uuid(self.source_identity, ref, ann.key),
+            "uuid": self._uuid(ref, ann.key, ann.source, ann.kind),
             "dataRow": self._data_row,
             **classification_payload(cls, definition, self.ctx),
         }
@@ -221,7 +239,7 @@ class AssetConverter:
                 for c in kf.classifications:
                     self.ontology.classification_for(c, parent=tool)
         row: dict[str, Any] = {
-            "uuid": annotation_uuid(self.source_identity, ref, obj.key),
+            "uuid": self._uuid(ref, obj.key, obj.source, obj.kind),
             "dataRow": self._data_row,
             **self._feature(tool),
             **video_payload(obj, tool, self.ctx),

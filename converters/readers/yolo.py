@@ -349,9 +349,15 @@ class YOLOReader(Reader):
                 self.report.tally("label-without-image")
 
     def _read_classify(self, ds: Dataset) -> Iterator[Asset]:
-        """Folder-per-class datasets: one global radio ``class`` per image."""
+        """Folder-per-class datasets: one global radio ``class`` per image (an image listed
+        twice is read once, as in detection datasets)."""
+        done: set[Path] = set()
         for split in ds.splits:
             for image in split.images:
+                if image in done:
+                    self.report.tally("image-in-several-splits")
+                    continue
+                done.add(image)
                 rel = _rel(image, split.image_root)
                 parts = rel.split("/")
                 subset = split.name
