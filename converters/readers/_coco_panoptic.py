@@ -26,7 +26,7 @@ from ..model import Annotation, Kind, Mask, SourceRef
 from ..report import Report
 from ._coco_objects import Category, CocoFile
 from ._images import image_size
-from ._paths import Confinement, clean_relative, resolve_inside
+from ._paths import Confinement, resolve_inside
 
 __all__ = ["panoptic_annotations", "panoptic_png"]
 
@@ -38,10 +38,9 @@ def panoptic_png(f: CocoFile, file_name: str, loc: str, *, follow_links: bool = 
     roots = [f.path.parent / f.stem, f.path.parent.parent / f.stem, f.path.parent]
     for root in roots:
         if root.is_dir():
-            path = resolve_inside(root, file_name, source_file=f.path, location=loc)
+            path = resolve_inside(root, file_name, source_file=f.path, location=loc,
+                                  confine=Confinement(root.parent, follow_links))
             if path.is_file():
-                unresolved = root / clean_relative(file_name, source_file=f.path, location=loc)
-                Confinement(root.parent, follow_links).check(unresolved, source_file=f.path, location=loc)
                 return path
     looked = ", ".join(str(r) for r in roots[:2])
     raise ParseError(f.path, f"panoptic PNG {file_name!r} not found (looked in {looked})", location=loc)

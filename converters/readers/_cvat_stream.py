@@ -217,10 +217,11 @@ class FileWalker:
         for base in (self.images_dir, self.root / "images", self.root):
             if base is None:
                 continue
-            candidate = resolve_inside(base, name, source_file=self.path, location=f"line {elem.sourceline}")
+            # the folder the user named (--images) is trusted; the export's own are confined
+            confine = self.conf if base is not self.images_dir else Confinement(base, True)
+            candidate = resolve_inside(base, name, source_file=self.path, location=f"line {elem.sourceline}",
+                                       confine=confine)
             if candidate.is_file():
-                if base is not self.images_dir:  # the folder the user named is trusted
-                    self.conf.check(base / name, source_file=self.path, location=f"line {elem.sourceline}")
                 return image_size(candidate)
         return None
 

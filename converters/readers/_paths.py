@@ -17,12 +17,16 @@ from pathlib import Path
 
 from ..errors import ParseError, UnsafeInputError
 
-__all__ = ["Confinement", "clean_relative", "resolve_inside"]
+__all__ = ["Confinement", "LinkOutsideError", "clean_relative", "resolve_inside"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 #: The longest file name part file systems accept (``NAME_MAX``); longer parts make every
 #: ``stat`` fail with an OSError, so they are refused as the file's error instead.
 _NAME_MAX = 255
+
+
+class LinkOutsideError(UnsafeInputError):
+    """A link (of a file or of a folder above it) leads outside the dataset root."""
 
 
 def clean_relative(name: str, *, source_file: object, location: str | None = None) -> str:
@@ -54,16 +58,26 @@ def clean_relative(name: str, *, source_file: object, location: str | None = Non
 
 
 def resolve_inside(
-    root: Path, name: str, *, source_file: object, location: str | None = None
+    root: Path,
+    name: str,
+    *,
+    source_file: object,
+    location: str | None = None,
+    confine: Confinement | None = None,
 ) -> Path:
-    """``root / name`` after :func:`clean_relative`, and never outside ``root`` even via links."""
+    """``root / name`` after :func:`clean_relative`, and never outside ``root`` even via links.
+
+    The path returned is lexical (absolute, links not replaced), so files found under it
+    keep names relative to the dataset (``images/train/a.png`` mirrors to
+    ``labels/train/a.txt`` even when ``images/train`` is a link). Its real path must be
+    inside ``confine`` (by default ``root`` itself; readers pass the dataset root and the
+    user's ``--follow-links``), else :class:`LinkOutsideError`.
+    """
     rel = clean_relative(name, source_file=source_file, location=location)
-    path = (root / rel).resolve()
-    base = root.resolve()
-    if path != base and base not in path.parents:
-        raise UnsafeInputError(
-            source_file, f"path {name!r} resolves outside the dataset root", location=location
-        )
+    path = Path(os.path.abspath(root))
+    if rel:
+        path = path / rel
+    (confine or Confinement(root)).check(path, source_file=source_file, location=location)
     return path
 
 
@@ -105,7 +119,7 @@ class Confinement:
         """``path`` unchanged, or UnsafeInputError when a link leads it outside the root."""
         if not self.inside(path):
             named = "" if source_file is None else f"{path} "
-            raise UnsafeInputError(
+            raise LinkOutsideError(
                 source_file if source_file is not None else path,
                 f"{named}links outside the dataset root {self.root} (to {os.path.realpath(path)}); "
                 "refused (--follow-links opens linked files)",

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import ParseError, SourceNotFoundError, UnsafeInputError
 from ..report import Report
 from ._images import IMAGE_SUFFIXES
-from ._paths import Confinement, resolve_inside
+from ._paths import Confinement, LinkOutsideError, resolve_inside
 
 __all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "load_yaml"]
 
@@ -190,7 +190,9 @@ def find_images(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------- resolving
 
 
-def _resolve(root: Path, name: str, origin: Path, report: Report, *, location: str | None = None) -> Path | None:
+def _resolve(
+    root: Path, name: str, origin: Path, report: Report, *, location: str | None = None, follow: bool = False
+) -> Path | None:
     """A path named by the dataset, inside ``root``, or None (reported) when absent.
 
     Tried in order: as written; without darknet's ``data/`` prefix; without Roboflow's
@@ -220,7 +222,12 @@ def _resolve(root: Path, name: str, origin: Path, report: Report, *, location: s
                 candidates.append(f"{here}/{text[2:]}")
     for cand in candidates:
         try:
-            path = resolve_inside(root, cand, source_file=origin, location=location)
+            path = resolve_inside(root, cand, source_file=origin, location=location,
+                                  confine=Confinement(root, follow))
+        except LinkOutsideError:
+            if not os.path.lexists(root / cand):
+                continue
+            raise  # a link leading out of the dataset: refused, with --follow-links named
         except UnsafeInputError:
             continue  # never read outside the root; a retry may still find it inside
         if path.exists():
@@ -238,7 +245,7 @@ def _common_root(paths: list[Path], fallback: Path) -> Path:
 
 
 def _split_from_value(
-    name: str, value: Any, root: Path, origin: Path, report: Report, list_files: set[Path]
+    name: str, value: Any, root: Path, origin: Path, report: Report, list_files: set[Path], follow: bool = False
 ) -> Split | None:
     """A split from a YAML / obj.data value: a folder, a list file, an image, or a list of those."""
     entries = value if isinstance(value, list) else [value]
@@ -249,7 +256,7 @@ def _split_from_value(
             continue
         if not isinstance(entry, str):
             raise ParseError(origin, f"{name}: expected a path or a list of paths, got {entry!r}")
-        path = _resolve(root, entry, origin, report, location=name)
+        path = _resolve(root, entry, origin, report, location=name, follow=follow)
         if path is None:
             report.note("split-not-found", f"{origin.name}: {name}: {entry!r} not found under {root}; split not read")
             report.tally("split-not-found")
@@ -259,7 +266,7 @@ def _split_from_value(
             images.extend(find_images(path))
         elif path.suffix.lower() == ".txt":
             list_files.add(path)
-            images.extend(_list_file(path, root, report))
+            images.extend(_list_file(path, root, report, follow))
         elif is_image(path.name):
             images.append(path)
         else:
@@ -270,12 +277,12 @@ def _split_from_value(
     return Split(name=name, images=images, image_root=image_root, origin=f"{origin.name}: {name}")
 
 
-def _list_file(path: Path, root: Path, report: Report) -> list[Path]:
+def _list_file(path: Path, root: Path, report: Report, follow: bool = False) -> list[Path]:
     out: list[Path] = []
     for lineno, line in _read_lines(path):
         if line.startswith("#"):
             continue
-        img = _resolve(root, line, path, report, location=f"line {lineno}")
+        img = _resolve(root, line, path, report, location=f"line {lineno}", follow=follow)
         if img is None:
             # Keep it: the reader reports the missing image together with its labels.
             out.append(_unresolved(root, line))
@@ -307,20 +314,20 @@ def discover(source: Path, report: Report, *, follow_links: bool = False) -> Dat
         raise SourceNotFoundError(source)
     if source.is_file():
         if source.suffix.lower() in (".yaml", ".yml"):
-            return _from_yaml(source, report)
+            return _from_yaml(source, report, follow_links)
         if source.suffix.lower() == ".data":
-            return _from_darknet(source, report)
+            return _from_darknet(source, report, follow_links)
         raise ParseError(source, "not a YOLO dataset file (expected data.yaml or obj.data, or the dataset folder)")
     conf = Confinement(source, follow_links)
     yamls = [p for p in sorted(source.glob("*.y*ml"))
              if p.suffix.lower() in (".yaml", ".yml") and conf.check(p) and _is_dataset_yaml(p)]
     if len(yamls) == 1:
-        return _from_yaml(yamls[0], report)
+        return _from_yaml(yamls[0], report, follow_links)
     if len(yamls) > 1:
         names = ", ".join(p.name for p in yamls)
         raise ParseError(source, f"several dataset YAMLs ({names}): name the one to convert as SOURCE")
     if (source / "obj.data").is_file():
-        return _from_darknet(conf.check(source / "obj.data"), report)
+        return _from_darknet(conf.check(source / "obj.data"), report, follow_links)
     return _from_folders(source, report, conf)
 
 
@@ -332,7 +339,7 @@ def _is_dataset_yaml(path: Path) -> bool:
     return isinstance(data, dict) and ("names" in data or any(k in data for k in ("train", "val", "nc")))
 
 
-def _from_yaml(path: Path, report: Report) -> Dataset:
+def _from_yaml(path: Path, report: Report, follow: bool = False) -> Dataset:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise ParseError(path, "a dataset YAML must be a mapping (path, train, val, names...)")
@@ -341,7 +348,10 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
     declared = data.get("path")
     if isinstance(declared, str) and declared.strip() not in ("", "."):
         try:
-            candidate = resolve_inside(base, declared, source_file=path, location="path")
+            candidate = resolve_inside(base, declared, source_file=path, location="path",
+                                       confine=Confinement(base, follow))
+        except LinkOutsideError:
+            raise
         except UnsafeInputError:
             candidate = None
         if candidate is not None and candidate.is_dir():
@@ -359,7 +369,7 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
     splits = []
     for key in _SPLIT_KEYS:
         if key in data and data[key] not in (None, ""):
-            split = _split_from_value(key, data[key], root, path, report, list_files)
+            split = _split_from_value(key, data[key], root, path, report, list_files, follow)
             if split is not None:
                 splits.append(split)
     layout = "ultralytics"
@@ -400,7 +410,7 @@ def _parse_kpt_names(value: Any, path: Path) -> dict[int, list[str]] | list[str]
     raise ParseError(path, "kpt_names must be a list or a mapping of class -> list")
 
 
-def _from_darknet(path: Path, report: Report) -> Dataset:
+def _from_darknet(path: Path, report: Report, follow: bool = False) -> Dataset:
     root = path.parent
     values: dict[str, str] = {}
     for lineno, line in _read_lines(path):
@@ -412,14 +422,14 @@ def _from_darknet(path: Path, report: Report) -> Dataset:
         values[key] = value
     names: dict[int, str] | None = None
     if "names" in values:
-        names_path = _resolve(root, values["names"], path, report, location="names")
+        names_path = _resolve(root, values["names"], path, report, location="names", follow=follow)
         if names_path is None:
             raise SourceNotFoundError(root / values["names"], f"class names file named by {path.name} not found")
         if not names_path.is_file():
             raise ParseError(path, f"names = {values['names']!r} is a folder, not a class names file", location="names")
         names = _names_file(names_path)
     else:
-        names = _names_near(root)
+        names = _names_near(root, Confinement(root, follow))
     nc = int(values["classes"]) if values.get("classes", "").isdigit() else None
     if names is not None and nc is not None and nc != len(names):
         report.note("nc-mismatch", f"{path.name}: classes = {nc} but the names file lists {len(names)}; names wins")
@@ -427,7 +437,7 @@ def _from_darknet(path: Path, report: Report) -> Dataset:
     splits = []
     for key in _SPLIT_KEYS:
         if values.get(key):
-            split = _split_from_value(key, values[key], root, path, report, list_files)
+            split = _split_from_value(key, values[key], root, path, report, list_files, follow)
             if split is not None:
                 splits.append(split)
     return Dataset(root=root, source=path, splits=splits, names=names, nc=nc, layout="darknet", list_files=list_files)

@@ -156,7 +156,8 @@ class COCOReader(Reader):
     def sniff(cls, path: Path) -> bool:
         if path.is_dir():
             try:
-                return any(cls.sniff(p) for p in find_coco_files(path)[:3])
+                # detection reads file heads only; read() refuses links (unless --follow-links)
+                return any(cls.sniff(p) for p in find_coco_files(path, follow_links=True)[:3])
             except SourceNotFoundError:
                 return False
         if path.suffix.lower() != ".json":

@@ -14,6 +14,7 @@ text is never normalised (NFC would move every offset after a combining accent).
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -82,6 +83,22 @@ class SpacyOptions:
             raise ValueError("classification names must not be empty")
 
 
+def _walk(source: Path) -> list[Path]:
+    """The .spacy / .json / .jsonl files below ``source``, sorted. Linked folders are entered
+    (each real folder once, so a link cycle ends) and their files then checked like any
+    other: a link leading outside the SOURCE is refused, not silently passed over."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(source, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        found.extend(Path(dirpath, f) for f in filenames if Path(f).suffix.lower() in _SUFFIXES)
+    return sorted(p for p in found if p.is_file())
+
+
 class SpacyReader(Reader):
     """spaCy DocBin, v2 training JSON, training tuples and NER/textcat JSONL."""
 
@@ -125,10 +142,10 @@ class SpacyReader(Reader):
     def _files(self) -> Iterator[tuple[Path, str]]:
         for source in self.sources:
             if source.is_dir():
-                found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+                conf = Confinement(source, self.context.follow_links)
+                found = _walk(source)
                 if not found:
                     raise SourceNotFoundError(source, "no .spacy, .json or .jsonl files in this folder")
-                conf = Confinement(source, self.context.follow_links)
                 for p in found:
                     yield conf.check(p), p.relative_to(source).as_posix()
             elif source.is_file():

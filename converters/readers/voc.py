@@ -242,27 +242,25 @@ class VOCReader(Reader):
 
     def _existing(self, item: VocItem, name: str) -> Path | None:
         for root in self._candidates(item, name):
-            path = resolve_inside(root, name, source_file=item.xml or root)
+            path = resolve_inside(root, name, source_file=item.xml or root, confine=self._confine(root, item))
             if path.is_file():
-                return self._inside(root, root / name, item)
+                return path
         return None
 
-    def _inside(self, root: Path, path: Path, item: VocItem) -> Path:
-        """``path`` found under the dataset's image folder, refused when a link (of the file or
-        of the folder, ``JPEGImages -> /elsewhere``) leads outside the dataset root; the
+    def _confine(self, root: Path, item: VocItem) -> Confinement:
+        """Images under the dataset's image folder must really be inside the dataset root (a
+        link, of the file or of ``JPEGImages`` itself, may not lead elsewhere); the
         ``--images`` folder the user named is trusted."""
-        if root == item.image_dir:
-            self._conf.check(path, source_file=item.xml or root)
-        return path.resolve()
+        return self._conf if root == item.image_dir else Confinement(root, True)
 
     def _by_stem(self, item: VocItem, name: str) -> tuple[str, Path] | None:
         for root in self._candidates(item, name):
-            base = resolve_inside(root, name, source_file=item.xml or root)
+            confine = self._confine(root, item)
+            base = resolve_inside(root, name, source_file=item.xml or root, confine=confine)
             for suffix in IMAGE_SUFFIXES:
                 for candidate in (base.with_name(base.name + suffix), base.with_name(base.name + suffix.upper())):
                     if candidate.is_file():
-                        unresolved = root / f"{name}{candidate.suffix}"
-                        return f"{name}{candidate.suffix}", self._inside(root, unresolved, item)
+                        return f"{name}{candidate.suffix}", confine.check(candidate, source_file=item.xml or root)
         return None
 
     def _size(
