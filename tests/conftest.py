@@ -14,6 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+#: ``--hypothesis-profile=long``: 10,000 cases per property (the reader fuzz tests in
+#: tests/fuzz take their case count from the profile; run it before a release).
+settings.register_profile("long", max_examples=10_000, deadline=None)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LBC_SHARED") or ROOT.parent / "shared").resolve()

@@ -32,12 +32,12 @@ def _spacy_v2(tmp: Path, sentence: object = None, ner: object = "U-X") -> Path:
 
 def _docbin_types(tmp: Path) -> Path:
     pytest.importorskip("spacy")
-    msgpack = pytest.importorskip("msgpack")  # spaCy's own dependency
+    import srsly  # spaCy's serialiser
 
     payload = {"attrs": "not a list", "tokens": 5, "spaces": None, "lengths": "x", "strings": 3,
                "cats": [], "flags": []}
     path = tmp / "a.spacy"
-    path.write_bytes(zlib.compress(msgpack.dumps(payload)))
+    path.write_bytes(zlib.compress(srsly.msgpack_dumps(payload)))
     return path
 
 
