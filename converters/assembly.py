@@ -100,7 +100,7 @@ class AssetConverter:
     def rows_for(self, asset: Asset, ref: DataRowRef) -> list[tuple[str, dict[str, Any]]]:
         rows = AssetRows(self.mask_options, asset_key=safe_relative(ref.global_key or ref.id or ""))
         self._data_row = ref.asdict()  # shared by the asset's rows (never mutated)
-        self._uuids: set[str] = set()
+        self._uuids = set()
         placed: list[tuple[Any, list[int]]] = []
         read = self.report.read
         for ann in asset.annotations:

@@ -314,7 +314,7 @@ class COCOReader(Reader):
             name = clean_relative(img["file_name"], source_file=f.path, location=f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
             ok = type(width) is int and type(height) is int and width > 0 and height > 0
-            if ok and max(width, height) > MAX_SIDE:
+            if ok and max(width or 0, height or 0) > MAX_SIDE:
                 raise InvalidFieldError(f.path, "width", f"{width}x{height} is beyond any image "
                                         f"(at most {MAX_SIDE:,} pixels a side)", location=f"image id {img['id']}")
             entry = {"id": img["id"], "_file": f.path, "_width": width if ok else None, "_height": height if ok else None}
