@@ -204,6 +204,10 @@ class AssetConverter:
                 row["polygon"] = self._points.pop(id(shape))
             else:
                 row.update(shape_payload(shape))
+            if _vanishes(row):
+                reasons.append(("degenerate-at-output-precision",
+                                "the shape has no extent at the output's precision (0.0001 px)"))
+                continue
             indexes.append(rows.add(row, tool.name))
         if not indexes and reasons:
             self.report.skip(ann.source, ann.kind, *reasons[0])
@@ -254,6 +258,19 @@ _ROW_KINDS = (
     ("bbox", "bbox"), ("polygon", "polygon"), ("point", "point"), ("line", "polyline"),
     ("mask", "mask"), ("location", "entity"), ("segments", "video-track"),
 )  # fmt: skip
+
+
+def _vanishes(row: Mapping[str, Any]) -> bool:
+    """Whether a repaired shape collapsed once rounded to the row's 4 decimals (a sliver left
+    by clipping a far-away vertex): fewer than 3 distinct polygon points, 2 line points, or a
+    box without width or height. Labelbox refuses such rows."""
+    if "polygon" in row:
+        return len({(p["x"], p["y"]) for p in row["polygon"]}) < 3
+    if "line" in row:
+        return len({(p["x"], p["y"]) for p in row["line"]}) < 2
+    if "bbox" in row:
+        return not (row["bbox"]["width"] > 0 and row["bbox"]["height"] > 0)
+    return False
 
 
 def _row_kind(row: Mapping[str, Any]) -> str:
