@@ -248,10 +248,33 @@ class AssetConverter:
             **self._feature(tool),
             **video_payload(obj, tool, self.ctx),
         }
+        if not self._keep_keyframes(row, obj):
+            return []
         self._confidence(row, obj.confidence)
         if obj.frames_read:
             self.report.tally("video-frames-read", obj.frames_read)
         return [rows.add(row, tool.name)]
+
+    def _keep_keyframes(self, row: dict[str, Any], obj: VideoObject) -> bool:
+        """Drop keyframes whose shape has no extent (a zero-width box row in a CVAT track),
+        reported; a track left without keyframes is skipped. Labelbox refuses the row else."""
+        segments, dropped = [], 0
+        for seg in row["segments"]:
+            kept = [kf for kf in seg["keyframes"] if not _vanishes(kf)]
+            dropped += len(seg["keyframes"]) - len(kept)
+            if kept:
+                segments.append({**seg, "keyframes": kept})
+        if not dropped:
+            return True
+        if not segments:
+            self.report.skip(obj.source, obj.kind, "degenerate-at-output-precision",
+                             "no keyframe of the track has a shape with extent (0.0001 px precision)")
+            return False
+        row["segments"] = segments
+        self.report.change(obj.source, obj.kind, "changed", "degenerate-keyframe",
+                           f"{dropped} keyframe(s) whose shape has no extent dropped (zero width or height, "
+                           "fewer than 3 distinct polygon points)")
+        return True
 
 
 _ROW_KINDS = (

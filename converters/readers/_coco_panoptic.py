@@ -66,8 +66,11 @@ def _id_map(f: CocoFile, path: Path, loc: str, width: int | None, height: int | 
                 # one 1-byte band at a time, never a (h, w, 3) array of uint32 (12 B/px)
                 bands = [np.asarray(rgb.getchannel(c)) for c in range(3)]
                 del rgb
-    except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise UnsafeInputError(f.path, f"panoptic PNG {path.name} unreadable: {exc}", location=loc) from None
+    except Exception as exc:  # OSError, SyntaxError ("broken PNG file"), struct.error... from Pillow
+        raise ParseError(f.path, f"panoptic PNG {path.name} unreadable: {type(exc).__name__}: {exc}",
+                         location=loc) from None
     # Fortran order: every per-segment mask compared from it is already in the column-major
     # layout pycocotools encodes, so encoding copies nothing. Built in place (R + 256 G +
     # 65536 B) from the bands: peak about 8 bytes per pixel, not 23.

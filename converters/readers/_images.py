@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ..errors import ParseError, SourceNotFoundError, UnsafeInputError
+from ..errors import ConversionError, ParseError, SourceNotFoundError, UnsafeInputError
 
 __all__ = ["MAX_PIXELS", "IMAGE_SUFFIXES", "image_size"]
 
@@ -56,6 +56,8 @@ def image_size(path: Path, *, exif: bool = True) -> tuple[int, int]:
         raise UnsafeInputError(path, f"image refused: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise ParseError(path, "not an image Pillow can read") from exc
-    except OSError as exc:
-        raise ParseError(path, f"cannot read image header: {exc}") from exc
+    except ConversionError:
+        raise
+    except Exception as exc:  # Pillow's plugins raise OSError, SyntaxError ("broken PNG file"), struct.error...
+        raise ParseError(path, f"cannot read image header: {type(exc).__name__}: {exc}") from None
     return width, height

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParseError, UnsafeInputError
+from ..errors import ConversionError, ParseError, UnsafeInputError
 from ._images import MAX_PIXELS
 
 __all__ = [
@@ -176,8 +176,9 @@ class _guard:
             raise UnsafeInputError(self.path, f"mask PNG refused: {exc}") from None
         if isinstance(exc, UnidentifiedImageError):
             raise ParseError(self.path, "not an image Pillow can read") from None
-        if isinstance(exc, OSError):
-            raise ParseError(self.path, f"cannot read mask PNG: {exc}") from None
+        if isinstance(exc, Exception) and not isinstance(exc, ConversionError):
+            # OSError, and SyntaxError ("broken PNG file"), struct.error... from Pillow's plugins
+            raise ParseError(self.path, f"cannot read mask PNG: {type(exc).__name__}: {exc}") from None
         return None
 
 

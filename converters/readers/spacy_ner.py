@@ -14,6 +14,7 @@ text is never normalised (NFC would move every offset after a combining accent).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
@@ -343,4 +344,9 @@ class SpacyReader(Reader):
 
 
 def _score(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return 0.0
+    try:
+        return float(value)
+    except OverflowError:  # a 400-digit int: beyond any threshold (the main pass refuses it)
+        return math.inf if value > 0 else -math.inf
