@@ -61,7 +61,7 @@ def parse_xml(path: Path) -> etree._ElementTree:
             raise UnsafeInputError(path, f"XML entity refused: {msg}", location=_line(line)) from exc
         raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
     except OSError as exc:  # lxml reports a bad encoding as an OSError naming the file
-        raise ParseError(path, f"unreadable XML: {_reason(exc, path)}") from None
+        raise ParseError(path, f"unreadable XML: {_reason(exc, path)}", location=_bad_byte(path)) from None
     _refuse_entities(path, tree.docinfo)
     return tree
 
@@ -95,7 +95,21 @@ def iterparse_xml(path: Path, *, tags: tuple[str, ...]) -> Generator[etree._Elem
             msg = exc.msg if getattr(exc, "msg", None) else str(exc)
             raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
         except OSError as exc:
-            raise ParseError(path, f"unreadable XML: {_reason(exc, path)}") from None
+            raise ParseError(path, f"unreadable XML: {_reason(exc, path)}", location=_bad_byte(path)) from None
+
+
+def _bad_byte(path: Path) -> str | None:
+    """``line N, byte B`` of the first byte that is not UTF-8 (lxml's encoding error names
+    no place), or None when the file is UTF-8 (then lxml's reason is all there is)."""
+    try:
+        data = path.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f"line {line}, byte {exc.start}"
+    except OSError:
+        return None
+    return None
 
 
 def _reason(exc: OSError, path: Path) -> str:

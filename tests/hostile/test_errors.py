@@ -71,8 +71,8 @@ CASES: list[tuple[str, Callable[[Path], Path], tuple[str, ...], tuple[str, ...]]
                                        'xtl="1e400" ytl="1" xbr="5" ybr="5" occluded="0"/></image>'), (), ("annotations.xml", "line")),
     ("cvat-size-400-digits", lambda t: b.cvat(t, image_attrs=f'width="{"9" * 400}" height="10"'), (), ("annotations.xml", "line")),
     # encodings
-    ("voc-not-utf8", lambda t: b.voc(t, None) if False else _latin1_voc(t), (), ("a.xml",)),
-    ("cvat-not-utf8", lambda t: _latin1(b.cvat(t)), (), ("annotations.xml",)),
+    ("voc-not-utf8", lambda t: _latin1_voc(t), (), ("a.xml", "line 1, byte")),
+    ("cvat-not-utf8", lambda t: _latin1(b.cvat(t)), (), ("annotations.xml", "line 2")),
     # spaCy v2 JSON with wrong types
     ("spacy-v2-ner-not-string", lambda t: _spacy_v2(t, ner=5), (), ("a.json", "ner")),
     ("spacy-v2-sentences-not-list", lambda t: _spacy_v2(t, sentence={"tokens": []}), (), ("a.json", "sentences")),
@@ -173,6 +173,7 @@ def test_broken_annotation_is_reported(tmp_path: Path, capsys, build, code) -> N
     assert [e["code"] for e in report["entries"]] == [code]
 
 
+@pytest.mark.spacy
 def test_docbin_with_wrong_field_types(tmp_path: Path) -> None:
     import converters
 
