@@ -113,6 +113,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     o.add_argument("--media", choices=[m.value for m in Media])
     o.add_argument("--class-map", metavar="MAP")
     o.add_argument("--mode", default="prelabel", choices=sorted(_MODES))
+    o.add_argument("--follow-links", action="store_true", help="open files whose links lead outside the dataset folder")
     _reader_flags(o)
 
     v = sub.add_parser("validate", help="check an NDJSON import file")
@@ -228,6 +229,7 @@ def _ontology(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> in
             media=Media(args.media) if args.media else None,
             class_map=args.class_map,
             write_ontology=args.output,
+            follow_links=args.follow_links,
             reader_options={n: v for (_, n), v in picked.items()},
             report=os.path.join(tmp, "report.json"),
         )

@@ -166,3 +166,13 @@ def test_confinement(tmp_path: Path, relative: str, inside: bool) -> None:
     if not inside:
         with pytest.raises(UnsafeInputError, match="links outside the dataset root"):
             conf.check(root / relative)
+
+
+def test_ontology_command_refuses_and_follows_links_too(tmp_path: Path, capsys) -> None:
+    from converters.cli import main
+
+    source = _yolo("images/train/a.png")(tmp_path / "ds", tmp_path / "elsewhere")
+    assert main(["ontology", str(source), "-o", str(tmp_path / "ont.json")]) == 1
+    assert "links outside the dataset root" in capsys.readouterr().err
+    assert main(["ontology", str(source), "-o", str(tmp_path / "ont.json"), "--follow-links"]) == 0
+    assert (tmp_path / "ont.json").is_file()
