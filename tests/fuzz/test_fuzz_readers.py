@@ -10,8 +10,8 @@ and restores the file. Whatever the input:
 * on success the report invariant holds (per kind read = written + skipped);
 * the project's validator accepts every row written (and no uuid repeats on a data row).
 
-Profiles: the default (100 cases per reader, about a minute for all five) runs in CI;
-``--hypothesis-profile=long`` runs 10,000 per reader (see tests/conftest.py).
+Profiles (tests/conftest.py): ``ci``, the default, runs 300 cases per reader (about a
+minute for all five); ``--hypothesis-profile=long`` runs 10,000 per reader.
 """
 
 from __future__ import annotations
