@@ -205,8 +205,8 @@ class YOLOReader(Reader):
                     self.report.tally("image-in-several-splits")
                     continue
                 done.add(image)
-                conf.check(image, source_file=split.origin)
-                label = conf.check(self._label_path(image, ds.root), source_file=split.origin)
+                conf.check(image)
+                label = conf.check(self._label_path(image, ds.root))
                 if label in labels:
                     # a.jpg and a.png share a.txt: both get its rows (as in Ultralytics), said loudly.
                     self.report.tally("label-file-shared")
