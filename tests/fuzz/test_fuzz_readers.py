@@ -163,7 +163,7 @@ def run_case(workspace: Path, seed: Seed, data: st.DataObject) -> None:
         target.write_bytes(original)
     report.check()
     for part in sorted(out.parent.glob("*.ndjson")):
-        problems, _ = validate_file(part, mode=mode, media=seed.media)
+        problems = validate_file(part, mode=mode, media=seed.media).problems
         assert problems == [], problems[:5]
 
 
@@ -200,5 +200,6 @@ def test_seed_converts_unmutated(workspace: Path, seed: Seed) -> None:
                                 **seed.options)
     report.check()
     assert report.assets > 0
-    problems, rows = validate_file(out, mode=Mode.PRELABEL, media=seed.media)
+    checked = validate_file(out, mode=Mode.PRELABEL, media=seed.media)
+    problems, rows = checked.problems, checked.rows
     assert problems == [] and rows > 0

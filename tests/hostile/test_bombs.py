@@ -88,6 +88,10 @@ def _voc_header_bomb(tmp: Path) -> Path:
 def _yolo_header_bomb(tmp: Path) -> Path:
     source = b.yolo(tmp)
     png_header(tmp / "images" / "train" / "a.png", 20_000, 20_000)
+    # a sound image beside it: a run that converts no image at all is an error of its own
+    # (NoAssetsError, issue 12), while the bomb alone is a reported skip
+    b.png(tmp / "images" / "train" / "b.png")
+    (tmp / "labels" / "train" / "b.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     return source
 
 

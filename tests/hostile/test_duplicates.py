@@ -74,7 +74,7 @@ def test_repeated_id_keeps_both_with_their_own_uuids(tmp_path: Path, capsys, ora
     assert len({r["uuid"] for r in written}) == rows
     report = json.loads((tmp_path / "out.report.json").read_text())
     assert [e["code"] for e in report["entries"]].count("duplicate-id") == rows - 1
-    problems, _ = validate_file(out, mode=Mode.PRELABEL, media=Media(media))
+    problems = validate_file(out, mode=Mode.PRELABEL, media=Media(media)).problems
     assert problems == []
     if oracle_or_none is not None:
         result = oracle_or_none(out, media=media)
@@ -115,7 +115,7 @@ def test_image_listed_twice_in_a_classification_list_is_read_once(tmp_path: Path
     code, err = b.run(capsys, root / "data.yaml", out, "--yolo-task", "classify")
     assert code == 0, err
     assert sorted(r["answer"]["name"] for r in read_ndjson(out)) == ["cat", "dog"]
-    assert validate_file(out, mode=Mode.PRELABEL, media=Media.IMAGE)[0] == []
+    assert validate_file(out, mode=Mode.PRELABEL, media=Media.IMAGE).problems == []
 
 
 def test_image_listed_twice_in_a_detection_list_is_read_once(tmp_path: Path, capsys) -> None:
@@ -143,4 +143,4 @@ def test_spacy_records_repeating_span_keys_on_one_text(tmp_path: Path, capsys) -
     assert b.run(capsys, source, out)[0] == 0
     rows = read_ndjson(out)
     assert len({r["uuid"] for r in rows}) == len(rows) == 2
-    assert validate_file(out, mode=Mode.PRELABEL, media=Media.TEXT)[0] == []
+    assert validate_file(out, mode=Mode.PRELABEL, media=Media.TEXT).problems == []
