@@ -121,6 +121,12 @@ def _split_of(path: Path) -> str:
     return ""
 
 
+def _count(images: Any) -> int:
+    """Entries of an ``images`` list (the progress total); anything else counts 0 here and is
+    refused, with its one-line error, when the file is read."""
+    return len(images) if isinstance(images, list) else 0
+
+
 def _role_of(path: Path, kind: str) -> str:
     m = _SPLIT.match(path.stem)
     return path.stem[: m.start(1) - 1] if m else kind
@@ -212,7 +218,9 @@ class COCOReader(Reader):
             data = self._loaded[path]
             if not isinstance(data, dict):
                 continue  # a results file: its categories are in --coco-images
-            names = {str(c.get("id")): c.get("name") for c in data.get("categories") or [] if isinstance(c, dict)}
+            # a scan only: anything malformed is left for read() to refuse with its one-line error
+            cats = data.get("categories")
+            names = {str(c.get("id")): c.get("name") for c in cats if isinstance(c, dict)} if isinstance(cats, list) else {}
             anns = data.get("annotations")
             for ann in anns if isinstance(anns, list) else ():
                 if not isinstance(ann, dict):
@@ -249,7 +257,7 @@ class COCOReader(Reader):
             f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
                          role=_role_of(path, kind))
             (results if kind == "results" else groups[f.split]).append(f)
-        self._total = sum(max(len(f.data.get("images") or ()) for f in fs) for fs in groups.values())
+        self._total = sum(max(_count(f.data.get("images")) for f in fs) for fs in groups.values())
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from self._read_split(split, files)

@@ -100,6 +100,10 @@ CASES: list[tuple[str, Callable[[Path], Path], tuple[str, ...], tuple[str, ...]]
     ("cvat-malformed-xml", lambda t: _write(t / "annotations.xml", "<annotations><version>1.1</version>\n<image>\n</annotations>"),
      ("--from", "cvat"), ("annotations.xml", "line")),
     ("yolo-yaml-mark", lambda t: b.yolo(t / "ds", yaml="names: [a\ntrain: : :\n"), (), ("data.yaml", "line")),
+    # the COCO pre-scans of issue 12/13 (label kinds for the ontology, the progress total) run
+    # before read(): a broken top level is still read()'s one-line error (fuzz find after the merge)
+    ("coco-categories-not-a-list", lambda t: b.coco(t, categories=True), (), ("instances.json", "categories")),
+    ("coco-images-not-a-list", lambda t: b.coco(t, images=5), (), ("instances.json", "images")),
 ]
 
 
