@@ -31,7 +31,10 @@ def loads(data: bytes | str) -> Any:
             pass  # re-parse with the stdlib for its line/column message
     if isinstance(data, bytes):
         data = data.decode("utf-8-sig")
-    return json.loads(data)
+    try:
+        return json.loads(data)
+    except RecursionError:  # "[" x 100000: orjson stops at 1024 levels, the stdlib overflows
+        raise JSONDecodeError("arrays or objects nested too deeply", data, 0) from None
 
 
 def dumps_line(obj: Any) -> bytes:

@@ -51,6 +51,7 @@ class AssetConverter:
         self._features: dict[int, dict[str, str]] = {}
         self._valid: set[int] = set()
         self._points: dict[int, list[dict[str, float]]] = {}
+        self._uuids: set[str] = set()
         self.mask_options = MaskOptions(
             format=options.mask_format,
             directory=Path(options.mask_dir) if options.mask_dir else None,
@@ -98,6 +99,7 @@ class AssetConverter:
     def rows_for(self, asset: Asset, ref: DataRowRef) -> list[tuple[str, dict[str, Any]]]:
         rows = AssetRows(self.mask_options, asset_key=safe_relative(ref.global_key or ref.id or ""))
         self._data_row = ref.asdict()  # shared by the asset's rows (never mutated)
+        self._uuids = set()
         placed: list[tuple[Any, list[int]]] = []
         read = self.report.read
         for ann in asset.annotations:
@@ -142,6 +144,24 @@ class AssetConverter:
             uuids[ann.source] += [r["uuid"] for r in (rows.rows[i] for i in indexes) if r is not None and "uuid" in r]
         self.report.attribute(uuids, ref.global_key if ref.global_key is not None else str(ref.id))
 
+    def _uuid(self, feature: str, ref: DataRowRef, key: str, source: Any, kind: Kind) -> str:
+        """The row's uuid (from the feature, the data row and the annotation's key, never the
+        source path); a key repeated within the asset for the same feature (two COCO
+        annotations with ``"id": 1``, two CVAT ``<track id="1">``, a repeated skeleton node)
+        gets a uuid of its own and a report entry: Labelbox refuses a file repeating a uuid on
+        one data row."""
+        uuid = annotation_uuid(feature, ref, key)
+        n = 1
+        while uuid in self._uuids:
+            n += 1
+            uuid = annotation_uuid(feature, ref, f"{key}#dup{n}")
+        if n > 1:
+            self.report.change(source, kind, "changed", "duplicate-id",
+                               f"the source repeats this annotation's id ({key!r}) on the same image or text; "
+                               "written with a uuid of its own")
+        self._uuids.add(uuid)
+        return uuid
+
     def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: Any, rows: AssetRows) -> list[int]:
         media, mode = asset.media, self.o.mode
         if isinstance(ann, Relationship):
@@ -176,7 +196,7 @@ class AssetConverter:
             tool = self.ontology.tool_for(ann.label, out_kind)
             key = ann.key if len(shapes) == 1 else f"{ann.key}#{i}"
             row: dict[str, Any] = {
-                "uuid": annotation_uuid(tool.name, ref, key),
+                "uuid": self._uuid(tool.name, ref, key, ann.source, ann.kind),
                 "dataRow": self._data_row,
                 **self._feature(tool),
             }
@@ -194,6 +214,10 @@ class AssetConverter:
                 row["polygon"] = self._points.pop(id(shape))
             else:
                 row.update(shape_payload(shape))
+            if _vanishes(row):
+                reasons.append(("degenerate-at-output-precision",
+                                "the shape has no extent at the output's precision (0.0001 px)"))
+                continue
             indexes.append(rows.add(row, tool.name))
         if not indexes and reasons:
             self.report.skip(ann.source, ann.kind, *reasons[0])
@@ -210,7 +234,7 @@ class AssetConverter:
             return []
         definition = self.ontology.classification_for(cls, scope="index" if cls.frames else "global")
         row: dict[str, Any] = {
-            "uuid": annotation_uuid(definition.name, ref, ann.key),
+            "uuid": self._uuid(definition.name, ref, ann.key, ann.source, ann.kind),
             "dataRow": self._data_row,
             **classification_payload(cls, definition, self.ctx),
         }
@@ -229,21 +253,57 @@ class AssetConverter:
                 for c in kf.classifications:
                     self.ontology.classification_for(c, parent=tool)
         row: dict[str, Any] = {
-            "uuid": annotation_uuid(tool.name, ref, obj.key),
+            "uuid": self._uuid(tool.name, ref, obj.key, obj.source, obj.kind),
             "dataRow": self._data_row,
             **self._feature(tool),
             **video_payload(obj, tool, self.ctx),
         }
+        if not self._keep_keyframes(row, obj):
+            return []
         self._confidence(row, obj.confidence)
         if obj.frames_read:
             self.report.tally("video-frames-read", obj.frames_read)
         return [rows.add(row, tool.name)]
+
+    def _keep_keyframes(self, row: dict[str, Any], obj: VideoObject) -> bool:
+        """Drop keyframes whose shape has no extent (a zero-width box row in a CVAT track),
+        reported; a track left without keyframes is skipped. Labelbox refuses the row else."""
+        segments, dropped = [], 0
+        for seg in row["segments"]:
+            kept = [kf for kf in seg["keyframes"] if not _vanishes(kf)]
+            dropped += len(seg["keyframes"]) - len(kept)
+            if kept:
+                segments.append({**seg, "keyframes": kept})
+        if not dropped:
+            return True
+        if not segments:
+            self.report.skip(obj.source, obj.kind, "degenerate-at-output-precision",
+                             "no keyframe of the track has a shape with extent (0.0001 px precision)")
+            return False
+        row["segments"] = segments
+        self.report.change(obj.source, obj.kind, "changed", "degenerate-keyframe",
+                           f"{dropped} keyframe(s) whose shape has no extent dropped (zero width or height, "
+                           "fewer than 3 distinct polygon points)")
+        return True
 
 
 _ROW_KINDS = (
     ("bbox", "bbox"), ("polygon", "polygon"), ("point", "point"), ("line", "polyline"),
     ("mask", "mask"), ("location", "entity"), ("segments", "video-track"),
 )  # fmt: skip
+
+
+def _vanishes(row: Mapping[str, Any]) -> bool:
+    """Whether a repaired shape collapsed once rounded to the row's 4 decimals (a sliver left
+    by clipping a far-away vertex): fewer than 3 distinct polygon points, 2 line points, or a
+    box without width or height. Labelbox refuses such rows."""
+    if "polygon" in row:
+        return len({(p["x"], p["y"]) for p in row["polygon"]}) < 3
+    if "line" in row:
+        return len({(p["x"], p["y"]) for p in row["line"]}) < 2
+    if "bbox" in row:
+        return not (row["bbox"]["width"] > 0 and row["bbox"]["height"] > 0)
+    return False
 
 
 def _row_kind(row: Mapping[str, Any]) -> str:

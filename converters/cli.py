@@ -159,6 +159,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     c.add_argument("--max-rows-per-file", type=int, metavar="N", help="split the output into OUT.partNNN.ndjson files of at most N rows (N >= 1)")
     c.add_argument("--strict", action="store_true", help="exit 2 and write nothing if anything would be skipped or changed, or nothing was converted")
     c.add_argument("--quiet", action="store_true", help="no progress bar and no warning lines; errors and the summary only")
+    c.add_argument("--follow-links", action="store_true", help="open files whose links lead outside the dataset folder")
     c.add_argument("--offsets", default="codepoints", choices=("codepoints", "utf16"), help="text entity offsets unit")
     c.add_argument("--on-unmapped", default="error", choices=("error", "skip"), help="class missing from --ontology")
     c.add_argument("--write-data-rows", metavar="ROWS.json", help="write data row payloads for text assets")
@@ -178,6 +179,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     o.add_argument("--media", choices=[m.value for m in Media])
     o.add_argument("--class-map", metavar="MAP")
     o.add_argument("--mode", default="prelabel", choices=sorted(_MODES))
+    o.add_argument("--follow-links", action="store_true", help="open files whose links lead outside the dataset folder")
     _reader_flags(o)
 
     v = sub.add_parser("validate", help="check an NDJSON import file")
@@ -284,6 +286,7 @@ def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int
         on_unmapped=args.on_unmapped,
         write_data_rows=args.write_data_rows,
         allow_file_uris=args.allow_file_uris,
+        follow_links=args.follow_links,
         geometry=_geometry(args),
         reader_options={n: v for (_, n), v in picked.items()},
     )
@@ -335,6 +338,7 @@ def _ontology(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> in
             media=Media(args.media) if args.media else None,
             class_map=args.class_map,
             write_ontology=args.output,
+            follow_links=args.follow_links,
             reader_options={n: v for (_, n), v in picked.items()},
             report=os.path.join(tmp, "report.json"),
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConversionError",
+    "one_line",
     "DataRowError",
     "InputError",
     "InvalidFieldError",
@@ -41,10 +42,22 @@ __all__ = [
 ]
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks (lxml messages end in one, YAML marks add a context
+    block) and the indentation after them become single spaces, so ``error: ...`` is
+    always exactly one line."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 class ConversionError(Exception):
-    """Root of every error raised by the converters on purpose."""
+    """Root of every error raised by the converters on purpose; its message is one line."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class InputError(ConversionError):
@@ -60,7 +73,7 @@ class SourceNotFoundError(InputError, FileNotFoundError):
         super().__init__(f"{self.path}: {reason}")
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return one_line(f"{self.path}: {self.reason}")
 
 
 class UnknownFormatError(InputError, LookupError):
@@ -73,7 +86,7 @@ class UnknownFormatError(InputError, LookupError):
 
     def __str__(self) -> str:
         known = ", ".join(self.known) or "none"
-        return f"unknown format {self.name!r} (known: {known})"
+        return one_line(f"unknown format {self.name!r} (known: {known})")
 
 
 class ParseError(InputError, ValueError):
@@ -93,7 +106,7 @@ class ParseError(InputError, ValueError):
 
     def __str__(self) -> str:
         where = f"{self.path}, {self.location}" if self.location else self.path
-        return f"{where}: {self.reason}"
+        return one_line(f"{where}: {self.reason}")
 
 
 class MissingFieldError(ParseError):
@@ -128,7 +141,7 @@ class MissingDependencyError(InputError, ImportError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return (
+        return one_line(
             f"{self.feature} needs the {self.module!r} package: "
             f"pip install 'labelbox-converters[{self.extra}]'"
         )

@@ -57,6 +57,9 @@ __all__ = [
 #: Coordinates within this distance of the image border are floating-point noise, not a
 #: shape outside the image (denormalised YOLO values land on 640.0000000001).
 EPS = 1e-6
+#: Coordinates beyond a billion pixels are no pixel positions: a polygon holding one is
+#: skipped as non-finite (shapely's predicates overflow on values near 1e154 and up).
+MAX_COORD = 1e9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,11 +198,14 @@ def _dedupe(points: Iterable[XY]) -> tuple[tuple[XY, ...], int]:
 
 def _finite(points: Iterable[XY]) -> bool:
     # NaN and infinities propagate through a sum (C speed); a sum overflowing to inf means
-    # coordinates near 1e308, which are not pixel positions either.
+    # coordinates near 1e308, which are not pixel positions either; then the magnitude.
+    values = list(chain.from_iterable(points))
     try:
-        return math.isfinite(sum(chain.from_iterable(points), 0.0))
+        if not math.isfinite(sum(values, 0.0)):
+            return False
     except OverflowError:
         return False
+    return not values or max(map(abs, values)) <= MAX_COORD
 
 
 def fix_polyline(line: Polyline) -> Outcome:
@@ -349,7 +355,7 @@ def valid_polygons(items: Sequence[tuple[Polygon, int | None, int | None]]) -> l
     ring = np.repeat(np.arange(len(chosen)), counts)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     ends = starts + counts - 1
-    bad = ~np.isfinite(coords).all(axis=1)
+    bad = ~(np.abs(coords) <= MAX_COORD).all(axis=1)  # NaN, infinite or beyond MAX_COORD
     repeated = (coords[1:] == coords[:-1]).all(axis=1) & (ring[1:] == ring[:-1])
     bad_ring = np.bincount(ring[bad], minlength=len(chosen)) > 0
     bad_ring |= np.bincount(ring[1:][repeated], minlength=len(chosen)) > 0
@@ -385,7 +391,8 @@ def fix_polygon(
             return Outcome((shape,))
     given = shape.polygons if isinstance(shape, MultiPolygon) else (shape,)
     if not all(_finite(p.exterior) and all(_finite(h) for h in p.holes) for p in given):
-        return _skipped("non-finite-coordinates", "polygon has a NaN or infinite coordinate")
+        return _skipped("non-finite-coordinates",
+                        f"polygon has a NaN, infinite or out-of-range (beyond {MAX_COORD:.0e} px) coordinate")
     fixes: list[Fix] = []
     parts: list[tuple[tuple[XY, ...], tuple[tuple[XY, ...], ...]]] = []
     removed = degenerate = 0

@@ -55,7 +55,10 @@ __all__ = [
 #: level 6 in 1.8 ms and 1.4 KB; the rows carry base64 PNGs, so the smaller output wins.
 PNG_LEVEL = 6
 
-#: The largest mask decoded (the image-header guard's limit): 200 MB as uint8.
+#: The largest mask decoded: 200 MB as uint8. Annotation files state image sizes as numbers
+#: (COCO ``width``/``height``, CVAT attributes), and every such size is held to this before
+#: an array is allocated; image *files* are held to the header limit
+#: (``readers._images.MAX_PIXELS``, Pillow's 89.5M pixels).
 MAX_MASK_PIXELS = 200_000_000
 
 #: Characters a compressed RLE string may hold: 48 + 0..63.

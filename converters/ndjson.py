@@ -325,14 +325,21 @@ class AssetRows:
         return rows, dropped
 
     def _composite(self) -> list[tuple[int, str, str]]:
-        first = self.pending[0].mask
-        h, w = first.height, first.width
-        label = np.zeros((h, w), dtype=np.int32)
+        # The canvas is allocated from the first *decoded* mask, so the size a file claims
+        # has passed the decoder's pixel limit before any image-sized array exists.
+        label: np.ndarray | None = None
         for n, p in enumerate(self.pending, start=1):
             arr = _decode(p.mask, p.source)
-            if arr.shape != (h, w):
-                raise ValueError("masks of one image differ in size")
+            if label is None:
+                label = np.zeros(arr.shape, dtype=np.int32)
+            if arr.shape != label.shape:
+                raise ParseError(p.source.file if p.source else self.asset_key,
+                                 f"mask is {arr.shape[1]}x{arr.shape[0]} but the image's other masks are "
+                                 f"{label.shape[1]}x{label.shape[0]} (width x height)",
+                                 location=(p.source.location() or None) if p.source else None)
             label[arr != 0] = n
+        assert label is not None  # pending is not empty
+        h, w = label.shape
         colours = instance_colours(len(self.pending))
         rgb = np.zeros((h, w, 3), dtype=np.uint8)
         palette = np.array([(0, 0, 0), *colours], dtype=np.uint8)

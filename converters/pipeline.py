@@ -64,6 +64,7 @@ class ConvertOptions:
     on_unmapped: str = "error"
     write_data_rows: str | Path | None = None
     allow_file_uris: bool = False
+    follow_links: bool = False
     geometry: geometry.GeometryOptions = field(default_factory=geometry.GeometryOptions)
     reader_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -120,6 +121,7 @@ def build_reader(
         images_dir=Path(options.images) if options.images else None,
         min_score=options.min_score,
         media=options.media,
+        follow_links=options.follow_links,
     )
     return cls(paths, options=reader_options, context=context)
 

@@ -14,6 +14,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+#: Hypothesis profiles. The reader fuzz tests (tests/fuzz) take their case count from the
+#: profile: ``ci`` (the default here, 300 per reader, about a minute for all five) and
+#: ``--hypothesis-profile=long`` (10,000 per reader; run it before a release). Tests that
+#: set ``max_examples`` themselves keep their own count.
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.register_profile("long", max_examples=10_000, deadline=None)
+settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LBC_SHARED") or ROOT.parent / "shared").resolve()

@@ -7,6 +7,7 @@ one-line InvalidFieldError naming the file and the annotation id.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,8 +178,9 @@ class ObjectReader:
                 raise InvalidFieldError(
                     f.path, "segmentation", f"polygon {part} has an odd number of coordinates ({len(flat)})", location=loc
                 )
-            if not set(map(type, flat)) <= _NUMBER_TYPES:
-                raise InvalidFieldError(f.path, "segmentation", f"polygon {part} holds a non-number", location=loc)
+            if not set(map(type, flat)) <= _NUMBER_TYPES or not finite(flat):
+                raise InvalidFieldError(f.path, "segmentation", f"polygon {part} holds a non-number or a number "
+                                        "beyond float range", location=loc)
             polygons.append(Polygon(exterior=tuple(zip(flat[0::2], flat[1::2]))))
         if len(polygons) == 1:
             return polygons[0]
@@ -191,7 +193,7 @@ class ObjectReader:
         """One point per labelled keypoint; each carries the object's attributes (a keypoint
         row is the object, as a CVAT skeleton node carries its skeleton's), plus its own
         ``visibility`` when occluded."""
-        if type(kps) is not list or len(kps) % 3 or any(type(v) not in _NUMBER_TYPES for v in kps):
+        if type(kps) is not list or len(kps) % 3 or any(type(v) not in _NUMBER_TYPES for v in kps) or not finite(kps):
             raise InvalidFieldError(f.path, "keypoints", "must be a flat list [x1, y1, v1, x2, y2, v2, ...]", location=loc)
         n = len(kps) // 3
         if cat.keypoints and len(cat.keypoints) != n:
@@ -232,12 +234,22 @@ def rle_mask(f: CocoFile, seg: Mapping[str, Any], loc: str, image: Mapping[str, 
 
 
 def _box(f: CocoFile, bbox: Any, loc: str) -> Box:
-    if not (type(bbox) is list and len(bbox) == 4 and set(map(type, bbox)) <= _NUMBER_TYPES):
+    if not (type(bbox) is list and len(bbox) == 4 and set(map(type, bbox)) <= _NUMBER_TYPES and finite(bbox)):
         raise InvalidFieldError(f.path, "bbox", f"must be [x, y, width, height], got {bbox!r}", location=loc)
     try:
         return Box.from_xywh(*(float(v) for v in bbox))
     except ValueError as exc:
         raise InvalidFieldError(f.path, "bbox", str(exc), location=loc) from None
+
+
+def finite(values: list[Any]) -> bool:
+    """Whether every number is finite and their sum fits a float: rejects NaN / Infinity
+    (Python's JSON parser accepts them) and 400-digit integers (an OverflowError later), at
+    the cost of one C-speed ``fsum`` on the hot path."""
+    try:
+        return math.isfinite(math.fsum(values))
+    except (OverflowError, TypeError):
+        return False
 
 
 def _attributes(f: CocoFile, attrs: Any, loc: str) -> tuple[Classification, ...]:

@@ -26,18 +26,23 @@ from ..model import Annotation, Kind, Mask, SourceRef
 from ..report import Report
 from ._coco_objects import Category, CocoFile
 from ._images import image_size
-from ._paths import resolve_inside
+from ._paths import Confinement, resolve_inside
 
 __all__ = ["panoptic_annotations", "panoptic_png"]
 
+#: Pixels per slab when listing the ids of a map (1M: 4 MB sorted at a time).
+_SLAB = 1 << 20
 
-def panoptic_png(f: CocoFile, file_name: str, loc: str) -> Path:
+
+def panoptic_png(f: CocoFile, file_name: str, loc: str, *, follow_links: bool = False) -> Path:
     """The id PNG of an entry: in ``<json dir>/<json stem>/`` (COCO and datumaro layout) or
-    ``<json dir>/../<json stem>/``; never outside those folders."""
+    ``<json dir>/../<json stem>/``; never outside those folders, and (unless
+    ``follow_links``) not through a link, of the file or of its folder, leading elsewhere."""
     roots = [f.path.parent / f.stem, f.path.parent.parent / f.stem, f.path.parent]
     for root in roots:
         if root.is_dir():
-            path = resolve_inside(root, file_name, source_file=f.path, location=loc)
+            path = resolve_inside(root, file_name, source_file=f.path, location=loc,
+                                  confine=Confinement(root.parent, follow_links))
             if path.is_file():
                 return path
     looked = ", ".join(str(r) for r in roots[:2])
@@ -57,12 +62,34 @@ def _id_map(f: CocoFile, path: Path, loc: str, width: int | None, height: int | 
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                rgb = np.asarray(im.convert("RGB"), dtype=np.uint32)
-    except (OSError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+                rgb = im if im.mode == "RGB" else im.convert("RGB")
+                # one 1-byte band at a time, never a (h, w, 3) array of uint32 (12 B/px)
+                bands = [np.asarray(rgb.getchannel(c)) for c in range(3)]
+                del rgb
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise UnsafeInputError(f.path, f"panoptic PNG {path.name} unreadable: {exc}", location=loc) from None
+    except Exception as exc:  # OSError, SyntaxError ("broken PNG file"), struct.error... from Pillow
+        raise ParseError(f.path, f"panoptic PNG {path.name} unreadable: {type(exc).__name__}: {exc}",
+                         location=loc) from None
     # Fortran order: every per-segment mask compared from it is already in the column-major
-    # layout pycocotools encodes, so encoding copies nothing.
-    return np.asfortranarray(rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2])
+    # layout pycocotools encodes, so encoding copies nothing. Built in place (R + 256 G +
+    # 65536 B) from the bands: peak about 8 bytes per pixel, not 23.
+    ids = np.empty(bands[0].shape, dtype=np.uint32, order="F")
+    ids[...] = bands[2]
+    for band in (bands[1], bands[0]):
+        ids <<= 8
+        ids |= band
+    return ids
+
+
+def _present(ids: np.ndarray) -> set[int]:
+    """The ids in the map, a slab of columns at a time (np.unique of the whole map would copy
+    and sort it: 5 more bytes per pixel)."""
+    found: set[int] = set()
+    step = max(1, _SLAB // max(ids.shape[0], 1))
+    for x in range(0, ids.shape[1], step):
+        found.update(np.unique(ids[:, x : x + step]).tolist())
+    return found
 
 
 def panoptic_annotations(
@@ -74,6 +101,7 @@ def panoptic_annotations(
     report: Report,
     *,
     skip_crowd: bool = False,
+    follow_links: bool = False,
 ) -> list[Annotation]:
     """The masks of one panoptic entry (one image)."""
     file_name = entry.get("file_name")
@@ -82,9 +110,9 @@ def panoptic_annotations(
     infos = entry.get("segments_info")
     if not isinstance(infos, list):
         raise InvalidFieldError(f.path, "segments_info", "must be a list", location=loc)
-    ids = _id_map(f, panoptic_png(f, file_name, loc), loc, image.get("_width"), image.get("_height"))
+    ids = _id_map(f, panoptic_png(f, file_name, loc, follow_links=follow_links), loc, image.get("_width"), image.get("_height"))
     h, w = ids.shape
-    present = set(np.unique(ids).tolist())
+    present = _present(ids)
     image_id = entry.get("image_id")
     listed: set[int] = set()
     out: list[Annotation] = []
@@ -125,7 +153,11 @@ def panoptic_annotations(
             for _, extra in segs[1:]:  # counted read, accounted for by the merged row
                 report.count_read(Kind.MASK)
                 report.skip(extra, Kind.MASK, "panoptic-stuff-merged", f"merged into segment {segs[0][0]}'s class mask")
-        rle = masks.encode_rle(np.isin(ids, [s for s, _ in segs]))
+        mask = ids == segs[0][0]
+        for seg_id, _ in segs[1:]:  # not np.isin: its lookup table copies the map as int64
+            mask |= ids == seg_id
+        rle = masks.encode_rle(mask)
+        del mask
         out.append(Annotation(key=f"panoptic:stuff:{name}", source=ref, label=name,
                               shape=Mask(width=w, height=h, rle=rle)))
     for seg_id in sorted(present - listed - {0}):

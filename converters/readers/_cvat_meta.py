@@ -78,14 +78,22 @@ class Meta:
         return None
 
 
+#: CVAT stores sizes and frame numbers as 32-bit integers; larger numbers in an export are
+#: corrupt (and a 400-digit size would overflow a float later).
+MAX_INT = 2**31 - 1
+
+
 def _int(elem: etree._Element, name: str, path: Path, default: int | None) -> int | None:
     text = child_text(elem, name, path)
     if text is None:
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise InvalidFieldError(path, f"<{name}>", f"is not an integer: {text!r}", location=location(elem)) from None
+        raise InvalidFieldError(path, f"<{name}>", f"is not an integer: {text[:40]!r}", location=location(elem)) from None
+    if abs(value) > MAX_INT:
+        raise InvalidFieldError(path, f"<{name}>", f"is out of range: {text[:40]}", location=location(elem))
+    return value
 
 
 def _values(text: str | None) -> tuple[str, ...]:

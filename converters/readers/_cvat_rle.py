@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CvatRle", "decode_box", "decode_full", "parse_rle"]
+__all__ = ["MAX_BOX_PIXELS", "CvatRle", "decode_box", "decode_full", "parse_rle"]
+
+#: The largest mask box accepted (the mask decoder's own limit, 200M pixels).
+MAX_BOX_PIXELS = 200_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ def parse_rle(text: str, left: str, top: str, width: str, height: str) -> CvatRl
     l, t, w, h = box
     if w <= 0 or h <= 0:
         raise ValueError(f"mask box is empty ({w}x{h})")
+    if w * h > MAX_BOX_PIXELS:
+        raise ValueError(f"mask box of {w}x{h} pixels refused (more than {MAX_BOX_PIXELS:,}; bomb guard)")
     if any(r < 0 for r in runs):
         raise ValueError("rle has a negative run")
     total = sum(runs)
@@ -69,14 +74,30 @@ def decode_box(rle: CvatRle) -> np.ndarray:
 
 
 def decode_full(rle: CvatRle, image_width: int, image_height: int) -> np.ndarray:
-    """The mask pasted into an ``(image_height, image_width)`` canvas; parts outside are cut."""
+    """The mask pasted into an ``(image_height, image_width)`` canvas; parts outside are cut.
+
+    Only the box rows that fall inside the image are expanded: a box claiming 100000 x
+    100000 pixels on a 10 x 10 image costs its runs and ten box rows, never the whole box
+    (the box's size is a number in the file; the image bounds the memory).
+    """
     canvas = np.zeros((image_height, image_width), dtype=np.uint8)
-    box = decode_box(rle)
     x0, y0 = max(rle.left, 0), max(rle.top, 0)
     x1 = min(rle.left + rle.width, image_width)
     y1 = min(rle.top + rle.height, image_height)
-    if x1 > x0 and y1 > y0:
-        canvas[y0:y1, x0:x1] = box[y0 - rle.top : y1 - rle.top, x0 - rle.left : x1 - rle.left]
+    if x1 <= x0 or y1 <= y0:
+        return canvas
+    w = rle.width
+    lo, hi = (y0 - rle.top) * w, (y1 - rle.top) * w  # window of the row-major box
+    runs = np.asarray(rle.runs, dtype=np.int64)
+    ends = np.cumsum(runs)
+    starts = ends - runs
+    lengths = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+    values = (np.arange(runs.size) % 2).astype(np.uint8)
+    window = np.repeat(values, lengths)
+    if window.size < hi - lo:  # short data and rows past the runs: background
+        window = np.concatenate([window, np.zeros(hi - lo - window.size, dtype=np.uint8)])
+    rows = window.reshape(y1 - y0, w)
+    canvas[y0:y1, x0:x1] = rows[:, x0 - rle.left : x1 - rle.left]
     return canvas
 
 

@@ -31,11 +31,11 @@ from ..model import (
     SourceRef,
 )
 from ._cvat_elements import KIND_OF, convert_shape
-from ._cvat_meta import Meta, TaskInfo, parse_meta
+from ._cvat_meta import MAX_INT, Meta, TaskInfo, parse_meta
 from ._cvat_shapes import AttrIssue, attribute_classifications, attribute_pairs, parse_points
 from ._cvat_video import TrackBuilder, VideoCollector
 from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import clean_relative, resolve_inside
+from ._paths import Confinement, clean_relative, resolve_inside
 from ._cvat_io import elements, scan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +70,7 @@ class FileWalker:
         self.asked = reader.context.media
         self.root = path.parent
         self.images_dir = reader.context.images_dir
+        self.conf = Confinement(self.root, reader.context.follow_links)
         self.meta = Meta()
         self.has_images, self.has_tracks = scan(path)
         if self.asked is Media.VIDEO and self.has_images:
@@ -137,7 +138,7 @@ class FileWalker:
             f = int(raw) if raw is not None else None
         except ValueError:
             f = None
-        if f is None or f < 0:
+        if f is None or not 0 <= f <= MAX_INT:
             raise InvalidFieldError(self.path, "frame", f"must be a non-negative integer, got {raw!r}",
                                     location=f"line {elem.sourceline}")
         start = task.start_frame if task else 0
@@ -206,14 +207,20 @@ class FileWalker:
     def _image_size(self, elem: etree._Element, name: str) -> tuple[int, int] | None:
         try:
             w, h = int(elem.get("width", "")), int(elem.get("height", ""))
-            if w > 0 and h > 0:
-                return w, h
         except ValueError:
-            pass
+            w = h = 0
+        if max(w, h) > MAX_INT:
+            raise InvalidFieldError(self.path, "width", f"or height beyond {MAX_INT:,} pixels",
+                                    location=f"line {elem.sourceline}")
+        if w > 0 and h > 0:
+            return w, h
         for base in (self.images_dir, self.root / "images", self.root):
             if base is None:
                 continue
-            candidate = resolve_inside(base, name, source_file=self.path, location=f"line {elem.sourceline}")
+            # the folder the user named (--images) is trusted; the export's own are confined
+            confine = self.conf if base is not self.images_dir else Confinement(base, True)
+            candidate = resolve_inside(base, name, source_file=self.path, location=f"line {elem.sourceline}",
+                                       confine=confine)
             if candidate.is_file():
                 return image_size(candidate)
         return None

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = ["TrackRow", "interpolate", "select_keyframes", "split_segments", "track_keyframes"]
 
 Coords = tuple[float, ...]
@@ -89,30 +91,81 @@ def select_keyframes(
     and last are always kept). A dropped row is reproduced by linear interpolation between
     its kept neighbours within ``tolerance`` px; rows whose vertex count differs from a
     neighbour's cannot be interpolated and are kept.
+
+    Greedy and near-linear: from each kept row, the next one is the farthest row the span
+    can reach with every row in between within the tolerance, found by doubling the span
+    and then bisecting (a span is checked in one vectorised pass). Whatever row is chosen,
+    the span to it was checked, so the guarantee is exact; the rows kept are as few as the
+    old Douglas-Peucker split kept, or within a handful. The split was quadratic on tracks
+    that zig-zag (a point alternating 0 / 10 px: 30,000 frames took over a minute).
     """
     n = len(frames)
     if n == 0:
         return []
-    keep = {0, n - 1} | {i for i in forced if 0 <= i < n}
-    anchors = sorted(keep)
-    stack = list(zip(anchors, anchors[1:]))
-    while stack:
-        a, b = stack.pop()
+    anchors = sorted({0, n - 1} | {i for i in forced if 0 <= i < n})
+    span = _Spans(frames, coords, tolerance)
+    keep: list[int] = []
+    for a, end in zip(anchors, anchors[1:]):
+        while a < end:
+            keep.append(a)
+            a = span.reach(a, end)
+    keep.append(anchors[-1])
+    return keep
+
+
+class _Spans:
+    """Checks spans of one segment: can the rows between two rows be dropped?"""
+
+    def __init__(self, frames: Sequence[int], coords: Sequence[Coords], tolerance: float) -> None:
+        self.frames = frames
+        self.coords = coords
+        self.tolerance = tolerance
+        width = len(coords[0]) if coords else 0
+        uniform = width % 2 == 0 and all(len(c) == width for c in coords)
+        self.f = np.asarray(frames, dtype=np.float64) if uniform else None
+        self.c = np.asarray(coords, dtype=np.float64).reshape(len(coords), width) if uniform else None
+
+    def reach(self, a: int, end: int) -> int:
+        """The farthest row in (a, end] that row ``a`` can jump to (at least a + 1)."""
+        good, step, bad = a + 1, 2, 0
+        while a + step < end:  # double the span while it holds
+            if not self.ok(a, a + step):
+                bad = a + step
+                break
+            good, step = a + step, step * 2
+        if not bad:
+            if self.ok(a, end):
+                return end
+            bad = end
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if self.ok(a, mid):
+                good = mid
+            else:
+                bad = mid
+        return good
+
+    def ok(self, a: int, b: int) -> bool:
+        """Whether every row strictly between ``a`` and ``b`` is within the tolerance of the
+        interpolation between them."""
         if b - a < 2:
-            continue
-        worst, where = -1.0, -1
-        if len(coords[a]) != len(coords[b]):
-            worst, where = math.inf, a + 1
-        else:
-            for i in range(a + 1, b):
-                e = _error(coords[i], interpolate(frames[i], frames[a], coords[a], frames[b], coords[b]))
-                if e > worst:
-                    worst, where = e, i
-        if worst > tolerance:
-            keep.add(where)
-            stack.append((a, where))
-            stack.append((where, b))
-    return sorted(keep)
+            return True
+        ca, cb = self.coords[a], self.coords[b]
+        if len(ca) != len(cb):
+            return False
+        if self.c is None or b - a < 8:
+            fa, fb = self.frames[a], self.frames[b]
+            return all(
+                _error(self.coords[i], interpolate(self.frames[i], fa, ca, fb, cb)) <= self.tolerance
+                for i in range(a + 1, b)
+            )
+        assert self.f is not None
+        fa, fb = self.f[a], self.f[b]
+        t = (self.f[a + 1 : b] - fa) / (fb - fa) if fb != fa else np.zeros(b - a - 1)
+        pred = self.c[a] + (self.c[b] - self.c[a]) * t[:, None]
+        d = (self.c[a + 1 : b] - pred).reshape(b - a - 1, -1, 2)
+        worst = float(np.sqrt((d * d).sum(axis=2)).max()) if d.size else 0.0
+        return worst <= self.tolerance
 
 
 def track_keyframes(rows: Sequence[TrackRow], tolerance: float = 0.5) -> list[list[TrackRow]]:

@@ -28,6 +28,7 @@ from ..model import (
     VideoObject,
     shape_kind,
 )
+from ..errors import ParseError
 from ..report import Report
 from ._cvat_elements import KIND_OF, convert_shape
 from ._cvat_shapes import flat_coords
@@ -63,6 +64,8 @@ class TrackBuilder:
     skeleton_rows: int = 0
     scratch: Report = field(default_factory=Report)
     parent_label: str = ""
+    frames: set[int] = field(default_factory=set)
+    tag: str = ""
 
     def __post_init__(self) -> None:
         self.attrib = dict(self.elem.attrib)
@@ -86,6 +89,17 @@ class TrackBuilder:
             return
         task = w.meta.task_for(self.attrib.get("task_id"))
         frame = w.frame_number(elem.get("frame"), elem, task)
+        # A track is one object over time: one shape kind, one row per frame. A second row
+        # on a frame (or a box row in a points track) is a broken export, not two keyframes.
+        where = f"line {elem.sourceline}"
+        if frame in self.frames:
+            raise ParseError(w.path, f"<track id=\"{self.attrib.get('id', '?')}\"> has two rows for frame {frame}",
+                             location=where)
+        self.frames.add(frame)
+        if self.tag and tag != self.tag:
+            raise ParseError(w.path, f"<track id=\"{self.attrib.get('id', '?')}\"> mixes <{self.tag}> and <{tag}> rows",
+                             location=where)
+        self.tag = tag
         outside = elem.get("outside") == "1"
         source = w.ref(elem, annotation_id=self.attrib.get("id"), frame=frame)
         size = (task.width, task.height) if task and task.width and task.height else None

@@ -5,13 +5,16 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ..errors import ParseError, SourceNotFoundError, UnsafeInputError
+from ..errors import ConversionError, ParseError, SourceNotFoundError, UnsafeInputError
 
 __all__ = ["MAX_PIXELS", "IMAGE_SUFFIXES", "image_size"]
 
 #: Refuse images larger than this many pixels (a decompression bomb guard; Labelbox itself
-#: advises against labelling beyond 9000 x 9000).
-MAX_PIXELS = 200_000_000
+#: advises against labelling beyond 9000 x 9000). It is Pillow's own default
+#: (``Image.MAX_IMAGE_PIXELS``, about 9459 x 9459), which ``Image.open`` enforces anyway by
+#: its warning, made an error here; the explicit check keeps the limit when a program
+#: raises or removes Pillow's.
+MAX_PIXELS = 89_478_485
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jfif")
 
@@ -53,6 +56,8 @@ def image_size(path: Path, *, exif: bool = True) -> tuple[int, int]:
         raise UnsafeInputError(path, f"image refused: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise ParseError(path, "not an image Pillow can read") from exc
-    except OSError as exc:
-        raise ParseError(path, f"cannot read image header: {exc}") from exc
+    except ConversionError:
+        raise
+    except Exception as exc:  # Pillow's plugins raise OSError, SyntaxError ("broken PNG file"), struct.error...
+        raise ParseError(path, f"cannot read image header: {type(exc).__name__}: {exc}") from None
     return width, height

@@ -11,16 +11,22 @@ with the file and tokenisation is stored, not recomputed. Docs are yielded one a
 
 from __future__ import annotations
 
+import math
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingDependencyError, ParseError
+from ..errors import MissingDependencyError, ParseError, UnsafeInputError
 from ._spacy_docs import RawDoc, RawSpan
 
 __all__ = ["load_spacy", "open_docbin"]
 
+#: A DocBin whose msgpack payload inflates beyond this is refused before spaCy reads it
+#: (1 GiB: tens of millions of tokens; spaCy would need several times that in objects).
+MAX_DOCBIN_BYTES = 1 << 30
+_STEP = 1 << 20
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_NAMES = ("global_key", "globalKey")
 
@@ -35,21 +41,68 @@ def load_spacy() -> Any:
 
 
 def _load(path: Path) -> Any:
+    data = path.read_bytes()
+    if inflated_size(data, MAX_DOCBIN_BYTES) > MAX_DOCBIN_BYTES:
+        raise UnsafeInputError(
+            path, f"DocBin inflates to more than {MAX_DOCBIN_BYTES:,} bytes; refused (decompression bomb guard)"
+        )
     spacy = load_spacy()
     from spacy.tokens import DocBin
 
     try:
-        return spacy, DocBin(store_user_data=True).from_bytes(path.read_bytes())
+        return spacy, DocBin(store_user_data=True).from_bytes(data)
     except Exception as exc:  # zlib, msgpack and spaCy all raise their own types
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise ParseError(path, f"not a readable spaCy DocBin file ({reason})") from None
+
+
+def inflated_size(data: bytes, limit: int) -> int:
+    """How many bytes zlib ``data`` inflates to, counting at most ``limit + 1``.
+
+    Inflated in 1 MiB steps and thrown away, so a 2.6 MB bomb costs 1 MiB of memory to be
+    found, not the 2.6 GiB ``DocBin.from_bytes`` would allocate. Not zlib data: 0 (spaCy's
+    own error then names the problem).
+    """
+    inflater = zlib.decompressobj()
+    total = 0
+    try:
+        chunk = inflater.decompress(data, _STEP)
+        while chunk:
+            total += len(chunk)
+            if total > limit:
+                return total
+            chunk = inflater.decompress(inflater.unconsumed_tail, _STEP)
+    except zlib.error:
+        return 0
+    return total
 
 
 def open_docbin(path: Path) -> tuple[list[dict[str, float]], Iterator[RawDoc]]:
     """The ``cats`` of every doc (read without building the docs, for the exclusivity
     rule) and an iterator over the documents."""
     spacy, db = _load(path)
-    return [dict(c) for c in db.cats], _docs(path, spacy, db)
+    try:
+        cats = [_cats(path, index, c) for index, c in enumerate(db.cats)]
+    except ParseError:
+        raise
+    except Exception as exc:  # msgpack that is valid but not a DocBin's shape
+        raise ParseError(path, f"not a readable spaCy DocBin file ({_why(exc)})") from None
+    return cats, _docs(path, spacy, db)
+
+
+def _cats(path: Path, index: int, cats: Any) -> dict[str, float]:
+    """A doc's ``cats``: label -> score, checked (a DocBin is only msgpack: any type fits)."""
+    if not isinstance(cats, dict) or not all(
+        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for k, v in cats.items()
+    ):
+        raise ParseError(path, "cats must map labels to finite scores", location=f"doc {index}")
+    return {k: float(v) for k, v in cats.items()}
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _docs(path: Path, spacy: Any, db: Any) -> Iterator[RawDoc]:
@@ -58,11 +111,23 @@ def _docs(path: Path, spacy: Any, db: Any) -> Iterator[RawDoc]:
     from spacy.vocab import Vocab
 
     vocab = Vocab()
-    try:
-        for index, doc in enumerate(db.get_docs(vocab)):
-            yield _raw_doc(index, doc)
-    except (ValueError, KeyError, IndexError) as exc:
-        raise ParseError(path, f"cannot rebuild a document ({str(exc)[:200]})") from None
+    docs = iter(db.get_docs(vocab))
+    index = 0
+    while True:
+        # spaCy rebuilds each doc from arrays a DocBin only claims to hold: a field of the
+        # wrong type or size fails inside spaCy with any exception type, named here.
+        try:
+            doc = next(docs)
+            raw = _raw_doc(index, doc)
+            _cats(path, index, raw.cats)
+        except StopIteration:
+            return
+        except ParseError:
+            raise
+        except Exception as exc:
+            raise ParseError(path, f"cannot rebuild a document ({_why(exc)})", location=f"doc {index}") from None
+        yield raw
+        index += 1
 
 
 def _raw_doc(index: int, doc: Any) -> RawDoc:

@@ -274,13 +274,19 @@ def _v2_paragraph(path: Path, para: dict[str, Any], index: int, where: str, note
     words: list[str] = []
     spaces: list[Any] = []
     tags: list[Any] = []
-    for s, sent in enumerate(para.get("sentences") or []):
+    sentences = para.get("sentences") or []
+    if not isinstance(sentences, list):
+        raise InvalidFieldError(path, "sentences", "must be a list", location=where)
+    for s, sent in enumerate(sentences):
         tokens = sent.get("tokens") if isinstance(sent, dict) else None
         if not isinstance(tokens, list):
             raise MissingFieldError(path, "tokens", location=f"{where}.sentences[{s}]")
         for t, tok in enumerate(tokens):
             if not isinstance(tok, dict) or not isinstance(tok.get("orth"), str):
                 raise MissingFieldError(path, "orth", location=f"{where}.sentences[{s}].tokens[{t}]")
+            if tok.get("ner") is not None and not isinstance(tok["ner"], str):
+                raise InvalidFieldError(path, "ner", "must be a string such as 'B-PER' or 'O'",
+                                        location=f"{where}.sentences[{s}].tokens[{t}]")
             words.append(tok["orth"])
             spaces.append(tok.get("space"))
             tags.append(tok.get("ner"))

@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SourceNotFoundError, UnsafeInputError
-from ._paths import clean_relative
+from ..errors import SourceNotFoundError
+from ._paths import Confinement, clean_relative
 
 __all__ = ["VocDataset", "VocItem", "discover", "looks_like_voc", "read_image_labels"]
 
@@ -58,6 +58,7 @@ class VocDataset:
     unlisted: int  # items not named by any ImageSets list, when lists exist
     #: The per-class lists: ``(label, file)``; read by :func:`read_image_labels` on demand.
     class_list_files: tuple[tuple[str, Path], ...] = ()
+    conf: Confinement | None = None  # where images may be opened (None: the root)
 
 
 def _child(folder: Path, *names: str) -> Path | None:
@@ -82,13 +83,13 @@ def _is_devkit(folder: Path) -> bool:
     return any(_dir(folder, n) for n in ("Annotations", "SegmentationClass", "SegmentationObject"))
 
 
-def _files(root: Path, folder: Path, suffix: str) -> dict[str, Path]:
+def _files(conf: Confinement, folder: Path, suffix: str) -> dict[str, Path]:
     """``id -> path`` for every file with ``suffix`` below ``folder``, sorted by id.
 
-    Sub-folder links are not followed (``os.walk``); a file that is a link must stay inside
-    ``root``, so an export cannot make the reader open a file elsewhere on the machine.
+    Sub-folder links are not followed (``os.walk``); a file, or ``folder`` itself, that is a
+    link must stay inside the dataset root, so an export cannot make the reader open a
+    file elsewhere on the machine (see :class:`Confinement`).
     """
-    base = root.resolve()
     found: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
@@ -97,14 +98,13 @@ def _files(root: Path, folder: Path, suffix: str) -> dict[str, Path]:
             if not fname.lower().endswith(suffix):
                 continue
             path = Path(dirpath, fname)
-            if path.is_symlink() and base not in path.resolve().parents:
-                raise UnsafeInputError(path, "links outside the dataset root; refused")
+            conf.check(path)
             stem = fname[: -len(suffix)]
             found.append((stem if rel_dir == "." else f"{rel_dir}/{stem}", path))
     return dict(sorted(found))
 
 
-def _subset_lists(root: Path) -> list[tuple[str, Path]]:
+def _subset_lists(root: Path, conf: Confinement) -> list[tuple[str, Path]]:
     """``(subset, list file)`` of ImageSets, per-class lists (``cat_train.txt``) left out."""
     sets = _dir(root, "ImageSets")
     if sets is None:
@@ -118,7 +118,7 @@ def _subset_lists(root: Path) -> list[tuple[str, Path]]:
         for stem, path in sorted(stems.items()):
             if "_" in stem and stem.rsplit("_", 1)[1] in stems and stem.rsplit("_", 1)[1] != stem:
                 continue  # <class>_<subset>.txt: image-level class flags, not a subset
-            found.append((stem, path))
+            found.append((stem, conf.check(path)))
     # unions such as trainval last, so an image takes its most specific subset
     found.sort(key=lambda sp: (sp[0] == "trainval", sp[0]))
     return found
@@ -140,15 +140,20 @@ def _class_list_files(root: Path) -> tuple[tuple[str, Path], ...]:
     )
 
 
-def read_image_labels(files: Iterable[tuple[str, Path]]) -> dict[str, list[tuple[str, Path, int]]]:
+def read_image_labels(
+    files: Iterable[tuple[str, Path]], conf: Confinement | None = None
+) -> dict[str, list[tuple[str, Path, int]]]:
     """Image id -> ``(label, list file, line)`` of every label marked present (``1``).
 
     The devkit's per-class lists say, per image, ``1`` (present), ``-1`` (absent) or ``0``
     (present but only as difficult objects); datumaro keeps image-level labels this way.
-    Only ``1`` counts as present.
+    Only ``1`` counts as present. A list that links outside the dataset root (``conf``) is
+    refused, as the subset lists are.
     """
     out: dict[str, list[tuple[str, Path, int]]] = {}
     for label, path in files:
+        if conf is not None:
+            conf.check(path)
         text = path.read_text(encoding="utf-8-sig", errors="replace")
         for lineno, raw in enumerate(text.splitlines(), start=1):
             parts = raw.split()
@@ -168,22 +173,24 @@ def _read_list(path: Path) -> Iterable[str]:
         yield clean_relative(line.split()[0], source_file=path, location=f"line {lineno}")
 
 
-def _devkit(root: Path, name: str = "", only: Path | None = None) -> VocDataset:
+def _devkit(root: Path, conf: Confinement, name: str = "", only: Path | None = None) -> VocDataset:
     ann = _dir(root, "Annotations")
     images = _dir(root, *_IMAGE_DIRS) or root
     seg_obj = _dir(root, "SegmentationObject")
     seg_cls = _dir(root, "SegmentationClass")
     labelmap = _child(root, "labelmap.txt")
-    xmls = _files(root, ann, ".xml") if ann is not None else {}
-    objs = _files(root, seg_obj, ".png") if seg_obj is not None else {}
-    clss = _files(root, seg_cls, ".png") if seg_cls is not None else {}
+    xmls = _files(conf, ann, ".xml") if ann is not None else {}
+    objs = _files(conf, seg_obj, ".png") if seg_obj is not None else {}
+    clss = _files(conf, seg_cls, ".png") if seg_cls is not None else {}
+    if labelmap is not None and labelmap.is_file():
+        conf.check(labelmap)
     if only is not None:
         ident = only.relative_to(ann).with_suffix("").as_posix() if ann else only.stem
         xmls = {ident: only}
         order = [(ident, "")]
         lists: list[tuple[str, Path]] = []
     else:
-        lists = _subset_lists(root)
+        lists = _subset_lists(root, conf)
         seen: dict[str, str] = {}
         for subset, path in lists:
             for ident in _read_list(path):
@@ -215,12 +222,13 @@ def _devkit(root: Path, name: str = "", only: Path | None = None) -> VocDataset:
         class_lists=_class_lists(root) if only is None else 0,
         unlisted=unlisted,
         class_list_files=_class_list_files(root) if only is None else (),
+        conf=conf,
     )
 
 
-def _relaxed(root: Path) -> VocDataset | None:
+def _relaxed(root: Path, conf: Confinement) -> VocDataset | None:
     items = []
-    for ident, path in _files(root, root, ".xml").items():
+    for ident, path in _files(conf, root, ".xml").items():
         parent = ident.rpartition("/")[0]
         items.append(
             VocItem(
@@ -233,17 +241,22 @@ def _relaxed(root: Path) -> VocDataset | None:
         )
     if not items:
         return None
-    return VocDataset(root=root, name="", items=tuple(items), labelmap=None, relaxed=True, class_lists=0, unlisted=0)
+    return VocDataset(root=root, name="", items=tuple(items), labelmap=None, relaxed=True, class_lists=0, unlisted=0,
+                      conf=conf)
 
 
-def discover(source: Path) -> list[VocDataset]:
-    """The datasets of one SOURCE path (a file, a devkit tree, a VOCdevkit root, a folder)."""
+def discover(source: Path, *, follow_links: bool = False) -> list[VocDataset]:
+    """The datasets of one SOURCE path (a file, a devkit tree, a VOCdevkit root, a folder).
+
+    Files found by listing folders must really be inside the SOURCE folder (or the devkit
+    of a SOURCE file); ``follow_links`` lifts that.
+    """
     if source.is_file():
         if source.suffix.lower() != ".xml":
             raise SourceNotFoundError(source, "not a Pascal VOC annotation file (.xml) or dataset folder")
         parent = source.parent
         if parent.name.lower() == "annotations":
-            return [_devkit(parent.parent, only=source)]
+            return [_devkit(parent.parent, Confinement(parent.parent, follow_links), only=source)]
         return [
             VocDataset(
                 root=parent,
@@ -257,12 +270,13 @@ def discover(source: Path) -> list[VocDataset]:
         ]
     if not source.is_dir():
         raise SourceNotFoundError(source)
+    conf = Confinement(source, follow_links)
     if _is_devkit(source):
-        return [_devkit(source)]
+        return [_devkit(source, conf)]
     children = sorted(p for p in source.iterdir() if p.is_dir() and _is_devkit(p))
     if children:
-        return [_devkit(child, name=child.name) for child in children]
-    relaxed = _relaxed(source)
+        return [_devkit(child, conf, name=child.name) for child in children]
+    relaxed = _relaxed(source, conf)
     if relaxed is None:
         raise SourceNotFoundError(
             source, "no Pascal VOC data found (no Annotations/, Segmentation*/ or *.xml files)"

@@ -8,8 +8,10 @@ the VOC colour map. Palette images are read as indices and never converted to RG
 "void" border around objects: it is no class and no instance, so it is left out of every
 mask and counted.
 
-Nothing here keeps pixels: the reader scans a PNG once to learn which instances and
-classes it holds, and each :class:`PngMaskLoader` reads the file again when the writer asks.
+Nothing here keeps pixels between images: the reader scans a PNG once to learn which
+instances and classes it holds, and the :class:`PngMaskLoader` of each instance takes the
+indices from a :class:`SharedPng`, decoded again once when the writer asks for the image's
+first mask and dropped after its last.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParseError, UnsafeInputError
+from ..errors import ConversionError, ParseError, UnsafeInputError
 from ._images import MAX_PIXELS
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "VOID",
     "LabelMap",
     "PngMaskLoader",
+    "SharedPng",
     "class_indices",
     "instance_indices",
     "load_labelmap",
@@ -173,8 +176,9 @@ class _guard:
             raise UnsafeInputError(self.path, f"mask PNG refused: {exc}") from None
         if isinstance(exc, UnidentifiedImageError):
             raise ParseError(self.path, "not an image Pillow can read") from None
-        if isinstance(exc, OSError):
-            raise ParseError(self.path, f"cannot read mask PNG: {exc}") from None
+        if isinstance(exc, Exception) and not isinstance(exc, ConversionError):
+            # OSError, and SyntaxError ("broken PNG file"), struct.error... from Pillow's plugins
+            raise ParseError(self.path, f"cannot read mask PNG: {type(exc).__name__}: {exc}") from None
         return None
 
 
@@ -237,6 +241,31 @@ def class_indices(path: Path, labelmap: LabelMap) -> np.ndarray:
     return arr.astype(np.int32)
 
 
+class SharedPng:
+    """One PNG's index array, shared by the loaders of its instances (or classes).
+
+    Decoded when the writer asks for the first of them and released after the last, so a
+    PNG of 254 instances is decoded once per image, not 254 times, and no pixels are held
+    between images.
+    """
+
+    __slots__ = ("_arr", "_left", "labelmap", "path")
+
+    def __init__(self, path: Path, labelmap: LabelMap | None = None, *, users: int) -> None:
+        self.path = path
+        self.labelmap = labelmap
+        self._left = users
+        self._arr: np.ndarray | None = None
+
+    def take(self) -> np.ndarray:
+        arr = self._arr
+        if arr is None:
+            arr = instance_indices(self.path) if self.labelmap is None else class_indices(self.path, self.labelmap)
+        self._left -= 1
+        self._arr = arr if self._left > 0 else None
+        return arr
+
+
 @dataclass(frozen=True, slots=True)
 class PngMaskLoader:
     """Reads one instance (or one class) of a VOC PNG as a 0/1 array, when called."""
@@ -244,9 +273,12 @@ class PngMaskLoader:
     path: Path
     value: int
     labelmap: LabelMap | None = None  # set for class PNGs, None for instance PNGs
+    shared: SharedPng | None = None  # the PNG's decoded indices, shared with its siblings
 
     def __call__(self) -> np.ndarray:
-        if self.labelmap is None:
+        if self.shared is not None:
+            arr = self.shared.take()
+        elif self.labelmap is None:
             arr = instance_indices(self.path)
         else:
             arr = class_indices(self.path, self.labelmap)

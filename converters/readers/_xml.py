@@ -60,6 +60,8 @@ def parse_xml(path: Path) -> etree._ElementTree:
         if "entity" in msg.lower() or "Entity" in msg:
             raise UnsafeInputError(path, f"XML entity refused: {msg}", location=_line(line)) from exc
         raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
+    except OSError as exc:  # lxml reports a bad encoding as an OSError naming the file
+        raise ParseError(path, f"unreadable XML: {_reason(exc, path)}", location=_bad_byte(path)) from None
     _refuse_entities(path, tree.docinfo)
     return tree
 
@@ -92,6 +94,29 @@ def iterparse_xml(path: Path, *, tags: tuple[str, ...]) -> Generator[etree._Elem
             line = exc.lineno if getattr(exc, "lineno", None) else None
             msg = exc.msg if getattr(exc, "msg", None) else str(exc)
             raise ParseError(path, f"malformed XML: {msg}", location=_line(line)) from exc
+        except OSError as exc:
+            raise ParseError(path, f"unreadable XML: {_reason(exc, path)}", location=_bad_byte(path)) from None
+
+
+def _bad_byte(path: Path) -> str | None:
+    """``line N, byte B`` of the first byte that is not UTF-8 (lxml's encoding error names
+    no place), or None when the file is UTF-8 (then lxml's reason is all there is)."""
+    try:
+        data = path.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f"line {line}, byte {exc.start}"
+    except OSError:
+        return None
+    return None
+
+
+def _reason(exc: OSError, path: Path) -> str:
+    """lxml's OSError text without the ``Error reading file '<path>':`` prefix it repeats."""
+    text = str(exc)
+    prefix = f"Error reading file '{path}': "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def _line(line: int | None) -> str | None:

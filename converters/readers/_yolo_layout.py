@@ -28,10 +28,13 @@ from typing import Any
 from ..errors import ParseError, SourceNotFoundError, UnsafeInputError
 from ..report import Report
 from ._images import IMAGE_SUFFIXES
-from ._paths import resolve_inside
+from ._paths import Confinement, LinkOutsideError, resolve_inside
 
 __all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "holds_only_labels", "label_files", "load_yaml"]
 
+#: More classes than any detection dataset has (Open Images: 601, LVIS: 1,203, ImageNet-21k:
+#: 21,841); a larger ``nc`` or class index is an error, not a table to allocate.
+MAX_CLASSES = 100_000
 #: Dataset YAMLs bigger than this are not dataset YAMLs.
 MAX_YAML_BYTES = 4_000_000
 _SPLIT_KEYS = ("train", "val", "valid", "test")
@@ -89,6 +92,8 @@ def load_yaml(path: Path) -> Any:
         raise ParseError(path, f"invalid YAML: {exc.problem}", location=loc) from None
     except yaml.YAMLError as exc:
         raise ParseError(path, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ParseError(path, "invalid YAML: nested too deeply") from None
 
 
 def _loader() -> type:
@@ -111,6 +116,9 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParseError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise ParseError(path, "holds a NUL byte: not a text file", location=f"line {line}")
     return [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
 
 
@@ -122,16 +130,36 @@ def _parse_names(value: Any, path: Path) -> dict[int, str] | None:
     if value is None:
         return None
     if isinstance(value, list):
-        return {i: str(v) for i, v in enumerate(value)}
+        return {i: _class_name(v, path, i) for i, v in enumerate(value)}
     if isinstance(value, dict):
         out: dict[int, str] = {}
         for k, v in value.items():
-            try:
-                out[int(k)] = str(v)
-            except (TypeError, ValueError):
-                raise ParseError(path, f"names: key {k!r} is not a class index") from None
+            index = _class_index(k, path, "names")
+            out[index] = _class_name(v, path, index)
         return out
     raise ParseError(path, f"names must be a list or a mapping, not {type(value).__name__}")
+
+
+def _class_index(key: Any, path: Path, field: str) -> int:
+    """A class index key (``0``, ``"3"``); ``.inf``, ``1.5``, ``true`` or a 400-digit number
+    are one-line errors, not an OverflowError."""
+    try:
+        if isinstance(key, bool) or (isinstance(key, float) and not key.is_integer()):
+            raise ValueError
+        index = int(key)
+    except (TypeError, ValueError, OverflowError):
+        raise ParseError(path, f"{field}: key {str(key)[:40]!r} is not a class index") from None
+    if not 0 <= index < MAX_CLASSES:
+        raise ParseError(path, f"{field}: class index {str(key)[:40]} is outside 0..{MAX_CLASSES - 1}")
+    return index
+
+
+def _class_name(value: Any, path: Path, index: int) -> str:
+    """A class name: text, not empty, no control characters (a Labelbox feature name)."""
+    name = str(value).strip()
+    if not name or any(ord(c) < 32 for c in name):
+        raise ParseError(path, f"names: class {index} has an empty or unprintable name {str(value)[:40]!r}")
+    return name
 
 
 def _kpt_shape(value: Any, path: Path) -> tuple[int, int] | None:
@@ -165,7 +193,9 @@ def find_images(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------- resolving
 
 
-def _resolve(root: Path, name: str, origin: Path, report: Report, *, location: str | None = None) -> Path | None:
+def _resolve(
+    root: Path, name: str, origin: Path, report: Report, *, location: str | None = None, follow: bool = False
+) -> Path | None:
     """A path named by the dataset, inside ``root``, or None (reported) when absent.
 
     Tried in order: as written; without darknet's ``data/`` prefix; without Roboflow's
@@ -195,7 +225,12 @@ def _resolve(root: Path, name: str, origin: Path, report: Report, *, location: s
                 candidates.append(f"{here}/{text[2:]}")
     for cand in candidates:
         try:
-            path = resolve_inside(root, cand, source_file=origin, location=location)
+            path = resolve_inside(root, cand, source_file=origin, location=location,
+                                  confine=Confinement(root, follow))
+        except LinkOutsideError:
+            if not os.path.lexists(root / cand):
+                continue
+            raise  # a link leading out of the dataset: refused, with --follow-links named
         except UnsafeInputError:
             continue  # never read outside the root; a retry may still find it inside
         if path.exists():
@@ -213,7 +248,7 @@ def _common_root(paths: list[Path], fallback: Path) -> Path:
 
 
 def _split_from_value(
-    name: str, value: Any, root: Path, origin: Path, report: Report, list_files: set[Path]
+    name: str, value: Any, root: Path, origin: Path, report: Report, list_files: set[Path], follow: bool = False
 ) -> Split | None:
     """A split from a YAML / obj.data value: a folder, a list file, an image, or a list of those."""
     entries = value if isinstance(value, list) else [value]
@@ -224,7 +259,7 @@ def _split_from_value(
             continue
         if not isinstance(entry, str):
             raise ParseError(origin, f"{name}: expected a path or a list of paths, got {entry!r}")
-        path = _resolve(root, entry, origin, report, location=name)
+        path = _resolve(root, entry, origin, report, location=name, follow=follow)
         if path is None:
             report.note("split-not-found", f"{origin.name}: {name}: {entry!r} not found under {root}; split not read")
             report.tally("split-not-found")
@@ -234,7 +269,7 @@ def _split_from_value(
             images.extend(find_images(path))
         elif path.suffix.lower() == ".txt":
             list_files.add(path)
-            images.extend(_list_file(path, root, report))
+            images.extend(_list_file(path, root, report, follow))
         elif is_image(path.name):
             images.append(path)
         else:
@@ -245,12 +280,12 @@ def _split_from_value(
     return Split(name=name, images=images, image_root=image_root, origin=f"{origin.name}: {name}")
 
 
-def _list_file(path: Path, root: Path, report: Report) -> list[Path]:
+def _list_file(path: Path, root: Path, report: Report, follow: bool = False) -> list[Path]:
     out: list[Path] = []
     for lineno, line in _read_lines(path):
         if line.startswith("#"):
             continue
-        img = _resolve(root, line, path, report, location=f"line {lineno}")
+        img = _resolve(root, line, path, report, location=f"line {lineno}", follow=follow)
         if img is None:
             # Keep it: the reader reports the missing image together with its labels.
             out.append(_unresolved(root, line))
@@ -272,29 +307,35 @@ def _unresolved(root: Path, line: str) -> Path:
 # --------------------------------------------------------------------------- layouts
 
 
-def discover(source: Path, report: Report) -> Dataset:
-    """The dataset a SOURCE path (YAML, obj.data, or folder) describes."""
+def discover(source: Path, report: Report, *, follow_links: bool = False) -> Dataset:
+    """The dataset a SOURCE path (YAML, obj.data, or folder) describes.
+
+    The SOURCE itself is trusted (the user named it); files found by listing its folder
+    (YAMLs, name files) must really be inside it (see :class:`Confinement`).
+    """
     if not source.exists():
         raise SourceNotFoundError(source)
     if source.is_file():
         if source.suffix.lower() in (".yaml", ".yml"):
-            return _from_yaml(source, report)
+            return _from_yaml(source, report, follow_links)
         if source.suffix.lower() == ".data":
-            return _from_darknet(source, report)
+            return _from_darknet(source, report, follow_links)
         raise ParseError(source, "not a YOLO dataset file (expected data.yaml or obj.data, or the dataset folder)")
-    yamls = [p for p in sorted(source.glob("*.y*ml")) if p.suffix.lower() in (".yaml", ".yml") and _is_dataset_yaml(p)]
+    conf = Confinement(source, follow_links)
+    yamls = [p for p in sorted(source.glob("*.y*ml"))
+             if p.suffix.lower() in (".yaml", ".yml") and conf.check(p) and _is_dataset_yaml(p)]
     if not yamls and (source / "data.yaml").is_file():
         # A data.yaml that does not parse is still the dataset's YAML: the same error as
         # when it is named, never a silent fall back to guessing folders.
-        load_yaml(source / "data.yaml")
+        load_yaml(conf.check(source / "data.yaml"))
     if len(yamls) == 1:
-        return _from_yaml(yamls[0], report)
+        return _from_yaml(yamls[0], report, follow_links)
     if len(yamls) > 1:
         names = ", ".join(p.name for p in yamls)
         raise ParseError(source, f"several dataset YAMLs ({names}): name the one to convert as SOURCE")
     if (source / "obj.data").is_file():
-        return _from_darknet(source / "obj.data", report)
-    return _from_folders(source, report)
+        return _from_darknet(conf.check(source / "obj.data"), report, follow_links)
+    return _from_folders(source, report, conf)
 
 
 def _is_dataset_yaml(path: Path) -> bool:
@@ -305,7 +346,7 @@ def _is_dataset_yaml(path: Path) -> bool:
     return isinstance(data, dict) and ("names" in data or any(k in data for k in ("train", "val", "nc")))
 
 
-def _from_yaml(path: Path, report: Report) -> Dataset:
+def _from_yaml(path: Path, report: Report, follow: bool = False) -> Dataset:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise ParseError(path, "a dataset YAML must be a mapping (path, train, val, names...)")
@@ -314,7 +355,10 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
     declared = data.get("path")
     if isinstance(declared, str) and declared.strip() not in ("", "."):
         try:
-            candidate = resolve_inside(base, declared, source_file=path, location="path")
+            candidate = resolve_inside(base, declared, source_file=path, location="path",
+                                       confine=Confinement(base, follow))
+        except LinkOutsideError:
+            raise
         except UnsafeInputError:
             candidate = None
         if candidate is not None and candidate.is_dir():
@@ -322,7 +366,7 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
         else:
             report.note("path-ignored", f"{path.name}: path {declared!r} is not a folder inside {base}; using the YAML's folder")
     names = _parse_names(data.get("names"), path)
-    nc = data.get("nc") if isinstance(data.get("nc"), int) else None
+    nc = _nc(data.get("nc"), path)
     if names is None and nc is not None:
         names = {i: str(i) for i in range(nc)}
         report.note("no-class-names", f"{path.name}: no names, classes are named by their index")
@@ -333,7 +377,7 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
     missing: list[str] = []
     for key in _SPLIT_KEYS:
         if key in data and data[key] not in (None, ""):
-            split = _split_from_value(key, data[key], root, path, report, list_files)
+            split = _split_from_value(key, data[key], root, path, report, list_files, follow)
             if split is not None:
                 splits.append(split)
             else:
@@ -353,6 +397,16 @@ def _from_yaml(path: Path, report: Report) -> Dataset:
     )
 
 
+def _nc(value: Any, path: Path) -> int | None:
+    """``nc``, bounded: the reader names classes 0..nc-1 when the YAML lists no names, so a
+    claimed ``nc: 100000000000`` must fail before that table is made."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if not 0 <= value <= MAX_CLASSES:
+        raise ParseError(path, f"nc is {str(value)[:40]}: expected 0 to {MAX_CLASSES:,} classes", location="nc")
+    return value
+
+
 def _parse_kpt_names(value: Any, path: Path) -> dict[int, list[str]] | list[str] | None:
     if value is None:
         return None
@@ -363,15 +417,12 @@ def _parse_kpt_names(value: Any, path: Path) -> dict[int, list[str]] | list[str]
         for k, v in value.items():
             if not isinstance(v, list):
                 raise ParseError(path, f"kpt_names: class {k!r} needs a list of names")
-            try:
-                out[int(k)] = [str(x) for x in v]
-            except (TypeError, ValueError):
-                raise ParseError(path, f"kpt_names: key {k!r} is not a class index") from None
+            out[_class_index(k, path, "kpt_names")] = [str(x) for x in v]
         return out
     raise ParseError(path, "kpt_names must be a list or a mapping of class -> list")
 
 
-def _from_darknet(path: Path, report: Report) -> Dataset:
+def _from_darknet(path: Path, report: Report, follow: bool = False) -> Dataset:
     root = path.parent
     values: dict[str, str] = {}
     for lineno, line in _read_lines(path):
@@ -383,12 +434,14 @@ def _from_darknet(path: Path, report: Report) -> Dataset:
         values[key] = value
     names: dict[int, str] | None = None
     if "names" in values:
-        names_path = _resolve(root, values["names"], path, report, location="names")
+        names_path = _resolve(root, values["names"], path, report, location="names", follow=follow)
         if names_path is None:
             raise SourceNotFoundError(root / values["names"], f"class names file named by {path.name} not found")
+        if not names_path.is_file():
+            raise ParseError(path, f"names = {values['names']!r} is a folder, not a class names file", location="names")
         names = _names_file(names_path)
     else:
-        names = _names_near(root)
+        names = _names_near(root, Confinement(root, follow))
     nc = int(values["classes"]) if values.get("classes", "").isdigit() else None
     if names is not None and nc is not None and nc != len(names):
         report.note("nc-mismatch", f"{path.name}: classes = {nc} but the names file lists {len(names)}; names wins")
@@ -396,24 +449,27 @@ def _from_darknet(path: Path, report: Report) -> Dataset:
     splits = []
     for key in _SPLIT_KEYS:
         if values.get(key):
-            split = _split_from_value(key, values[key], root, path, report, list_files)
+            split = _split_from_value(key, values[key], root, path, report, list_files, follow)
             if split is not None:
                 splits.append(split)
     return Dataset(root=root, source=path, splits=splits, names=names, nc=nc, layout="darknet", list_files=list_files)
 
 
-def _names_near(folder: Path) -> dict[int, str] | None:
+def _names_near(folder: Path, conf: Confinement | None = None) -> dict[int, str] | None:
+    conf = conf or Confinement(folder)
     for name in NAME_FILES:
         if (folder / name).is_file():
-            return _names_file(folder / name)
+            return _names_file(conf.check(folder / name))
     found = sorted(folder.glob("*.names"))
-    return _names_file(found[0]) if len(found) == 1 else None
+    return _names_file(conf.check(found[0])) if len(found) == 1 else None
 
 
-def _from_folders(root: Path, report: Report) -> Dataset:
-    names = _names_near(root)
+def _from_folders(root: Path, report: Report, conf: Confinement | None = None) -> Dataset:
+    names = _names_near(root, conf)
     if names is None and root.name.lower() in ("labels", "annotations") and holds_only_labels(root):
-        names = _names_near(root.parent)  # labels/ + classes.txt beside it (X-AnyLabeling)
+        # labels/ + classes.txt beside it (X-AnyLabeling); that file may not link elsewhere either
+        follow = conf.follow_links if conf is not None else False
+        names = _names_near(root.parent, Confinement(root.parent, follow))
     if names is None:
         report.note("no-class-names", f"{root}: no obj.names or classes.txt; classes are named by their index")
     return Dataset(root=root, source=root, splits=_folder_splits(root, report), names=names, layout="folders")

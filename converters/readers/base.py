@@ -59,12 +59,15 @@ class ReadContext:
         images_dir: the folder holding the images, when the user named one (``--images``).
         min_score: predictions below this score are dropped (and counted).
         media: the media type the user asked for, or None for the reader's own.
+        follow_links: open files whose real path (after symlinks) is outside the dataset
+            root; off by default, so an export cannot make the reader open other files.
     """
 
     report: Report = field(default_factory=Report)
     images_dir: Path | None = None
     min_score: float | None = None
     media: Media | None = None
+    follow_links: bool = False
 
 
 class Reader(abc.ABC):

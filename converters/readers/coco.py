@@ -40,11 +40,13 @@ from ._coco_objects import Category, CocoFile, ObjectReader
 from ._coco_panoptic import panoptic_annotations
 from ._coco_results import read_results
 from ._images import image_size
-from ._paths import clean_relative, resolve_inside
+from ._paths import Confinement, clean_relative, resolve_inside
 from .base import Reader, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
+#: Image sides beyond this are not images (and 400-digit sizes overflow floats later).
+MAX_SIDE = 2**31 - 1
 _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|stuff|image_info)_(.+)$")
 #: Files of one split are read in this order, so keypoints files can tell repeated objects.
 _DRIVE = re.compile(r"^[A-Za-z]:/")
@@ -119,6 +121,12 @@ def _split_of(path: Path) -> str:
     return ""
 
 
+def _count(images: Any) -> int:
+    """Entries of an ``images`` list (the progress total); anything else counts 0 here and is
+    refused, with its one-line error, when the file is read."""
+    return len(images) if isinstance(images, list) else 0
+
+
 def _role_of(path: Path, kind: str) -> str:
     m = _SPLIT.match(path.stem)
     return path.stem[: m.start(1) - 1] if m else kind
@@ -144,14 +152,16 @@ def file_kind(path: Path, data: Any) -> str:
     return "instances"
 
 
-def find_coco_files(source: Path) -> list[Path]:
-    """The COCO JSON files of a SOURCE path (a file, or a dataset folder)."""
+def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
+    """The COCO JSON files of a SOURCE path (a file, or a dataset folder); in a folder, a
+    file (or sub-folder) linking outside it is refused unless ``follow_links``."""
     if source.is_file():
         return [source]
+    conf = Confinement(source, follow_links)
     for pattern in ("annotations/*.json", "*.json", "*/_annotations.coco.json", "*/annotations/*.json"):
         found = sorted(p for p in source.glob(pattern) if p.is_file())
         if found:
-            return found
+            return [conf.check(p) for p in found]
     raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
 
 
@@ -168,7 +178,8 @@ class COCOReader(Reader):
     def sniff(cls, path: Path) -> bool:
         if path.is_dir():
             try:
-                return any(cls.sniff(p) for p in find_coco_files(path)[:3])
+                # detection reads file heads only; read() refuses links (unless --follow-links)
+                return any(cls.sniff(p) for p in find_coco_files(path, follow_links=True)[:3])
             except SourceNotFoundError:
                 return False
         if path.suffix.lower() != ".json":
@@ -183,7 +194,7 @@ class COCOReader(Reader):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.files = [p for s in self.sources for p in find_coco_files(s)]
+        self.files = [p for s in self.sources for p in find_coco_files(s, follow_links=self.context.follow_links)]
         self._labels: list[str] = []
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
@@ -207,7 +218,9 @@ class COCOReader(Reader):
             data = self._loaded[path]
             if not isinstance(data, dict):
                 continue  # a results file: its categories are in --coco-images
-            names = {str(c.get("id")): c.get("name") for c in data.get("categories") or [] if isinstance(c, dict)}
+            # a scan only: anything malformed is left for read() to refuse with its one-line error
+            cats = data.get("categories")
+            names = {str(c.get("id")): c.get("name") for c in cats if isinstance(c, dict)} if isinstance(cats, list) else {}
             anns = data.get("annotations")
             for ann in anns if isinstance(anns, list) else ():
                 if not isinstance(ann, dict):
@@ -244,7 +257,7 @@ class COCOReader(Reader):
             f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
                          role=_role_of(path, kind))
             (results if kind == "results" else groups[f.split]).append(f)
-        self._total = sum(max(len(f.data.get("images") or ()) for f in fs) for fs in groups.values())
+        self._total = sum(max(_count(f.data.get("images")) for f in fs) for fs in groups.values())
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from self._read_split(split, files)
@@ -308,7 +321,8 @@ class COCOReader(Reader):
             loc = _location(f, ann, index)
             if cat is None:  # panoptic segment list
                 out.extend(panoptic_annotations(
-                    f, ann, loc, cats, image, self.report, skip_crowd=self.options.crowd == "skip"))
+                    f, ann, loc, cats, image, self.report, skip_crowd=self.options.crowd == "skip",
+                    follow_links=self.context.follow_links))
             else:
                 out.extend(self.objects.annotations(f, ann, index, loc, cat, image, shapes=shapes))
         return out
@@ -356,7 +370,8 @@ class COCOReader(Reader):
         assert root is not None
         for rel in dict.fromkeys((name, posixpath.basename(name))):
             try:
-                path = resolve_inside(root, rel, source_file=root)
+                # the folder the user named (--images) is trusted, links included
+                path = resolve_inside(root, rel, source_file=root, confine=Confinement(root, True))
             except UnsafeInputError:
                 continue
             if path.is_file():
@@ -408,6 +423,9 @@ class COCOReader(Reader):
             name = self._image_name(f, img["file_name"], f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
             ok = type(width) is int and type(height) is int and width > 0 and height > 0
+            if ok and max(width or 0, height or 0) > MAX_SIDE:
+                raise InvalidFieldError(f.path, "width", f"{width}x{height} is beyond any image "
+                                        f"(at most {MAX_SIDE:,} pixels a side)", location=f"image id {img['id']}")
             if not ok and self.context.images_dir is not None:
                 width, height = self._size_from_images(name)
                 ok = width is not None
@@ -438,6 +456,12 @@ class COCOReader(Reader):
                 raise MissingFieldError(f.path, "id", location=loc)
             if not isinstance(cat.get("name"), str):
                 raise MissingFieldError(f.path, "name", location=f"category id {cat['id']}")
+            if not cat["name"].strip():
+                raise InvalidFieldError(f.path, "name", "is empty: a category needs a class name",
+                                        location=f"category id {cat['id']}")
+            if str(cat["id"]) in cats:
+                raise ParseError(f.path, f"category id {cat['id']} appears twice ({cats[str(cat['id'])].name!r} "
+                                 f"and {cat['name']!r})", location=loc)
             names = cat.get("keypoints") or []
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise InvalidFieldError(f.path, "keypoints", "must be a list of names", location=f"category id {cat['id']}")

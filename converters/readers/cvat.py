@@ -28,6 +28,7 @@ from ..model import Asset, Media
 from ._cvat_meta import parse_meta
 from ._cvat_io import elements
 from ._cvat_stream import FileWalker
+from ._paths import Confinement
 from .base import Reader, option
 
 __all__ = ["CVATOptions", "CVATReader"]
@@ -127,7 +128,9 @@ class CVATReader(Reader):
         for src in self.sources:
             if src.is_dir():
                 main = src / "annotations.xml"
-                found = [main] if main.is_file() else [p for p in sorted(src.glob("*.xml")) if _looks_like_cvat(p)]
+                conf = Confinement(src, self.context.follow_links)
+                found = [conf.check(main)] if main.is_file() else [
+                    p for p in sorted(src.glob("*.xml")) if conf.check(p) and _looks_like_cvat(p)]
                 if not found:
                     raise SourceNotFoundError(src, "no CVAT XML file (annotations.xml or *.xml) in this folder")
                 out.extend(found)

@@ -14,6 +14,8 @@ text is never normalised (NFC would move every offset after a combining accent).
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _json
-from ..errors import ParseError, SourceNotFoundError
+from ..errors import InvalidFieldError, ParseError, SourceNotFoundError
 from ..model import Annotation, Answer, Asset, Classification, ClassificationKind, Entity, Kind, Media, SourceRef
 from ._spacy_docbin import open_docbin
 from ._spacy_docs import RawDoc, RawSpan
 from ._spacy_json import NOTES, iter_json_docs, iter_jsonl_docs
+from ._paths import Confinement
 from .base import Reader, option
 
 __all__ = ["MAX_TEXT_CHARS", "SpacyOptions", "SpacyReader"]
@@ -86,6 +89,22 @@ class SpacyOptions:
             raise ValueError("classification names must not be empty")
 
 
+def _walk(source: Path) -> list[Path]:
+    """The .spacy / .json / .jsonl files below ``source``, sorted. Linked folders are entered
+    (each real folder once, so a link cycle ends) and their files then checked like any
+    other: a link leading outside the SOURCE is refused, not silently passed over."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(source, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        found.extend(Path(dirpath, f) for f in filenames if Path(f).suffix.lower() in _SUFFIXES)
+    return sorted(p for p in found if p.is_file())
+
+
 class SpacyReader(Reader):
     """spaCy DocBin, v2 training JSON, training tuples and NER/textcat JSONL."""
 
@@ -134,11 +153,12 @@ class SpacyReader(Reader):
     def _files(self) -> Iterator[tuple[Path, str]]:
         for source in self.sources:
             if source.is_dir():
-                found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+                conf = Confinement(source, self.context.follow_links)
+                found = _walk(source)
                 if not found:
                     raise SourceNotFoundError(source, "no .spacy, .json or .jsonl files in this folder")
                 for p in found:
-                    yield p, p.relative_to(source).as_posix()
+                    yield conf.check(p), p.relative_to(source).as_posix()
             elif source.is_file():
                 if source.suffix.lower() not in _SUFFIXES:
                     raise ParseError(source, "not a spaCy file: expected .spacy, .json or .jsonl")
@@ -286,6 +306,8 @@ class SpacyReader(Reader):
         if span.message_id is not None and message_id is None:
             self.report.note("message-id-dropped", "entities carry message ids, which text data rows do not use; "
                              "convert with --media conversational to keep them")
+        if not span.label.strip():
+            raise InvalidFieldError(file, "label", "is empty: an entity needs a class name", location=ref.location())
         nested = (Classification.free_text("kb_id", span.kb_id),) if span.kb_id else ()
         return Annotation(
             key=span.key,
@@ -394,7 +416,12 @@ def _label_sets(all_cats: Sequence[Mapping[str, float]]) -> list[frozenset[str]]
 
 
 def _score(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return 0.0
+    try:
+        return float(value)
+    except OverflowError:  # a 400-digit int: beyond any threshold (the main pass refuses it)
+        return math.inf if value > 0 else -math.inf
 
 
 def _lines(path: Path) -> int:

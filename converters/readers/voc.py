@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import ParseError
 from ..model import Annotation, Asset, Classification, Media, SourceRef
 from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import clean_relative, resolve_inside
+from ._paths import Confinement, clean_relative, resolve_inside
 from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
 from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
 from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
@@ -105,7 +105,9 @@ class VOCReader(Reader):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.datasets = [ds for source in self.sources for ds in discover(source)]
+        follow = self.context.follow_links
+        self.datasets = [ds for source in self.sources for ds in discover(source, follow_links=follow)]
+        self._conf = Confinement(Path("."), follow)
         self._labels: dict[str, None] = {}
         for ds in self.datasets:
             if ds.labelmap is not None:
@@ -128,7 +130,8 @@ class VOCReader(Reader):
                 geometry=self.options.geometry,
             )
             self._notes(ds)
-            image_labels = read_image_labels(ds.class_list_files) if self.options.image_labels == "tags" else {}
+            self._conf = ds.conf or Confinement(ds.root, self.context.follow_links)
+            image_labels = read_image_labels(ds.class_list_files, self._conf) if self.options.image_labels == "tags" else {}
             for item in ds.items:
                 asset = self._asset(ds, item, build, labelmap, image_labels.get(item.id, ()))
                 if asset is not None:
@@ -285,18 +288,25 @@ class VOCReader(Reader):
 
     def _existing(self, item: VocItem, name: str) -> Path | None:
         for root in self._candidates(item, name):
-            path = resolve_inside(root, name, source_file=item.xml or root)
+            path = resolve_inside(root, name, source_file=item.xml or root, confine=self._confine(root, item))
             if path.is_file():
                 return path
         return None
 
+    def _confine(self, root: Path, item: VocItem) -> Confinement:
+        """Images under the dataset's image folder must really be inside the dataset root (a
+        link, of the file or of ``JPEGImages`` itself, may not lead elsewhere); the
+        ``--images`` folder the user named is trusted."""
+        return self._conf if root == item.image_dir else Confinement(root, True)
+
     def _by_stem(self, item: VocItem, name: str) -> tuple[str, Path] | None:
         for root in self._candidates(item, name):
-            base = resolve_inside(root, name, source_file=item.xml or root)
+            confine = self._confine(root, item)
+            base = resolve_inside(root, name, source_file=item.xml or root, confine=confine)
             for suffix in IMAGE_SUFFIXES:
                 for candidate in (base.with_name(base.name + suffix), base.with_name(base.name + suffix.upper())):
                     if candidate.is_file():
-                        return f"{name}{candidate.suffix}", candidate
+                        return f"{name}{candidate.suffix}", confine.check(candidate, source_file=item.xml or root)
         return None
 
     def _size(

@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import ConversionError, OptionsError, ParseError
 from ..model import Annotation, Asset, Classification, Media, SourceRef
 from ._images import image_size
+from ._paths import Confinement
 from ._yolo_layout import NAME_FILES, Dataset, Split, discover, find_images, holds_only_labels, is_image, label_files
 from ._yolo_rows import RowRules, looks_like_labels, parse_rows, skip_rows
 from .base import Reader, option
@@ -133,7 +134,9 @@ class YOLOReader(Reader):
         o: YOLOOptions = self.options
         # Absolute paths: label folders are found by mirroring image paths, which must not
         # mix a relative SOURCE with the resolved paths that resolve_inside returns.
-        self.datasets = [self._with_images_dir(discover(s.absolute(), self.report)) for s in self.sources]
+        follow = self.context.follow_links
+        self.datasets = [self._with_images_dir(discover(s.absolute(), self.report, follow_links=follow))
+                         for s in self.sources]
         self._label_dirs = (o.labels_dir, *(n for n in _LABEL_DIRS if n != o.labels_dir))
         self._dir_cache: dict[Path, bool] = {}
         self._label_folders: dict[Path, Path] = {}
@@ -216,13 +219,18 @@ class YOLOReader(Reader):
         items: list[_Item] = []
         done: set[Path] = set()
         labels: dict[Path, Path] = {}
+        conf = Confinement(ds.root, self.context.follow_links)
         for split in ds.splits:
             for image in split.images:
                 if image in done:
                     self.report.tally("image-in-several-splits")
                     continue
                 done.add(image)
-                label = self._label_path(image, ds.root) if ds.label_root is None else _paired_label(image, split, ds.label_root)
+                if ds.label_root is None:
+                    conf.check(image)
+                    label = conf.check(self._label_path(image, ds.root))
+                else:  # images from --images (the user's folder), labels under the SOURCE
+                    label = conf.check(_paired_label(image, split, ds.label_root))
                 if label in labels:
                     # a.jpg and a.png share a.txt: both get its rows (as in Ultralytics), said loudly.
                     self.report.tally("label-file-shared")
@@ -354,6 +362,7 @@ class YOLOReader(Reader):
             # Nothing paired (labels without images, a list of images that moved): the label
             # files in the dataset folder itself are accounted too, never silently left.
             folders.add(ds.root if ds.label_root is None else ds.label_root)
+        conf = Confinement(ds.root, self.context.follow_links)
         for folder in sorted(folders):
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -363,6 +372,7 @@ class YOLOReader(Reader):
                 path = Path(entry.path)
                 if not entry.name.endswith(".txt") or entry.name in NAME_FILES or path in expected or path in skip or not entry.is_file():
                     continue
+                conf.check(path)
                 try:
                     text = path.read_text(encoding="utf-8-sig")
                 except (UnicodeDecodeError, OSError):
@@ -374,9 +384,15 @@ class YOLOReader(Reader):
                 self.report.tally("label-without-image")
 
     def _read_classify(self, ds: Dataset) -> Iterator[Asset]:
-        """Folder-per-class datasets: one global radio ``class`` per image."""
+        """Folder-per-class datasets: one global radio ``class`` per image (an image listed
+        twice is read once, as in detection datasets)."""
+        done: set[Path] = set()
         for split in ds.splits:
             for image in split.images:
+                if image in done:
+                    self.report.tally("image-in-several-splits")
+                    continue
+                done.add(image)
                 if not image.is_file():
                     self.report.tally("image-not-found")
                     continue

@@ -267,3 +267,75 @@ def test_video_objects_are_video_objects() -> None:
     (asset,), _ = read(OLD_VIDEO)
     assert all(isinstance(o, VideoObject) for o in asset.annotations)
     assert isinstance(asset.annotations[1].segments[0].keyframes[0].shape, Point)
+
+
+# --------------------------------------------------------------------------- keyframe cost (issue 14, F)
+
+
+def _examined(monkeypatch, frames: list[int], coords: list) -> tuple[list[int], int]:
+    """Keyframes kept and the number of rows the span checks looked at."""
+    from converters.readers import _cvat_tracks
+
+    seen = [0]
+    original = _cvat_tracks._Spans.ok
+
+    def counting(self, a: int, b: int) -> bool:
+        seen[0] += max(b - a - 1, 0)
+        return original(self, a, b)
+
+    monkeypatch.setattr(_cvat_tracks._Spans, "ok", counting)
+    return select_keyframes(frames, coords), seen[0]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["zigzag", "linear", "sine", "steps"],
+)
+def test_keyframe_selection_is_near_linear(monkeypatch, shape: str) -> None:
+    """Rows examined grow like n log n, not n^2: the battery's point alternating 0 / 10 px on
+    every frame (30,000 frames took over a minute) and smooth neighbours."""
+    def coords(n: int) -> list[tuple[float, float]]:
+        return {
+            "zigzag": [(10.0 * (i % 2), 0.0) for i in range(n)],
+            "linear": [(0.5 * i, 0.25 * i) for i in range(n)],
+            "sine": [(100 * math.sin(i / 50), 50 * math.cos(i / 80)) for i in range(n)],
+            "steps": [(float(i // 100 * 10), 0.0) for i in range(n)],
+        }[shape]
+
+    costs = {}
+    for n in (5_000, 40_000):
+        kept, costs[n] = _examined(monkeypatch, list(range(n)), coords(n))
+        assert kept[0] == 0 and kept[-1] == n - 1
+    bound = lambda n: 4 * n * math.log2(n)  # noqa: E731
+    assert costs[40_000] <= bound(40_000), costs
+    assert costs[40_000] / max(costs[5_000], 1) < 8 * 1.3  # x8 rows: about x8 work, never x64
+
+
+def test_zigzag_track_keeps_every_row_and_reinterpolates_exactly() -> None:
+    n = 30_000
+    frames = list(range(n))
+    coords = [(10.0 * (i % 2), 5.0) for i in range(n)]
+    assert select_keyframes(frames, coords) == frames
+    forced = select_keyframes(frames[::2], coords[::2])  # every other row: a still point
+    assert forced == [0, n // 2 - 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.floats(-50, 50), st.floats(-50, 50), st.floats(0, 30), st.floats(0, 30)),
+                min_size=1, max_size=60),
+       st.sets(st.integers(0, 59), max_size=5))
+def test_boxes_with_gaps_and_forced_rows_are_recovered(rows: list, forced: set[int]) -> None:
+    """Boxes (two vertices), uneven frame gaps, forced rows: every dropped row is still
+    re-interpolated within 0.5 px (vectorised and per-row checks alike)."""
+    frames, coords, f = [], [], 0
+    for gap, x, y, w, h in rows:
+        f += gap
+        frames.append(f)
+        coords.append((x, y, x + w, y + h))
+    kept = select_keyframes(frames, coords, forced={i for i in forced if i < len(rows)})
+    assert {i for i in forced if i < len(rows)} <= set(kept)
+    for a, b in zip(kept, kept[1:]):
+        for i in range(a + 1, b):
+            p = interpolate(frames[i], frames[a], coords[a], frames[b], coords[b])
+            for v in (0, 2):
+                assert math.hypot(p[v] - coords[i][v], p[v + 1] - coords[i][v + 1]) <= 0.5 + 1e-9

@@ -604,3 +604,56 @@ def test_image_labels_in_class_lists_become_tags(tmp_path: Path) -> None:
     assets, report = read_with_report(root, image_labels="none")
     assert not any(a.key == "tags" for x in assets for a in x.annotations)
     assert "voc-class-lists-not-read" in {n["code"] for n in report.notes}
+
+
+# --------------------------------------------------------------------------- decode once (issue 14)
+
+
+def test_segmentation_object_png_is_decoded_once_per_image_when_written(tmp_path: Path, monkeypatch) -> None:
+    """254 instances used to decode their PNG 254 times (47 s on a 4000x4000 PNG): now the
+    reader scans it once and the writer decodes it once for all its masks."""
+    import numpy as np
+    from PIL import Image
+
+    import converters
+    from converters.readers import _voc_masks
+    from converters.readers._voc_masks import voc_colormap
+
+    root = tmp_path / "VOC"
+    for d in ("Annotations", "SegmentationObject", "SegmentationClass"):
+        (root / d).mkdir(parents=True)
+    inst = np.zeros((40, 60), np.uint8)
+    cls = np.zeros((40, 60), np.uint8)
+    for k in range(1, 13):
+        y, x = divmod(k - 1, 6)
+        inst[y * 20 + 2 : y * 20 + 18, x * 10 + 1 : x * 10 + 9] = k
+        cls[y * 20 + 2 : y * 20 + 18, x * 10 + 1 : x * 10 + 9] = 1 + k % 3
+    palette = [c for rgb in voc_colormap() for c in rgb]
+    for arr, d in ((inst, "SegmentationObject"), (cls, "SegmentationClass")):
+        im = Image.fromarray(arr, "P")
+        im.putpalette(palette)
+        im.save(root / d / "a.png")
+    objects = "".join(f"<object><name>{_voc_masks.VOC_CLASSES[1 + k % 3]}</name><bndbox><xmin>1</xmin><ymin>1</ymin>"
+                      "<xmax>5</xmax><ymax>5</ymax></bndbox></object>" for k in range(1, 13))
+    (root / "Annotations" / "a.xml").write_text(f"<annotation><filename>a.jpg</filename><size><width>60</width>"
+                                               f"<height>40</height></size>{objects}</annotation>")
+    calls = {"instance": 0, "class": 0}
+    inst_fn, cls_fn = _voc_masks.instance_indices, _voc_masks.class_indices
+
+    def count_inst(path):
+        calls["instance"] += 1
+        return inst_fn(path)
+
+    def count_cls(path, labelmap):
+        calls["class"] += 1
+        return cls_fn(path, labelmap)
+
+    monkeypatch.setattr(_voc_masks, "instance_indices", count_inst)
+    monkeypatch.setattr(_voc_masks, "class_indices", count_cls)
+    monkeypatch.setattr("converters.readers._voc_build.instance_indices", count_inst)
+    monkeypatch.setattr("converters.readers._voc_build.class_indices", count_cls)
+    report = converters.convert([root], tmp_path / "out.ndjson", fmt="voc")
+    assert report.counts()["mask"]["written"] == 12
+    assert calls == {"instance": 2, "class": 1}  # read scan + one writer decode; class PNG scanned once
+    rows = [r for r in read_ndjson(tmp_path / "out.ndjson") if "mask" in r]
+    assert sorted(r["name"] for r in rows) == sorted(f"{_voc_masks.VOC_CLASSES[1 + k % 3]} (mask)" for k in range(1, 13))
