@@ -135,3 +135,55 @@ def read_ndjson(path: Path) -> list[dict]:
     """Every row of an NDJSON file."""
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+# -- issue 12 item 10: the ontology round trip, shared by the reader tests --------------------
+
+#: The row key each Labelbox tool type writes its geometry under.
+ROW_KEY_OF_TOOL = {"rectangle": "bbox", "polygon": "polygon", "raster-segmentation": "mask", "point": "point", "line": "line"}
+
+
+def derived_tools(path: Path) -> dict[str, str]:
+    """Tool name -> tool type of an ontology JSON file."""
+    return {t["name"]: t["tool"] for t in json.loads(path.read_text(encoding="utf-8"))["tools"]}
+
+
+def with_schema_ids(path: Path) -> Path:
+    """The ontology as Labelbox would export it after creation: every tool, classification and
+    option gets a cuid-like ``featureSchemaId`` (25 characters). Written beside ``path``."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    counter = iter(range(10**6))
+
+    def stamp(node: dict) -> None:
+        node["featureSchemaId"] = f"ckschema{next(counter):017d}"
+        for child in [*(node.get("classifications") or []), *(node.get("options") or [])]:
+            stamp(child)
+
+    for node in [*data["tools"], *data["classifications"]]:
+        stamp(node)
+    out = path.with_name("ids-" + path.name)
+    out.write_text(json.dumps(data), encoding="utf-8")
+    return out
+
+
+def ontology_round_trip(source: list[str], tmp_path: Path, *args: str) -> tuple[dict[str, str], list[dict]]:
+    """``lbconvert ontology`` -> schema ids added -> ``convert --ontology``.
+
+    Returns the derived tools (name -> type) and the converted rows; asserts both commands
+    exit 0 and that every object row is mapped (by ``schemaId``) to a tool of its own kind.
+    """
+    from converters.cli import main
+
+    ont = tmp_path / "derived-ontology.json"
+    assert main(["ontology", *source, *args, "-o", str(ont)]) == 0
+    given = with_schema_ids(ont)
+    out = tmp_path / "round-trip.ndjson"
+    assert main(["convert", *source, *args, "-o", str(out), "--ontology", str(given), "--quiet"]) == 0
+    tools = {t["featureSchemaId"]: t["tool"] for t in json.loads(given.read_text(encoding="utf-8"))["tools"]}
+    rows = read_ndjson(out)
+    objects = [r for r in rows if any(k in r for k in ROW_KEY_OF_TOOL.values())]
+    assert objects, "no object rows"
+    for row in objects:
+        assert "name" not in row and row.get("schemaId") in tools, row
+        assert ROW_KEY_OF_TOOL[tools[row["schemaId"]]] in row, (tools[row["schemaId"]], sorted(row))
+    return derived_tools(ont), rows
