@@ -106,27 +106,90 @@ def _oracle_python() -> str | None:
     return os.environ.get("LB_ORACLE_PYTHON")
 
 
+class OracleServer:
+    """One long-lived oracle process (tests/oracle_server.py) answering every oracle run of
+    this test process: the SDK is imported once, not once per file checked. Falls back to a
+    process per run (``python lb_oracle.py ...``, the same checks) if the server cannot start
+    or dies; ``LBC_ORACLE_SERVER=0`` always does that."""
+
+    def __init__(self, python: str, script: Path) -> None:
+        self.python, self.script = python, script
+        self.proc: subprocess.Popen[str] | None = None
+        self.broken = os.environ.get("LBC_ORACLE_SERVER") == "0"
+
+    def _start(self) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [self.python, str(Path(__file__).with_name("oracle_server.py")), str(self.script)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
+        )
+        assert proc.stdout is not None
+        if json.loads(proc.stdout.readline() or "{}").get("ready") is not True:
+            self._stop(proc)
+            raise OSError("oracle server did not start")
+        return proc
+
+    def run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        if not self.broken:
+            try:
+                if self.proc is None:
+                    self.proc = self._start()
+                assert self.proc.stdin is not None and self.proc.stdout is not None
+                self.proc.stdin.write(json.dumps(argv) + "\n")
+                self.proc.stdin.flush()
+                reply = json.loads(self.proc.stdout.readline())
+                return subprocess.CompletedProcess(argv, reply["returncode"], reply["stdout"], reply["stderr"])
+            except (OSError, ValueError, KeyError):
+                self.broken = True
+                self.close()
+        return subprocess.run([self.python, str(self.script), *argv], capture_output=True, text=True, check=False)
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen[str]) -> None:
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            self._stop(proc)
+
+
+@pytest.fixture(scope="session")
+def oracle_server():
+    """The test process's :class:`OracleServer` (None without LB_ORACLE_PYTHON); closed at the end."""
+    python = _oracle_python()
+    if not python or not ORACLE_SCRIPT.is_file():
+        yield None
+        return
+    server = OracleServer(python, ORACLE_SCRIPT)
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def oracle():
+def oracle(oracle_server):
     """Run ../shared/tools/lb_oracle.py (the Labelbox SDK 5.2.1 parser) on an NDJSON file.
 
     Needs LB_ORACLE_PYTHON: a Python with ``labelbox[data]==5.2.1`` installed (.ci/run
-    sets one up). Without it the oracle tests are skipped, and say so.
+    sets one up). Without it the oracle tests are skipped, and say so. Runs go to one oracle
+    process per test process (:class:`OracleServer`): same script, same arguments, same output.
     """
-    python = _oracle_python()
-    if not python or not ORACLE_SCRIPT.is_file():
+    if oracle_server is None:
         if os.environ.get("LB_REQUIRE_ORACLE"):
-            pytest.fail(f"oracle required but missing (LB_ORACLE_PYTHON={python!r}, {ORACLE_SCRIPT})")
+            pytest.fail(f"oracle required but missing (LB_ORACLE_PYTHON={_oracle_python()!r}, {ORACLE_SCRIPT})")
         pytest.skip("LB_ORACLE_PYTHON not set or oracle script missing (CI sets both)")
 
     def run(path: Path, *, mode: str = "mal", media: str = "image", extra: tuple[str, ...] = ()) -> OracleResult:
-        proc = subprocess.run(
-            [python, str(ORACLE_SCRIPT), str(path), "--mode", mode, "--media", media, *extra],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return OracleResult(proc)
+        return OracleResult(oracle_server.run([str(path), "--mode", mode, "--media", media, *extra]))
 
     return run
 
