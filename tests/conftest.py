@@ -28,6 +28,17 @@ MISSING_SHARED = f"third-party fixtures not found at {SHARED} (set LBC_SHARED to
 ORACLE_SCRIPT = Path(os.environ.get("LB_ORACLE_SCRIPT", SHARED / "tools" / "lb_oracle.py"))
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """pyproject's addopts run the suite on every core (``-n auto``, pytest-xdist). Without
+    xdist (``-p no:xdist``, or a clone without the dev extra) ``-n`` is accepted and ignored,
+    so the same command runs the tests in this one process."""
+    if not pluginmanager.has_plugin("xdist"):
+        # _addoption: lowercase short flags are reserved to plugins; xdist declares -n the same way
+        parser.getgroup("xdist", "pytest-xdist (not loaded)")._addoption(
+            "-n", "--numprocesses", dest="numprocesses", default=None,
+            help="run in parallel with pytest-xdist; ignored here: xdist is not loaded")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "shared: reads third-party fixtures from ../shared in place")
     if os.environ.get("LBC_REQUIRE_SHARED") and not HAVE_SHARED:

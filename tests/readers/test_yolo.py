@@ -88,7 +88,12 @@ FIXTURES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=lambda v: str(v)[-40:])
+def _fixture_id(value: object) -> str:
+    """Sets sorted: test ids must not depend on hash order (xdist workers compare them)."""
+    return (str(sorted(value)) if isinstance(value, set) else str(value))[-40:]
+
+
+@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=_fixture_id)
 def test_public_fixture__reads(fixtures: Path, path: str, options: dict, n_assets: int, expected: dict, subsets: set) -> None:
     assets, _ = read(fixtures / path, **options)
     assert len(assets) == n_assets
@@ -97,7 +102,7 @@ def test_public_fixture__reads(fixtures: Path, path: str, options: dict, n_asset
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=lambda v: str(v)[-40:])
+@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=_fixture_id)
 def test_public_fixture__oracle(fixtures: Path, tmp_path: Path, oracle, path: str, options: dict, n_assets: int, expected: dict, subsets: set) -> None:
     out = tmp_path / "out.ndjson"
     flags = [f"--yolo-{k.replace('_', '-')}={v}" for k, v in options.items()]
