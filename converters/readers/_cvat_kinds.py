@@ -65,8 +65,7 @@ class _Kinds:
             if parent:  # a skeleton's node: always a point
                 label, kind = self.name(parent, name), Kind.POINT
             elif type_ in _NO_SHAPE:
-                self.typed.add(name)
-                continue
+                continue  # no shape of its own; a shape drawn with it anyway is found by the scan
             elif type_ == "ellipse":
                 label, kind = name, self.ellipse()
             elif type_ in _BY_TYPE:
@@ -97,7 +96,10 @@ class _Kinds:
         if not label or label in self.typed:
             return
         if tag == "box":
-            rotated = (elem.get("rotation") or "0").strip() not in ("", "0", "0.0")
+            try:
+                rotated = float(elem.get("rotation") or 0) % 360.0 != 0.0
+            except ValueError:
+                rotated = False  # the reader names the bad value
             in_video = parent.tag == "track" and self.video
             polygon = rotated and self.o.rotated_box == "polygon" and not in_video
             self.add(label, Kind.POLYGON if polygon else Kind.BBOX)

@@ -355,6 +355,7 @@ def _kinds_of(path: Path, media: Media | None = None, **options: object) -> tupl
         (image(_BOX + _ROTATED + _POLY + _LINE + _POINTS), None, {},
          {"car": ["bbox", "point", "polygon", "polyline"]}),
         (image(_ROTATED), None, {"rotated_box": "bbox"}, {"car": ["bbox"]}),
+        (image(_BOX.replace("/>", ' rotation="360.00"/>')), None, {}, {"car": ["bbox"]}),  # a full turn: a box
         (image(_ELLIPSE), None, {}, {"car": ["polygon"]}),
         (image(_ELLIPSE + _MASK), None, {"ellipse": "mask"}, {"car": ["mask"]}),
         (image(_SKELETON), None, {}, {"hand tip": ["point"]}),
@@ -364,7 +365,7 @@ def _kinds_of(path: Path, media: Media | None = None, **options: object) -> tupl
         (_TRACK, None, {}, {"car": ["bbox"]}),  # video tracks: rotated boxes are their bounding box
         (_TRACK, Media.IMAGE, {}, {"car": ["polygon"]}),  # frames as images: a rotated box is a polygon
     ],
-    ids=["shapes", "rotated-bbox", "ellipse", "ellipse-mask", "skeleton", "skeleton-template", "labels", "track-video",
+    ids=["shapes", "rotated-bbox", "full-turn", "ellipse", "ellipse-mask", "skeleton", "skeleton-template", "labels", "track-video",
          "track-image"],
 )
 def test_label_kinds_are_the_kinds_read(tmp_path: Path, body: str, media, options: dict, expected: dict) -> None:
