@@ -318,10 +318,21 @@ def row_kinds(text: str, rules: RowRules, out: dict[str, set[Kind]]) -> None:
             continue
         out.setdefault(label, set()).add(Kind.BBOX)
         if what == "pose" and rules.kpt_shape is not None:
-            k = rules.kpt_shape[0]
+            k, d = rules.kpt_shape
             for j, name in enumerate(_keypoint_names(rules, cid, k)):
+                if _absent(tokens[5 + j * d : 5 + (j + 1) * d]):
+                    continue
                 point = rules.keypoint_name.format_map({"class": label, "keypoint": name, "index": j})
                 out.setdefault(point, set()).add(Kind.POINT)
+
+
+def _absent(values: list[str]) -> bool:
+    """A keypoint :func:`_keypoints` leaves out: visibility 0, or x = y = 0 without one."""
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return False
+    return numbers[2] == 0 if len(numbers) == 3 else numbers[0] == numbers[1] == 0.0
 
 
 def skip_rows(text: str, *, file: str, report: Report, code: str, message: str) -> int:

@@ -411,3 +411,11 @@ def test_ontology_round_trip_maps_every_row(tmp_path: Path) -> None:
                      "car (line)": "line", "car (point)": "point", "hand tip": "point"}
     assert sorted(k for r in rows for k in ("bbox", "polygon", "mask", "line", "point") if k in r) == [
         "bbox", "line", "mask", "mask", "point", "point", "point", "polygon"]
+
+
+@pytest.mark.parametrize("path", sorted((FX).rglob("*.xml")), ids=lambda p: str(p.relative_to(FX)))
+def test_label_kinds_are_the_kinds_read__public_fixtures(path: Path) -> None:
+    if not CVATReader.sniff(path):
+        pytest.skip("not a CVAT export")  # none today: every XML under cvat/ is one
+    declared, got = _kinds_of(path)
+    assert got and {k: declared.get(k) for k in got} == got

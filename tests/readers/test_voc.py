@@ -12,7 +12,7 @@ from PIL import Image
 
 from converters.cli import main
 from converters.errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
-from converters.model import Box, Classification, Mask, Polygon
+from converters.model import Box, Classification, Kind, Mask, Polygon
 from converters.readers import ReadContext
 from converters.readers._voc_masks import VOC_CLASSES, voc_colormap
 from converters.readers.voc import VOCOptions, VOCReader
@@ -668,3 +668,18 @@ def test_ontology_round_trip_maps_every_row(tmp_path: Path) -> None:
     tools, rows = ontology_round_trip([str(root)], tmp_path, "--mode", "ground-truth")
     assert set(tools) == {"person", "person (polygon)", "person (mask)"}
     assert sorted(k for r in rows for k in ("bbox", "polygon", "mask") if k in r) == ["bbox", "bbox", "mask", "polygon"]
+
+
+@pytest.mark.parametrize("path", [DS1, DS2, DS3, ROBOFLOW, KAGGLE1, KAGGLE2, LF_DET, LF_SEG])
+def test_label_kinds_cover_every_kind_read__public_fixtures(fixtures: Path, path: str) -> None:
+    reader = VOCReader([fixtures / path])
+    declared = {k: set(v) for k, v in reader.label_kinds().items()}
+    got: dict[str, set] = {}
+    for asset in reader.read():
+        for a in asset.annotations:
+            if a.label is not None:
+                got.setdefault(a.label, set()).add(a.kind)
+    assert got and all(kinds <= declared.get(label, set()) for label, kinds in got.items()), (declared, got)
+    # boxes and polygons are declared exactly; only masks may be declared for classes no PNG holds
+    assert {k: v - {Kind.MASK} for k, v in declared.items() if v - {Kind.MASK}} == {
+        k: v - {Kind.MASK} for k, v in got.items() if v - {Kind.MASK}}

@@ -552,7 +552,8 @@ def _read_kinds(path: Path, *, min_score: float | None = None, **options: object
     got: dict[str, set] = {}
     for asset in reader.read():
         for a in asset.annotations:
-            got.setdefault(a.label, set()).add(a.kind.value)
+            if a.label is not None:  # classifications name no tool
+                got.setdefault(a.label, set()).add(a.kind.value)
     return declared, {k: sorted(v) for k, v in got.items()}
 
 
@@ -625,3 +626,10 @@ def test_ontology_round_trip__pose(tmp_path: Path) -> None:
     assert tools == {"person": "rectangle", "person nose": "point", "person eye": "point", "dog": "rectangle",
                      "dog 1": "point"}
     assert len(rows) == 5
+
+
+@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=_fixture_id)
+def test_label_kinds_are_the_kinds_read__public_fixtures(fixtures: Path, path: str, options: dict, n_assets: int,
+                                                        expected: dict, subsets: set) -> None:
+    declared, got = _read_kinds(fixtures / path, **options)
+    assert declared == got
