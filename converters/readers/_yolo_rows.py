@@ -31,7 +31,7 @@ from ..errors import ParseError
 from ..model import Annotation, Box, Classification, Kind, Point, Polygon, SourceRef
 from ..report import Report
 
-__all__ = ["RowRules", "guess_kind", "parse_rows", "skip_rows"]
+__all__ = ["RowRules", "guess_kind", "parse_rows", "row_kinds", "skip_rows"]
 
 #: Normalised values within this distance outside [0, 1] are clamped without a report
 #: (float noise of ``cx - w/2``; 1e-6 of a 10,000 px image is 0.01 px).
@@ -279,6 +279,60 @@ def _is_float(token: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def row_kinds(text: str, rules: RowRules, out: dict[str, set[Kind]]) -> None:
+    """Add to ``out`` the kind of every row of a label file, as :func:`parse_rows` would read it.
+
+    For ``label_kinds``: splits and counts tokens only (no coordinate is converted, no model
+    built). Rows :func:`parse_rows` would refuse, skip or drop below ``--min-score`` are
+    passed over; a pose row declares its box and every keypoint's point tool.
+    """
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        tokens = raw.split()
+        if not tokens or (lineno <= 2 and is_dota_header(tokens)):
+            continue
+        if is_dota_row(tokens):
+            out.setdefault(tokens[8], set()).add(Kind.POLYGON)
+            continue
+        try:
+            cls = float(tokens[0])
+            cid = int(cls)
+        except (ValueError, OverflowError):
+            continue
+        if cid != cls or cid < 0:
+            continue
+        label = str(cid) if rules.names is None else rules.names.get(cid)
+        spec = _shape_of(rules.task, len(tokens) - 1, rules.kpt_shape)
+        if label is None or spec is None:
+            continue
+        what, has_conf = spec
+        if has_conf and rules.min_score is not None:
+            try:
+                if float(tokens[-1]) < rules.min_score:
+                    continue
+            except ValueError:
+                continue
+        if what == "polygon":
+            out.setdefault(label, set()).add(Kind.POLYGON)
+            continue
+        out.setdefault(label, set()).add(Kind.BBOX)
+        if what == "pose" and rules.kpt_shape is not None:
+            k, d = rules.kpt_shape
+            for j, name in enumerate(_keypoint_names(rules, cid, k)):
+                if _absent(tokens[5 + j * d : 5 + (j + 1) * d]):
+                    continue
+                point = rules.keypoint_name.format_map({"class": label, "keypoint": name, "index": j})
+                out.setdefault(point, set()).add(Kind.POINT)
+
+
+def _absent(values: list[str]) -> bool:
+    """A keypoint :func:`_keypoints` leaves out: visibility 0, or x = y = 0 without one."""
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return False
+    return numbers[2] == 0 if len(numbers) == 3 else numbers[0] == numbers[1] == 0.0
 
 
 def skip_rows(text: str, *, file: str, report: Report, code: str, message: str) -> int:

@@ -19,14 +19,15 @@ The XML is streamed (``_cvat_stream``): a large video export is never held whole
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionsError, SourceNotFoundError
-from ..model import Asset, Media
-from ._cvat_meta import parse_meta
+from ..model import Asset, Kind, Media
 from ._cvat_io import elements
+from ._cvat_kinds import file_kinds
+from ._cvat_meta import parse_meta
 from ._cvat_stream import FileWalker
 from ._paths import Confinement
 from .base import Reader, option
@@ -155,6 +156,15 @@ class CVATReader(Reader):
                 break
             metas.close()
         return names
+
+    def label_kinds(self) -> Mapping[str, Collection[Kind]]:
+        """From the labels' ``<type>`` in ``<meta>``, else a streamed pre-scan of the shape
+        elements (see :mod:`._cvat_kinds`)."""
+        out: dict[str, set[Kind]] = {}
+        for path in self.files():
+            for label, kinds in file_kinds(path, self.options, self.context.media).items():
+                out.setdefault(label, set()).update(kinds)
+        return out
 
     def total(self) -> int | None:
         return sum(_count_tag(p, b"<image ") for p in self.files()) or None  # image exports only

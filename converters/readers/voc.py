@@ -16,16 +16,17 @@ full decode), then from a mask PNG; an image with annotations and no size is an 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ParseError
-from ..model import Annotation, Asset, Classification, Media, SourceRef
+from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
 from ._images import IMAGE_SUFFIXES, image_size
 from ._paths import Confinement, clean_relative, resolve_inside
 from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
+from ._voc_kinds import dataset_kinds
 from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
 from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
 from ._voc_xml import VocFile, has_zero_coordinate, parse_voc_file
@@ -120,6 +121,20 @@ class VOCReader(Reader):
     def labels(self) -> Sequence[str]:
         """Classes of the label maps, then every class met while reading."""
         return tuple(self._labels)
+
+    def label_kinds(self) -> Mapping[str, Collection[Kind]]:
+        """Boxes and polygons from a parse of every XML (no model built), masks for every
+        class a segmentation PNG of the dataset can hold (see :mod:`._voc_kinds`)."""
+        out: dict[str, set[Kind]] = {}
+        for ds in self.datasets:
+            labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP
+            found = dataset_kinds(
+                ds, labelmap, geometry=self.options.geometry, drop_difficult=self.options.difficult == "drop",
+                masks=self.options.masks,
+            )
+            for name, kinds in found.items():
+                out.setdefault(name, set()).update(kinds)
+        return out
 
     def read(self) -> Iterator[Asset]:
         for ds in self.datasets:

@@ -18,18 +18,18 @@ reported row by row.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConversionError, OptionsError, ParseError
-from ..model import Annotation, Asset, Classification, Media, SourceRef
+from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
 from ._images import image_size
 from ._paths import Confinement
 from ._yolo_layout import NAME_FILES, Dataset, Split, discover, find_images, holds_only_labels, is_image, label_files
-from ._yolo_rows import RowRules, looks_like_labels, parse_rows, skip_rows
+from ._yolo_rows import RowRules, looks_like_labels, parse_rows, row_kinds, skip_rows
 from .base import Reader, option
 
 __all__ = ["YOLOOptions", "YOLOReader"]
@@ -140,6 +140,7 @@ class YOLOReader(Reader):
         self._label_dirs = (o.labels_dir, *(n for n in _LABEL_DIRS if n != o.labels_dir))
         self._dir_cache: dict[Path, bool] = {}
         self._label_folders: dict[Path, Path] = {}
+        self._paired: dict[int, list[_Item]] = {}  # id(dataset) -> its items (paired once)
         self._choose_key_template()
 
     def total(self) -> int | None:
@@ -216,6 +217,13 @@ class YOLOReader(Reader):
         return parent
 
     def _items(self, ds: Dataset) -> list[_Item]:
+        """Each image with its label file, paired once (``label_kinds`` and ``read`` share it)."""
+        items = self._paired.get(id(ds))
+        if items is None:
+            items = self._paired[id(ds)] = self._pair(ds)
+        return items
+
+    def _pair(self, ds: Dataset) -> list[_Item]:
         items: list[_Item] = []
         done: set[Path] = set()
         labels: dict[Path, Path] = {}
@@ -238,6 +246,28 @@ class YOLOReader(Reader):
                 labels.setdefault(label, image)
                 items.append(_Item(split, image, label))
         return items
+
+    # -- label kinds ---------------------------------------------------------------
+
+    def label_kinds(self) -> Mapping[str, Collection[Kind]]:
+        """The kind of every row, from a scan of the label files' text (no image opened, no
+        model built): the ontology then names each class's tools the same whatever file
+        comes first. A dataset whose rules are wrong (pose without kpt_shape) declares
+        nothing: reading it raises the error."""
+        out: dict[str, set[Kind]] = {}
+        for ds in self.datasets:
+            if self._task(ds) == "classify":
+                continue
+            try:
+                rules = self._rules(ds)
+            except ConversionError:
+                continue
+            labels = sorted({i.label for i in self._items(ds) if i.label is not None})
+            with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
+                for text in pool.map(_label_text, labels):
+                    if text:
+                        row_kinds(text, rules, out)
+        return out
 
     # -- reading -------------------------------------------------------------------
 
@@ -433,6 +463,14 @@ def _paired_label(image: Path, split: Split, label_root: Path) -> Path:
     rel = _rel(image, split.image_root).rsplit(".", 1)[0] + ".txt"
     path = label_root / rel
     return path if path.is_file() else label_root / (image.name.rsplit(".", 1)[0] + ".txt")
+
+
+def _label_text(path: Path) -> str | None:
+    """A label file's text, or None when it is missing or unreadable (read() reports those)."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _exists(path: Path | None) -> bool:

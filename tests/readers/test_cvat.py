@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from converters.errors import ParseError, UnsafeInputError
-from converters.model import Box, ClassificationKind, Mask, Point, Polygon, Polyline
+from converters.model import Box, ClassificationKind, Mask, Media, Point, Polygon, Polyline
 from converters.readers import ReadContext
 from converters.readers._cvat_rle import decode_box, parse_rle
 from converters.readers._cvat_shapes import box_corners, ellipse_polygon
@@ -316,3 +316,106 @@ def test_shapes_are_what_the_source_says() -> None:
     assert isinstance(ship.shape, Polygon) and ship.shape.exterior[3] == (0.0, 562.37)  # on the border, kept
     line = [a for a in read(PROJECT)[0][0].annotations if isinstance(a.shape, Polyline)][0]
     assert line.shape.points == ((1.0, 2.0), (3.0, 4.0), (5.0, 6.0), (7.0, 8.0))
+
+
+# --------------------------------------------------------------------------- issue 12 item 10
+
+_BOX = '<box label="car" xtl="1" ytl="1" xbr="5" ybr="5"/>'
+_ROTATED = '<box label="car" xtl="1" ytl="1" xbr="5" ybr="5" rotation="30"/>'
+_POLY = '<polygon label="car" points="1,1;6,1;6,6"/>'
+_LINE = '<polyline label="car" points="1,1;6,6"/>'
+_POINTS = '<points label="car" points="2,2;3,3"/>'
+_ELLIPSE = '<ellipse label="car" cx="10" cy="10" rx="4" ry="3"/>'
+_MASK = '<mask label="car" rle="2, 2, 2" left="1" top="1" width="2" height="3"/>'
+_SKELETON = '<skeleton label="hand"><points label="tip" points="1,1"/><points label="base" points="2,2" outside="1"/></skeleton>'
+_TRACK = ('<track id="0" label="car"><box frame="0" keyframe="1" outside="0" xtl="1" ytl="1" xbr="5" ybr="5" rotation="30"/>'
+          '<box frame="1" keyframe="1" outside="1" xtl="1" ytl="1" xbr="5" ybr="5" rotation="30"/></track>')
+_TYPED_META = """<meta><task><id>1</id><name>t</name><mode>annotation</mode><labels>
+<label><name>car</name><type>rectangle</type></label><label><name>road</name><type>polygon</type></label>
+<label><name>hand</name><type>skeleton</type></label><label><name>tip</name><type>points</type><parent>hand</parent></label>
+<label><name>sign</name><type>any</type></label><label><name>weather</name><type>tag</type></label>
+</labels></task></meta>"""
+
+
+def _kinds_of(path: Path, media: Media | None = None, **options: object) -> tuple[dict, dict]:
+    """(what label_kinds() declares, what read() gives): label -> sorted kind values."""
+    reader = CVATReader([path], options=CVATOptions(**options), context=ReadContext(media=media))
+    declared = {k: sorted(v.value for v in kinds) for k, kinds in reader.label_kinds().items()}
+    got: dict[str, set] = {}
+    for asset in reader.read():
+        for a in asset.annotations:
+            if a.label is not None:
+                got.setdefault(a.label, set()).add(a.kind.value)
+    return declared, {k: sorted(v) for k, v in got.items()}
+
+
+@pytest.mark.parametrize(
+    ("body", "media", "options", "expected"),
+    [
+        (image(_BOX + _ROTATED + _POLY + _LINE + _POINTS), None, {},
+         {"car": ["bbox", "point", "polygon", "polyline"]}),
+        (image(_ROTATED), None, {"rotated_box": "bbox"}, {"car": ["bbox"]}),
+        (image(_BOX.replace("/>", ' rotation="360.00"/>')), None, {}, {"car": ["bbox"]}),  # a full turn: a box
+        (image(_ELLIPSE), None, {}, {"car": ["polygon"]}),
+        (image(_ELLIPSE + _MASK), None, {"ellipse": "mask"}, {"car": ["mask"]}),
+        (image(_SKELETON), None, {}, {"hand tip": ["point"]}),
+        (image(_SKELETON), None, {"keypoint_name": "{point} of {skeleton}"}, {"tip of hand": ["point"]}),
+        (image('<box label="" xtl="1" ytl="1" xbr="5" ybr="5"/><polygon label="truck" points="1,1;6,1;6,6"/>'), None, {},
+         {"truck": ["polygon"]}),  # an empty label is skipped; a label the meta lacks is scanned
+        (_TRACK, None, {}, {"car": ["bbox"]}),  # video tracks: rotated boxes are their bounding box
+        (_TRACK, Media.IMAGE, {}, {"car": ["polygon"]}),  # frames as images: a rotated box is a polygon
+    ],
+    ids=["shapes", "rotated-bbox", "full-turn", "ellipse", "ellipse-mask", "skeleton", "skeleton-template", "labels", "track-video",
+         "track-image"],
+)
+def test_label_kinds_are_the_kinds_read(tmp_path: Path, body: str, media, options: dict, expected: dict) -> None:
+    path = cvat_xml(tmp_path, body)  # META types no label: every kind comes from the pre-scan
+    declared, got = _kinds_of(path, media, **options)
+    assert declared == got == expected
+
+
+def test_label_kinds__meta_types_win_over_the_shapes_of_one_chunk(tmp_path: Path) -> None:
+    path = cvat_xml(tmp_path, image(_ROTATED + '<polygon label="sign" points="1,1;6,1;6,6"/>' + _SKELETON
+                                    + '<tag label="weather"/>'), meta=_TYPED_META)
+    declared, got = _kinds_of(path)
+    # road is declared though this chunk has none; car's rotated box is a polygon, yet car is declared
+    # a rectangle (the meta): every chunk of the project names car's tools alike
+    assert declared == {"car": ["bbox"], "road": ["polygon"], "hand tip": ["point"], "sign": ["polygon"]}
+    assert got == {"car": ["polygon"], "sign": ["polygon"], "hand tip": ["point"]}
+
+
+def test_derived_tool_names_do_not_depend_on_object_order(tmp_path: Path) -> None:
+    from converters.cli import main
+    from tests.conftest import derived_tools
+
+    shapes = [_POLY, _LINE, _BOX, _POINTS]
+    got = []
+    for i, order in enumerate((shapes, shapes[::-1])):
+        body = "\n".join(f'<image id="{n}" name="{n}.jpg" width="20" height="20">{s}</image>' for n, s in enumerate(order))
+        (tmp_path / f"chunk{i}").mkdir()
+        path = cvat_xml(tmp_path / f"chunk{i}", body)
+        ont = tmp_path / f"ont{i}.json"
+        assert main(["ontology", str(path), "-o", str(ont)]) == 0
+        got.append(derived_tools(ont))
+    assert got == [{"car": "rectangle", "car (polygon)": "polygon", "car (line)": "line", "car (point)": "point"}] * 2
+
+
+def test_ontology_round_trip_maps_every_row(tmp_path: Path) -> None:
+    from tests.conftest import ontology_round_trip
+
+    body = "\n".join(f'<image id="{n}" name="{n}.jpg" width="20" height="20">{s}</image>'
+                     for n, s in enumerate([_MASK, _POLY + _SKELETON, _ELLIPSE, _BOX + _LINE, _POINTS]))
+    path = cvat_xml(tmp_path, body)
+    tools, rows = ontology_round_trip([str(path)], tmp_path, "--mode", "ground-truth", "--cvat-ellipse", "mask")
+    assert tools == {"car": "rectangle", "car (polygon)": "polygon", "car (mask)": "raster-segmentation",
+                     "car (line)": "line", "car (point)": "point", "hand tip": "point"}
+    assert sorted(k for r in rows for k in ("bbox", "polygon", "mask", "line", "point") if k in r) == [
+        "bbox", "line", "mask", "mask", "point", "point", "point", "polygon"]
+
+
+@pytest.mark.parametrize("path", sorted((FX).rglob("*.xml")), ids=lambda p: str(p.relative_to(FX)))
+def test_label_kinds_are_the_kinds_read__public_fixtures(path: Path) -> None:
+    if not CVATReader.sniff(path):
+        pytest.skip("not a CVAT export")  # none today: every XML under cvat/ is one
+    declared, got = _kinds_of(path)
+    assert got and {k: declared.get(k) for k in got} == got

@@ -12,7 +12,7 @@ from PIL import Image
 
 from converters.cli import main
 from converters.errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
-from converters.model import Box, Classification, Mask, Polygon
+from converters.model import Box, Classification, Kind, Mask, Polygon
 from converters.readers import ReadContext
 from converters.readers._voc_masks import VOC_CLASSES, voc_colormap
 from converters.readers.voc import VOCOptions, VOCReader
@@ -657,3 +657,82 @@ def test_segmentation_object_png_is_decoded_once_per_image_when_written(tmp_path
     assert calls == {"instance": 2, "class": 1}  # read scan + one writer decode; class PNG scanned once
     rows = [r for r in read_ndjson(tmp_path / "out.ndjson") if "mask" in r]
     assert sorted(r["name"] for r in rows) == sorted(f"{_voc_masks.VOC_CLASSES[1 + k % 3]} (mask)" for k in range(1, 13))
+
+
+# --------------------------------------------------------------------------- issue 12 item 10
+
+
+def _poly(name: str = "person") -> str:
+    return (f"<object><name>{name}</name><polygon><x1>1</x1><y1>1</y1><x2>5</x2><y2>1</y2>"
+            f"<x3>5</x3><y3>5</y3></polygon></object>")
+
+
+def _mixed_voc(tmp_path: Path, order: list[str]) -> Path:
+    """``person`` as a box, a polygon and an instance mask (with its box), one image each,
+    in the given order of images (a.xml, b.xml, c.xml)."""
+    size = "<size><width>6</width><height>4</height></size>"
+    shapes = {"bbox": obj("person", (1, 1, 3, 3)), "polygon": _poly(), "mask": obj("person", (1, 1, 2, 2))}
+    root = devkit(tmp_path, {f"Annotations/{n}.xml": xml(shapes[kind], filename=f"{n}.jpg", size=size)
+                             for n, kind in zip("abc", order)})
+    inst = np.zeros((4, 6))
+    inst[0:2, 0:2] = 1
+    png(root / f"SegmentationObject/{'abc'[order.index('mask')]}.png", inst, "P", palette=True)
+    return root
+
+
+def test_derived_tool_names_do_not_depend_on_object_order(tmp_path: Path) -> None:
+    from tests.conftest import derived_tools
+
+    orders = (["polygon", "mask", "bbox"], ["bbox", "polygon", "mask"], ["mask", "polygon", "bbox"])
+    got = []
+    for i, order in enumerate(orders):
+        root = _mixed_voc(tmp_path / f"chunk{i}", order)
+        ont = tmp_path / f"ont{i}.json"
+        assert main(["ontology", str(root), "-o", str(ont)]) == 0
+        got.append(derived_tools(ont))
+    expected = {"person": "rectangle", "person (polygon)": "polygon", "person (mask)": "raster-segmentation"}
+    assert got == [expected] * len(orders)
+
+
+def test_label_kinds_follow_the_reader_options(tmp_path: Path) -> None:
+    both = obj("car", (1, 1, 3, 3)).replace("</object>", "<polygon><x1>1</x1><y1>1</y1><x2>3</x2><y2>1</y2>"
+                                            "<x3>3</x3><y3>3</y3></polygon><part><name>wheel</name>"
+                                            "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></part></object>")
+    root = devkit(tmp_path, {"Annotations/a.xml": xml(both + obj("cat", extra="<difficult>1</difficult>"))})
+
+    def kinds(**options: str) -> dict:
+        return {k: sorted(v) for k, v in VOCReader([root], options=VOCOptions(**options)).label_kinds().items()}
+
+    assert kinds() == {"car": ["polygon"], "car wheel": ["bbox"], "cat": ["bbox"]}
+    assert kinds(geometry="both") == {"car": ["bbox", "polygon"], "car wheel": ["bbox"], "cat": ["bbox"]}
+    assert kinds(geometry="bbox", difficult="drop") == {"car": ["bbox"], "car wheel": ["bbox"]}
+    # and what is declared is what read() gives
+    read_kinds: dict[str, set] = {}
+    for asset in read(root, geometry="both"):
+        for a in asset.annotations:
+            read_kinds.setdefault(a.label, set()).add(a.kind)
+    assert {k: sorted(v) for k, v in read_kinds.items()} == kinds(geometry="both")
+
+
+def test_ontology_round_trip_maps_every_row(tmp_path: Path) -> None:
+    from tests.conftest import ontology_round_trip
+
+    root = _mixed_voc(tmp_path, ["mask", "polygon", "bbox"])
+    tools, rows = ontology_round_trip([str(root)], tmp_path, "--mode", "ground-truth")
+    assert set(tools) == {"person", "person (polygon)", "person (mask)"}
+    assert sorted(k for r in rows for k in ("bbox", "polygon", "mask") if k in r) == ["bbox", "bbox", "mask", "polygon"]
+
+
+@pytest.mark.parametrize("path", [DS1, DS2, DS3, ROBOFLOW, KAGGLE1, KAGGLE2, LF_DET, LF_SEG])
+def test_label_kinds_cover_every_kind_read__public_fixtures(fixtures: Path, path: str) -> None:
+    reader = VOCReader([fixtures / path])
+    declared = {k: set(v) for k, v in reader.label_kinds().items()}
+    got: dict[str, set] = {}
+    for asset in reader.read():
+        for a in asset.annotations:
+            if a.label is not None:
+                got.setdefault(a.label, set()).add(a.kind)
+    assert got and all(kinds <= declared.get(label, set()) for label, kinds in got.items()), (declared, got)
+    # boxes and polygons are declared exactly; only masks may be declared for classes no PNG holds
+    assert {k: v - {Kind.MASK} for k, v in declared.items() if v - {Kind.MASK}} == {
+        k: v - {Kind.MASK} for k, v in got.items() if v - {Kind.MASK}}

@@ -88,7 +88,12 @@ FIXTURES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=lambda v: str(v)[-40:])
+def _fixture_id(value: object) -> str:
+    """Sets sorted: test ids must not depend on hash order (xdist workers compare them)."""
+    return (str(sorted(value)) if isinstance(value, set) else str(value))[-40:]
+
+
+@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=_fixture_id)
 def test_public_fixture__reads(fixtures: Path, path: str, options: dict, n_assets: int, expected: dict, subsets: set) -> None:
     assets, _ = read(fixtures / path, **options)
     assert len(assets) == n_assets
@@ -97,7 +102,7 @@ def test_public_fixture__reads(fixtures: Path, path: str, options: dict, n_asset
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=lambda v: str(v)[-40:])
+@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=_fixture_id)
 def test_public_fixture__oracle(fixtures: Path, tmp_path: Path, oracle, path: str, options: dict, n_assets: int, expected: dict, subsets: set) -> None:
     out = tmp_path / "out.ndjson"
     flags = [f"--yolo-{k.replace('_', '-')}={v}" for k, v in options.items()]
@@ -531,3 +536,100 @@ def test_invalid_data_yaml_in_folder__same_error_as_named(tmp_path: Path, capsys
         assert code == 1 and len(err) == 1
         errors.append(err[0])
     assert errors[0] == errors[1] and "invalid YAML" in errors[0] and "line 1" in errors[0]
+
+
+# --------------------------------------------------------------------------- issue 12 item 10
+
+_BOX, _POLY = "0 0.5 0.5 0.2 0.2", "0 0.1 0.1 0.4 0.1 0.4 0.5"
+_POSE_YAML = "train: images/train\nkpt_shape: [2, 3]\nkpt_names: {0: [nose, eye]}\nnames: [person, dog]\n"
+
+
+def _read_kinds(path: Path, *, min_score: float | None = None, **options: object) -> tuple[dict, dict]:
+    """(what label_kinds() declares, what read() gives) as label -> sorted kind values."""
+    ctx = ReadContext(min_score=min_score)
+    reader = YOLOReader([path], options=YOLOOptions(**options), context=ctx)
+    declared = {k: sorted(v.value for v in kinds) for k, kinds in reader.label_kinds().items()}
+    got: dict[str, set] = {}
+    for asset in reader.read():
+        for a in asset.annotations:
+            if a.label is not None:  # classifications name no tool
+                got.setdefault(a.label, set()).add(a.kind.value)
+    return declared, {k: sorted(v) for k, v in got.items()}
+
+
+@pytest.mark.parametrize(
+    ("rows", "yaml", "options", "expected"),
+    [
+        ({"a": _POLY + "\n", "b": _BOX + "\n"}, None, {}, {"cat": ["bbox", "polygon"]}),
+        ({"a": _POLY + "\n" + _BOX.replace("0 ", "1 ", 1) + "\n"}, None, {"task": "segment"},
+         {"cat": ["polygon"], "dog": ["bbox"]}),  # a box row in a segment task: still a box
+        ({"a": "0 0.1 0.1 0.4 0.1 0.4 0.5 0.1 0.5\n"}, None, {"task": "obb"}, {"cat": ["polygon"]}),
+        ({"a": "0 0.5 0.5 0.2 0.2 0.1 0.2 2 0.3 0.4 1\n"}, _POSE_YAML, {},
+         {"person": ["bbox"], "person nose": ["point"], "person eye": ["point"]}),
+        ({"a": "0 0.5 0.5 0.2 0.2 0.1 0.2 2 0.3 0.4 1\n"}, _POSE_YAML, {"keypoint_name": "{class}"},
+         {"person": ["bbox", "point"]}),  # keypoints named like their class share its name
+        ({"a": _BOX + "\n0 0.1 0.1 0.4 0.1 0.4 0.5 0.2\n"}, None, {"min_score": 0.5}, {"cat": ["bbox"]}),
+        ({"a": _BOX + "\n" + _POLY + "\n"}, None, {"task": "detect"}, {"cat": ["bbox"]}),  # the polygon is a task conflict
+    ],
+    ids=["auto", "segment", "obb", "pose", "pose-shared-name", "min-score", "detect-conflict"],
+)
+def test_label_kinds_are_the_kinds_read(tmp_path: Path, rows: dict, yaml: str | None, options: dict, expected: dict) -> None:
+    dataset(tmp_path, rows, yaml=yaml)
+    declared, got = _read_kinds(tmp_path, **options)
+    assert declared == got == expected
+
+
+def test_label_kinds__dota_rows_by_class_name(tmp_path: Path) -> None:
+    image(tmp_path / "images" / "p1.png", 100, 50)
+    (tmp_path / "labelTxt").mkdir()
+    (tmp_path / "labelTxt" / "p1.txt").write_text("gsd:0.1\n10 5 40 5 40 20 10 20 plane 0\n1 1 3 1 3 3 1 3 ship\n")
+    declared, got = _read_kinds(tmp_path)
+    assert declared == got == {"plane": ["polygon"], "ship": ["polygon"]}
+
+
+def test_label_kinds__rules_errors_are_left_to_read(tmp_path: Path) -> None:
+    dataset(tmp_path, _BOX + "\n")
+    reader = YOLOReader([tmp_path], options=YOLOOptions(task="pose"))
+    assert reader.label_kinds() == {}  # pose without kpt_shape: read() names the problem
+    with pytest.raises(OptionsError, match="kpt_shape"):
+        list(reader.read())
+
+
+def test_derived_tool_names_do_not_depend_on_object_order(tmp_path: Path) -> None:
+    from converters.cli import main
+    from tests.conftest import derived_tools
+
+    got = []
+    for i, (first, second) in enumerate(((_POLY, _BOX), (_BOX, _POLY))):
+        root = dataset(tmp_path / f"chunk{i}", {"a": first + "\n", "b": second + "\n"})
+        ont = tmp_path / f"ont{i}.json"
+        assert main(["ontology", str(root), "-o", str(ont)]) == 0
+        got.append(derived_tools(ont))
+    assert got == [{"cat": "rectangle", "cat (polygon)": "polygon"}] * 2
+
+
+def test_ontology_round_trip_maps_every_row(tmp_path: Path) -> None:
+    from tests.conftest import ontology_round_trip
+
+    root = dataset(tmp_path / "ds", {"a": _POLY + "\n1 0.5 0.5 0.1 0.1\n", "b": _BOX + "\n"})
+    tools, rows = ontology_round_trip([str(root)], tmp_path)
+    assert tools == {"cat": "rectangle", "cat (polygon)": "polygon", "dog": "rectangle"}
+    assert sorted(k for r in rows for k in ("bbox", "polygon") if k in r) == ["bbox", "bbox", "polygon"]
+
+
+def test_ontology_round_trip__pose(tmp_path: Path) -> None:
+    from tests.conftest import ontology_round_trip
+
+    root = dataset(tmp_path / "ds", {"a": "0 0.5 0.5 0.2 0.2 0.1 0.2 2 0.3 0.4 1\n", "b": "1 0.5 0.5 0.2 0.2 0 0 0 0.3 0.4 2\n"},
+                   yaml=_POSE_YAML)
+    tools, rows = ontology_round_trip([str(root)], tmp_path, "--mode", "ground-truth")
+    assert tools == {"person": "rectangle", "person nose": "point", "person eye": "point", "dog": "rectangle",
+                     "dog 1": "point"}
+    assert len(rows) == 5
+
+
+@pytest.mark.parametrize(("path", "options", "n_assets", "expected", "subsets"), FIXTURES, ids=_fixture_id)
+def test_label_kinds_are_the_kinds_read__public_fixtures(fixtures: Path, path: str, options: dict, n_assets: int,
+                                                        expected: dict, subsets: set) -> None:
+    declared, got = _read_kinds(fixtures / path, **options)
+    assert declared == got
