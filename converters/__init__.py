@@ -1,11 +1,13 @@
 """labelbox-converters: COCO, Pascal VOC, YOLO, CVAT and spaCy exports to Labelbox NDJSON.
 
-The public API::
+The public API (``convert = read + write``)::
 
     import converters
     report = converters.convert(["instances_val.json"], "out.ndjson", mode="ground-truth")
-    for asset in converters.read(["instances_val.json"]):
-        ...
+    reading = converters.read(["instances_val.json"])
+    for asset in reading.assets:
+        ...                      # reading.report: what the reader skipped
+    report = converters.write(my_assets, "out.ndjson", mode="ground-truth")
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ from .model import (
     VideoObject,
 )
 from .ontology import Ontology
-from .pipeline import ConvertOptions, convert
-from .pipeline import read_assets as read
+from .options import ConvertOptions, WriteOptions
+from .pipeline import Reading, convert, read
 from .readers import Reader, available_formats, get_reader, register_reader
 from .report import Report
+from .writer import Source, write
 
 __version__ = "0.1.0"
 
@@ -81,18 +84,22 @@ __all__ = [
     "Polygon",
     "Polyline",
     "Reader",
+    "Reading",
     "Relationship",
     "Report",
     "Segment",
+    "Source",
     "SourceRef",
     "UnknownFormatError",
     "UnsafeInputError",
     "VideoObject",
     "WriteError",
+    "WriteOptions",
     "__version__",
     "available_formats",
     "convert",
     "get_reader",
     "read",
     "register_reader",
+    "write",
 ]

@@ -8,8 +8,8 @@ reason; changes on the way are listed in the report.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from . import geometry
 from .datarows import DataRowRef
@@ -30,33 +30,52 @@ from .ndjson import (
     video_payload,
 )
 from .ontology import Ontology
-from .readers import Reader
+from .options import WriteOptions
 from .report import Report
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import ConvertOptions
+__all__ = ["AssetConverter", "RowOptions"]
 
-__all__ = ["AssetConverter"]
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowOptions:
+    """What building one asset's rows depends on (a small part of the write options)."""
+
+    mode: Mode = Mode.PRELABEL
+    offsets: str = "codepoints"
+    on_unmapped: str = "error"
+    min_score: float | None = None
+    geometry: geometry.GeometryOptions = field(default_factory=geometry.GeometryOptions)
+
+    @classmethod
+    def of(cls, o: WriteOptions) -> RowOptions:
+        return cls(mode=o.mode_value, offsets=o.offsets, on_unmapped=o.on_unmapped,
+                   min_score=o.min_score, geometry=o.geometry)
 
 
 class AssetConverter:
-    """Turns one asset into rows, recording every decision in the report."""
+    """Turns one asset into rows, recording every decision in the report.
 
-    def __init__(self, reader: Reader, options: ConvertOptions, report: Report, ontology: Ontology) -> None:
-        self.reader = reader
+    ``source_identity`` feeds the uuids (a reader's format name); ``mask_options`` says how
+    mask pixels are written.
+    """
+
+    def __init__(
+        self,
+        source_identity: str,
+        options: RowOptions,
+        report: Report,
+        ontology: Ontology,
+        mask_options: MaskOptions | None = None,
+    ) -> None:
         self.o = options
         self.report = report
         self.ontology = ontology
-        self.source_identity = reader.format_name
+        self.source_identity = source_identity
         self.ctx = RowContext(use_ids=ontology.has_ids, keep_confidence=options.mode is Mode.PRELABEL)
         self._features: dict[int, dict[str, str]] = {}
         self._valid: set[int] = set()
         self._points: dict[int, list[dict[str, float]]] = {}
-        self.mask_options = MaskOptions(
-            format=options.mask_format,
-            directory=Path(options.mask_dir) if options.mask_dir else None,
-            url_prefix=options.mask_url_prefix,
-        )
+        self.mask_options = mask_options or MaskOptions()
 
     def prevalidate(self, assets: Sequence[Asset]) -> None:
         """Check the plain polygons of a batch of assets in one vectorised pass.

@@ -21,6 +21,7 @@ from . import __version__
 from .errors import ConversionError, OptionsError
 from .geometry import GeometryOptions
 from .matrix import Mode
+from .options import flag_of
 from .model import Media
 from .readers import Reader, available_formats, get_reader
 from .report import Report
@@ -372,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConversionError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        message = exc.render(flag_of) if isinstance(exc, OptionsError) else str(exc)
+        print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted; nothing written", file=sys.stderr)

@@ -22,6 +22,8 @@ those fields, so the CLI can print ``error: <message>`` and never a traceback::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "ConversionError",
     "DataRowError",
@@ -133,7 +135,24 @@ class MissingDependencyError(InputError, ImportError):
 
 
 class OptionsError(ConversionError):
-    """The options given to convert() or the CLI are inconsistent or invalid."""
+    """The options given to convert() or the CLI are inconsistent or invalid.
+
+    ``fields`` names the option fields the message is about; the message holds a ``{field}``
+    placeholder for each, rendered as the field name by the library (``mask_dir``) and as
+    the flag by the CLI (``--mask-dir``, through :meth:`render`), so neither has to guess
+    the other's spelling.
+    """
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+        self.template = message
+        self.fields = fields
+        super().__init__(self.render())
+
+    def render(self, spell: Callable[[str], str] | None = None) -> str:
+        """The message with each field spelled by ``spell`` (default: the field name)."""
+        if not self.fields:
+            return self.template
+        return self.template.format_map({f: spell(f) if spell else f for f in self.fields})
 
 
 class MappingError(ConversionError):

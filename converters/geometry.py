@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from itertools import chain
 from operator import eq
+from typing import Literal, get_args
 
 import numpy as np
 import shapely
@@ -37,6 +38,7 @@ from shapely.geometry import Polygon as ShpPolygon
 from shapely.geometry import box as shp_box
 
 from . import masks
+from .errors import OptionsError
 from .model import XY, Box, Mask, MultiPolygon, Point, Polygon, Polyline, Shape
 
 __all__ = [
@@ -59,6 +61,11 @@ __all__ = [
 EPS = 1e-6
 
 
+Parts = Literal["polygons", "mask"]
+Holes = Literal["mask", "outer"]
+PointsOutside = Literal["keep", "drop"]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GeometryOptions:
     """What to do with shapes Labelbox would reject.
@@ -69,15 +76,22 @@ class GeometryOptions:
         points_outside: points outside the image are kept (``keep``) or dropped (``drop``).
     """
 
-    parts: str = "polygons"
-    holes: str = "mask"
-    points_outside: str = "keep"
+    parts: Parts = field(default="polygons", metadata={
+        "flag": "--polygon-parts", "choices": get_args(Parts), "cli": True,
+        "help": "multi-part objects: one polygon row per part, or one mask"})
+    holes: Holes = field(default="mask", metadata={
+        "choices": get_args(Holes), "cli": True, "help": "polygons with holes: a mask, or the outer ring only"})
+    points_outside: PointsOutside = field(default="keep", metadata={
+        "choices": get_args(PointsOutside), "cli": True, "help": "points outside the image"})
 
     def __post_init__(self) -> None:
-        for name, allowed in (("parts", ("polygons", "mask")), ("holes", ("mask", "outer")),
-                              ("points_outside", ("keep", "drop"))):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"GeometryOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for f in fields(self):
+            allowed = f.metadata["choices"]
+            if getattr(self, f.name) not in allowed:
+                raise OptionsError(
+                    f"{{{f.name}}} must be one of {', '.join(allowed)}, got {getattr(self, f.name)!r}",
+                    fields=(f.name,),
+                )
 
 
 @dataclass(frozen=True, slots=True)

@@ -316,7 +316,7 @@ def test_keyhole_ring_is_a_holed_polygon_and_becomes_a_mask():
 def _shapes_of_every_fixture(fixtures):
     """(source, shape, width, height) for every object shape any reader finds in fixtures/."""
     from converters.errors import ConversionError
-    from converters.pipeline import read_assets
+    from converters.pipeline import read
     from converters.readers import available_formats, get_reader
 
     for fmt in available_formats():
@@ -335,7 +335,7 @@ def _shapes_of_every_fixture(fixtures):
                 continue
             claimed.append(path)
             try:
-                for asset in read_assets([path], fmt=fmt):
+                for asset in read([path], fmt=fmt).assets:
                     for ann in asset.annotations:
                         shape = getattr(ann, "shape", None)
                         if shape is not None:

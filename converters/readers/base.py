@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..errors import OptionsError
 from ..model import Asset, Media
 from ..report import Report
 
@@ -100,8 +101,21 @@ class Reader(abc.ABC):
         return False
 
     @classmethod
-    def option_fields(cls) -> tuple[dataclasses.Field[Any], ...]:
-        return dataclasses.fields(cls.Options)
+    def make_options(cls, values: Mapping[str, Any]) -> Any:
+        """``Options(**values)``, any mistake (an unknown name, a bad value) an OptionsError."""
+        known = {f.name for f in dataclasses.fields(cls.Options)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise OptionsError(
+                f"the {cls.format_name} reader has no option {', '.join(unknown)} "
+                f"(it has: {', '.join(sorted(known)) or 'none'})"
+            )
+        try:
+            return cls.Options(**values)
+        except OptionsError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise OptionsError(f"{cls.format_name} reader options: {exc}") from exc
 
     def labels(self) -> Sequence[str]:
         """The class names the source declares (may be empty when it declares none)."""
