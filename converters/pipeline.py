@@ -36,7 +36,7 @@ class Reading:
     """What :func:`read` returns: the assets (lazy: read as they are iterated) and the report
     the reader fills meanwhile with what it skipped, plus what :func:`~converters.write`
     needs to give the same rows as :func:`convert` (``write(reading.assets, out,
-    report=reading.report, source=reading.source)``)."""
+    reader_report=reading.report, source=reading.source)``)."""
 
     assets: Iterator[Asset]
     report: Report
@@ -116,7 +116,7 @@ def _reading(sources: Sequence[str | Path], options: ConvertOptions, report: Rep
 
 def _options(options: ConvertOptions | None, kw: Any, where: str) -> ConvertOptions:
     if options is None:
-        return build(ConvertOptions, where, kw)  # type: ignore[no-any-return]
+        return build(ConvertOptions, where, kw)
     if kw:
         build(ConvertOptions, where, kw)  # names an unknown keyword before replace() does
         return dataclasses.replace(options, **kw)
@@ -154,7 +154,7 @@ def convert(
     _check_sources_against_outputs(sources, out_path, report_path, options)
     report = Report(inputs=[str(s) for s in sources], options=_options_dict(options))
     reading = _reading(sources, options, report)
-    return write(reading.assets, out_path, options.write_options(), report=report, source=reading.source,
+    return write(reading.assets, out_path, options.write_options(), reader_report=report, source=reading.source,
                  progress=progress)
 
 

@@ -71,7 +71,7 @@ def write(
     output: str | Path,
     options: WriteOptions | None = None,
     *,
-    report: Report | None = None,
+    reader_report: Report | None = None,
     source: str | Source = DEFAULT_SOURCE,
     progress: Progress | None = None,
     **kw: Unpack[WriteKeywords],
@@ -79,9 +79,8 @@ def write(
     """Write ``assets`` as Labelbox import NDJSON at ``output``; returns the report.
 
     Options come as a :class:`~converters.options.WriteOptions` or as its fields by keyword
-    (keywords override the object's fields). ``report`` continues a report already started
-    (the one :func:`converters.read` returns, so that what the reader skipped is counted
-    too); ``source`` names where the assets come from (it feeds the uuids). With
+    (keywords override the object's fields). ``reader_report`` continues a report already
+    started (:attr:`Reading.report`, so that what the reader skipped is counted too); ``source`` names where the assets come from (it feeds the uuids). With
     ``strict``, nothing is written when an annotation would be skipped or changed, or
     nothing was converted.
 
@@ -94,7 +93,7 @@ def write(
         build(WriteOptions, "write", kw)  # unknown keywords named before replace() sees them
         options = dataclasses.replace(options, **kw)
     src = source if isinstance(source, Source) else Source(identity=source)
-    return _Writer(options, Path(output), src, report if report is not None else Report()).run(assets, progress)
+    return _Writer(options, Path(output), src, reader_report if reader_report is not None else Report()).run(assets, progress)
 
 
 class _Writer:

@@ -166,3 +166,75 @@ def test_undecodable_mask__one_line_error_with_location(tmp_path: Path) -> None:
         with pytest.raises(ParseError, match=r"mem.json, annotation m1: mask cannot be decoded: truncated PNG"):
             run(tmp_path, bad, mask_format=fmt)
         assert not (tmp_path / "out.ndjson").exists()
+
+
+COCO = {
+    "images": [{"id": 1, "file_name": "a.jpg", "width": 40, "height": 30}],
+    "categories": [{"id": 1, "name": "cat"}],
+    "annotations": [
+        {"id": 10, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 5], "segmentation": [[1, 2, 11, 2, 11, 7]]},
+        {"id": 11, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "iscrowd": 1,
+         "segmentation": {"size": [30, 40], "counts": [0, 16, 1184]}},
+    ],
+}
+
+
+def test_convert_is_read_plus_write(tmp_path: Path) -> None:
+    """read() hands back the reader's report (its skips), and writing that reading gives the
+    same bytes and the same counts as convert()."""
+    import converters
+
+    src = tmp_path / "instances.json"
+    src.write_text(json.dumps(COCO))
+    opts = {"fmt": "coco", "reader_options": {"crowd": "skip"}, "mode": "ground-truth"}
+    converted = converters.convert([src], tmp_path / "c.ndjson", **opts)  # type: ignore[arg-type]
+    reading = converters.read([src], **opts)  # type: ignore[arg-type]
+    assert reading.format == "coco" and reading.report.read == {}  # lazy: nothing read yet
+    assets = list(reading.assets)
+    assert reading.report.skipped["mask"] + reading.report.skipped["polygon"] == 1  # the crowd region
+    written = converters.write(assets, tmp_path / "w.ndjson", mode="ground-truth",
+                               reader_report=reading.report, source=reading.source)
+    assert (tmp_path / "w.ndjson").read_bytes() == (tmp_path / "c.ndjson").read_bytes()
+    assert written.counts() == converted.counts()
+    written.check()
+
+
+def test_write_defaults__uuids_follow_the_source_identity(tmp_path: Path) -> None:
+    only_box = Asset(name="a.jpg", media=Media.IMAGE, source=SRC, annotations=IMAGE.annotations[:1])
+    _, a = run(tmp_path, only_box)
+    write([only_box], tmp_path / "b.ndjson", source="my-db")
+    b = read_ndjson(tmp_path / "b.ndjson")
+    assert a[0]["dataRow"] == {"globalKey": "a.jpg"} and a[0]["uuid"] != b[0]["uuid"]
+
+
+@pytest.mark.parametrize("call", ["write", "convert", "read"])
+def test_unknown_keyword_is_an_options_error_listing_the_known(tmp_path: Path, call: str) -> None:
+    import converters
+
+    fn = getattr(converters, call)
+    args = ([IMAGE], tmp_path / "o.ndjson") if call == "write" else ([tmp_path], tmp_path / "o.ndjson")
+    if call == "read":
+        args = ([tmp_path],)
+    with pytest.raises(OptionsError, match=rf"{call}\(\) has no option 'bogus' \(options: mode, media, "):
+        fn(*args, bogus=1)
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"mode": "gound-truth"}, "mode must be one of"),
+        ({"mask_format": "uri"}, "mask_format uri writes one PNG per instance: give mask_dir"),
+        ({"mask_dir": "m"}, "mask_dir is not used with mask_format png"),
+        ({"min_score": 2.0}, "min_score must be within"),
+        ({"max_rows_per_file": 0}, "max_rows_per_file must be at least 1"),
+        ({"offsets": "bytes"}, "offsets must be one of codepoints, utf16"),
+        ({"on_unmapped": "drop"}, "on_unmapped must be one of error, skip"),
+        ({"media": "hologram"}, "media must be one of image"),
+    ],
+)
+def test_options_are_checked_at_construction_naming_the_field(kw, field) -> None:
+    from converters import ConvertOptions, WriteOptions
+
+    for cls in (WriteOptions, ConvertOptions):
+        with pytest.raises(OptionsError, match=field):
+            cls(**kw)
