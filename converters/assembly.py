@@ -7,7 +7,7 @@ reason; changes on the way are listed in the report.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,22 @@ from . import geometry
 from .datarows import DataRowRef
 from .errors import MappingError
 from .matrix import Mode, why_not
-from .model import Annotation, Asset, Entity, Kind, Mask, Polygon, Relationship, VideoObject, shape_kind
+from .model import (
+    AnyAnnotation,
+    Annotation,
+    Asset,
+    DocumentEntity,
+    Entity,
+    Kind,
+    Mask,
+    Media,
+    PageBox,
+    Polygon,
+    Relationship,
+    Shape,
+    VideoObject,
+    shape_kind,
+)
 from .ndjson import (
     AssetRows,
     MaskOptions,
@@ -29,11 +44,12 @@ from .ndjson import (
     shape_payload,
     video_payload,
 )
-from .ontology import Ontology
+from .ontology import ClassDef, Ontology, Tool
+from .payloads import DicomMasks, document_payload, form_problem, geo_payload, geo_problem, temporal_payload
 from .options import WriteOptions
 from .report import Report
 
-__all__ = ["AssetConverter", "RowOptions"]
+__all__ = ["AssetConverter", "RowOptions", "below_min_score"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,15 +94,16 @@ class AssetConverter:
         self.mask_options = mask_options or MaskOptions()
 
     def prevalidate(self, assets: Sequence[Asset]) -> None:
-        """Check the plain polygons of a batch of assets in one vectorised pass.
+        """Check the plain polygons of a batch of image assets in one vectorised pass.
 
         Polygons found valid and inside their image skip :func:`geometry.fix_shape` in
         :meth:`rows_for` (ids are only trusted while the batch is alive: call this again for
-        every batch).
+        every batch). Geospatial polygons are not pixels: they take the per-shape way.
         """
         items: list[tuple[Polygon, int | None, int | None]] = [
             (ann.shape, asset.width, asset.height)
             for asset in assets
+            if asset.media is not Media.GEOSPATIAL
             for ann in asset.annotations
             if isinstance(ann, Annotation) and type(ann.shape) is Polygon
         ]
@@ -101,7 +118,7 @@ class AssetConverter:
             self.report.count_read(ann.kind)
             self.report.skip(ann.source, ann.kind, code, message)
 
-    def _feature(self, tool_or_def: Any) -> dict[str, str]:
+    def _feature(self, tool_or_def: Tool | ClassDef) -> dict[str, str]:
         ref = self._features.get(id(tool_or_def))
         if ref is None:  # tools live as long as the ontology: their ids stay valid
             ref = self._features[id(tool_or_def)] = self.ctx.ref(tool_or_def.name, tool_or_def.schema_id)
@@ -118,18 +135,16 @@ class AssetConverter:
     def rows_for(self, asset: Asset, ref: DataRowRef) -> list[tuple[str, dict[str, Any]]]:
         rows = AssetRows(self.mask_options, asset_key=safe_relative(ref.global_key or ref.id or ""))
         self._data_row = ref.asdict()  # shared by the asset's rows (never mutated)
-        placed: list[tuple[Any, list[int]]] = []
+        self._dicom = DicomMasks()
+        placed: list[tuple[AnyAnnotation, list[int]]] = []
         read = self.report.read
+        min_score = self.o.min_score
         for ann in asset.annotations:
             kind = ann.kind
             read[kind._value_] += 1
-            if (
-                self.o.min_score is not None
-                and not isinstance(ann, Relationship)
-                and ann.confidence is not None
-                and ann.confidence < self.o.min_score
-            ):
-                self.report.skip(ann.source, kind, "below-min-score", f"score {ann.confidence:g} < --min-score {self.o.min_score:g}")
+            if below_min_score(ann, min_score):
+                self.report.skip(ann.source, kind, "below-min-score",
+                                 f"score {ann.confidence:g} < --min-score {min_score:g}")  # type: ignore[union-attr]
                 continue
             try:
                 indexes = self._annotation_rows(asset, ref, ann, rows)
@@ -140,35 +155,45 @@ class AssetConverter:
                 raise MappingError(f"{ann.source}: {exc}") from None
             if indexes:
                 placed.append((ann, indexes))
+        hidden = self._finish_dicom_masks(rows)
         finished, dropped = rows.finish()
         lost = {i: (code, msg) for i, code, msg in dropped}
         for ann, indexes in placed:
             alive = [i for i in indexes if i not in lost]
-            if alive:
+            if id(ann) in hidden:
+                self.report.skip(ann.source, ann.kind, *hidden[id(ann)])
+            elif alive:
                 self.report.count_written(ann.kind)
             else:
                 code, msg = lost[indexes[0]]
                 self.report.skip(ann.source, ann.kind, code, msg)
-        for name, row in finished:
-            self.report.count_row(_row_kind(row))
+        for kind_name in rows.written_kinds():
+            self.report.count_row(kind_name)
         return finished
 
-    def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: Any, rows: AssetRows) -> list[int]:
+    def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: AnyAnnotation, rows: AssetRows) -> list[int]:
         media, mode = asset.media, self.o.mode
         if isinstance(ann, Relationship):
             reason = why_not(Kind.RELATIONSHIP, media, mode)
             code, msg = reason or ("not-supported", "relationships are not written")
             self.report.skip(ann.source, ann.kind, code, msg)
             return []
+        problem = form_problem(ann, media)
+        if problem is not None:
+            self.report.skip(ann.source, ann.kind, *problem)
+            return []
         if isinstance(ann, VideoObject):
             return self._video_rows(asset, ref, ann, rows)
         if ann.classification is not None:
             return self._classification_rows(asset, ref, ann, rows)
-        shapes: tuple[Any, ...]
-        if isinstance(ann.shape, Entity) or id(ann.shape) in self._valid:
+        assert ann.shape is not None and ann.label is not None
+        shapes: tuple[Shape, ...]
+        if isinstance(ann.shape, _NOT_GEOMETRY) or id(ann.shape) in self._valid:
             shapes = (ann.shape,)
         else:
-            outcome = geometry.fix_shape(ann.shape, width=asset.width, height=asset.height, options=self.o.geometry)
+            geo = media is Media.GEOSPATIAL  # degrees: no image to clip to
+            outcome = geometry.fix_shape(ann.shape, width=None if geo else asset.width,
+                                         height=None if geo else asset.height, options=self.o.geometry)
             for fix in outcome.fixes:
                 self.report.change(ann.source, ann.kind, fix.action, fix.code, fix.message)
             if not outcome.shapes:
@@ -181,6 +206,8 @@ class AssetConverter:
         for i, shape in enumerate(shapes):
             out_kind = shape_kind(shape)
             reason = why_not(out_kind, media, mode)
+            if reason is None and media is Media.GEOSPATIAL:
+                reason = geo_problem(shape)
             if reason is not None:
                 reasons.append(reason)
                 continue
@@ -199,13 +226,17 @@ class AssetConverter:
             if isinstance(shape, Mask):
                 indexes.append(rows.add_mask(row, tool.name, shape, safe_relative(key), ann.source))
                 continue
-            if isinstance(shape, Entity):
+            if isinstance(shape, (PageBox, DocumentEntity)):
+                row.update(document_payload(shape))
+            elif isinstance(shape, Entity):
                 row.update(entity_payload(shape, text=asset.text, offsets=self.o.offsets))
+            elif media is Media.GEOSPATIAL:
+                row.update(geo_payload(shape))  # type: ignore[arg-type]
             elif id(shape) in self._points:
                 row["polygon"] = self._points.pop(id(shape))
             else:
                 row.update(shape_payload(shape))
-            indexes.append(rows.add(row, tool.name))
+            indexes.append(rows.add(row, tool.name, out_kind.value))
         if not indexes and reasons:
             self.report.skip(ann.source, ann.kind, *reasons[0])
         elif reasons:
@@ -219,15 +250,21 @@ class AssetConverter:
         if reason is not None:
             self.report.skip(ann.source, ann.kind, *reason)
             return []
-        definition = self.ontology.classification_for(cls, scope="index" if cls.frames else "global")
+        scoped = bool(cls.frames or cls.times_ms or cls.message_id is not None)
+        definition = self.ontology.classification_for(cls, scope="index" if scoped else "global")
+        payload = temporal_payload(cls, definition, self.ctx) if cls.times_ms else classification_payload(
+            cls, definition, self.ctx
+        )
         row: dict[str, Any] = {
             "uuid": annotation_uuid(self.source_identity, ref, ann.key),
             "dataRow": self._data_row,
-            **classification_payload(cls, definition, self.ctx),
+            **payload,
         }
         if cls.frames:
             row["frames"] = [{"start": s, "end": e} for s, e in cls.frames]
-        return [rows.add(row, definition.name)]
+        if cls.message_id is not None:
+            row["messageId"] = cls.message_id
+        return [rows.add(row, definition.name, cls.kind.value)]
 
     def _video_rows(self, asset: Asset, ref: DataRowRef, obj: VideoObject, rows: AssetRows) -> list[int]:
         reason = why_not(obj.kind, asset.media, self.o.mode)
@@ -235,6 +272,10 @@ class AssetConverter:
             self.report.skip(obj.source, obj.kind, *reason)
             return []
         tool = self.ontology.tool_for(obj.label, obj.kind)
+        if obj.frames_read:
+            self.report.tally("video-frames-read", obj.frames_read)
+        if obj.kind is Kind.MASK:  # DICOM: the form check let no other mask track through
+            return [self._dicom_mask_row(ref, obj, tool, rows)]
         for seg in obj.segments:
             for kf in seg.keyframes:
                 for c in kf.classifications:
@@ -243,27 +284,51 @@ class AssetConverter:
             "uuid": annotation_uuid(self.source_identity, ref, obj.key),
             "dataRow": self._data_row,
             **self._feature(tool),
-            **video_payload(obj, tool, self.ctx),
         }
+        if obj.group_key is not None:
+            row["groupKey"] = obj.group_key.value
+        row.update(video_payload(obj, tool, self.ctx))
         self._confidence(row, obj.confidence)
-        if obj.frames_read:
-            self.report.tally("video-frames-read", obj.frames_read)
-        return [rows.add(row, tool.name)]
+        return [rows.add(row, tool.name, "video-track")]
+
+    def _dicom_mask_row(self, ref: DataRowRef, obj: VideoObject, tool: Tool, rows: AssetRows) -> int:
+        """DICOM mask tracks share one row per group key, filled when the asset is done."""
+        assert obj.group_key is not None
+        if obj.confidence is not None:
+            self.report.tally("confidence-dropped")  # a masks row has no place for it
+        existing = self._dicom.instances.get(obj.group_key)
+        if existing:
+            index = existing[0].index
+        else:
+            row = {
+                "uuid": annotation_uuid(self.source_identity, ref, f"masks:{obj.group_key.value}"),
+                "dataRow": self._data_row,
+            }
+            index = rows.add(row, f"masks:{obj.group_key.value}", "mask")
+        self._dicom.add(obj, tool.name, index)
+        return index
+
+    def _finish_dicom_masks(self, rows: AssetRows) -> dict[int, tuple[str, str]]:
+        """Fill the DICOM masks rows; returns id(track) -> reason for tracks left out."""
+        hidden: dict[int, tuple[str, str]] = {}
+        for group, payload, left_out in self._dicom.rows():
+            index = self._dicom.instances[group][0].index
+            if payload["masks"]["instances"]:
+                rows.rows[index].update(payload)  # type: ignore[union-attr]
+            else:
+                rows.rows[index] = None
+            for obj in left_out:
+                hidden[id(obj)] = ("mask-hidden", "no pixel of this track shows in any frame's composite mask "
+                                   "(empty, covered by later tracks, or not the frame's size)")
+        return hidden
 
 
-_ROW_KINDS = (
-    ("bbox", "bbox"), ("polygon", "polygon"), ("point", "point"), ("line", "polyline"),
-    ("mask", "mask"), ("location", "entity"), ("segments", "video-track"),
-)  # fmt: skip
+#: Shapes that are not pixel geometry: no repair applies to them.
+_NOT_GEOMETRY = (Entity, PageBox, DocumentEntity)
 
 
-def _row_kind(row: Mapping[str, Any]) -> str:
-    for key, kind in _ROW_KINDS:
-        if key in row:
-            return kind
-    answer = row.get("answer")
-    if isinstance(answer, list):
-        return "checklist"
-    if isinstance(answer, dict):
-        return "radio"
-    return "text"
+def below_min_score(ann: AnyAnnotation, min_score: float | None) -> bool:
+    """Whether ``--min-score`` drops ``ann`` (an annotation without a score is kept)."""
+    if min_score is None or isinstance(ann, Relationship):
+        return False
+    return ann.confidence is not None and ann.confidence < min_score
