@@ -75,6 +75,9 @@ def test_example_rows_pass_the_oracle(media: str, mode: str, tmp_path: Path, ora
     if not rows:  # conversational pre-labels: nothing importable, and the report says why
         assert mode == "prelabel" and report["counts"]["entity"]["skipped"] == 1
         return
+    from converters.cli import main
+
+    assert main(["validate", str(tmp_path / f"{media}-{mode}.ndjson"), "--media", media, "--mode", mode]) == 0
     result = oracle(tmp_path / f"{media}-{mode}.ndjson", mode="gt" if mode == "ground-truth" else "mal",
                     media=media, extra=("--strict",))
     assert result.failed == 0 and result.ok == len(rows), result.output
