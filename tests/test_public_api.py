@@ -1,0 +1,55 @@
+"""The public surface: ``converters.__all__`` changes only on purpose (edit this list with it)."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import pytest
+
+import converters
+from converters.options import ConvertKeywords, ConvertOptions, WriteKeywords, WriteOptions
+
+PUBLIC = {
+    # the calls
+    "convert", "read", "write", "available_formats", "get_reader", "register_reader",
+    # options, results, readers
+    "ConvertOptions", "WriteOptions", "GeometryOptions", "Mode", "Ontology", "Reader", "Reading", "Report", "Source",
+    # the model
+    "Annotation", "Answer", "Asset", "Box", "Classification", "ClassificationKind", "DocumentEntity", "Entity",
+    "GroupKey", "Keyframe", "Kind", "Mask", "Media", "MultiPolygon", "PageBox", "Point", "Polygon", "Polyline",
+    "Relationship", "Segment", "SourceRef", "TextSelection", "Unit", "VideoObject",
+    # errors
+    "ConversionError", "DataRowError", "InputError", "MappingError", "MissingDependencyError", "OptionsError",
+    "ParseError", "UnknownFormatError", "UnsafeInputError", "WriteError",
+    "__version__",
+}  # fmt: skip
+
+
+def test_all_is_exactly_the_public_surface() -> None:
+    assert set(converters.__all__) == PUBLIC
+    assert len(converters.__all__) == len(set(converters.__all__)) and converters.__all__ == sorted(
+        converters.__all__, key=lambda n: (n.startswith("_"), n[0].islower(), n)
+    )
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_every_public_name_resolves_and_says_what_it_is(name: str) -> None:
+    obj = getattr(converters, name)
+    if name != "__version__":
+        assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_keyword_types_list_exactly_the_option_fields() -> None:
+    """write()/convert()/read() take their options as typed keywords: the TypedDicts that type
+    them must name every field of the options classes, and nothing else."""
+    import dataclasses
+
+    assert set(typing.get_type_hints(WriteKeywords)) == {f.name for f in dataclasses.fields(WriteOptions)}
+    assert set(typing.get_type_hints(ConvertKeywords)) == {f.name for f in dataclasses.fields(ConvertOptions)}
+
+
+def test_star_import_gives_the_same_names() -> None:
+    namespace: dict[str, object] = {}
+    exec("from converters import *", namespace)
+    assert set(namespace) - {"__builtins__"} == PUBLIC
