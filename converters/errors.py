@@ -143,16 +143,23 @@ class OptionsError(ConversionError):
     the other's spelling.
     """
 
-    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, message: str, *, fields: tuple[str, ...] = (), flags: dict[str, str] | None = None
+    ) -> None:
         self.template = message
         self.fields = fields
+        #: Flags the raiser already knows (a reader option's own flag, ``--coco-crowd``).
+        self.flags = dict(flags or {})
         super().__init__(self.render())
 
     def render(self, spell: Callable[[str], str] | None = None) -> str:
-        """The message with each field spelled by ``spell`` (default: the field name)."""
+        """The message with each field spelled by ``spell`` (default: the field name); a
+        field with a known flag is spelled as that flag whenever ``spell`` is given."""
         if not self.fields:
             return self.template
-        return self.template.format_map({f: spell(f) if spell else f for f in self.fields})
+        return self.template.format_map(
+            {f: (self.flags.get(f) or spell(f)) if spell else f for f in self.fields}
+        )
 
 
 class MappingError(ConversionError):

@@ -12,6 +12,7 @@ field (``mask_dir``); the CLI spells those names as flags (``--mask-dir``).
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = [
     "WriteOptions",
     "cli_fields",
     "flag_of",
+    "value_type",
 ]
 
 ModeName = Literal["prelabel", "ground-truth", "mal", "gt"]
@@ -49,9 +51,10 @@ MODE_ALIASES: Mapping[str, Mode] = {
 
 
 def _opt(default: Any = None, *, help: str, metavar: str | None = None, flag: str | None = None,
-         choices: tuple[str, ...] | None = None, cli: bool = True) -> Any:
-    """A field with what the command line needs to offer it (``cli=False``: API only)."""
-    meta = {"help": help, "metavar": metavar, "flag": flag, "choices": choices, "cli": cli}
+         choices: tuple[str, ...] | None = None, cli: bool = True, exclusive: str | None = None) -> Any:
+    """A field with what the command line needs to offer it (``cli=False``: API only;
+    fields sharing an ``exclusive`` name are mutually exclusive flags)."""
+    meta = {"help": help, "metavar": metavar, "flag": flag, "choices": choices, "cli": cli, "exclusive": exclusive}
     return field(default=default, metadata=meta)
 
 
@@ -76,8 +79,16 @@ class WriteOptions:
         metavar="MAP.json|MAP.csv", help="source class -> ontology name"
     )
     write_ontology: str | Path | None = _opt(metavar="ONT.json", help="also write the ontology the rows use")
-    global_key: str | None = _opt(metavar="TEMPLATE", help="global key template, e.g. 'coco/{subset}/{name}'")
-    data_rows: str | Path | None = _opt(metavar="MAP.csv|MAP.json|EXPORT.ndjson", help="source name -> data row")
+    global_key: str | None = _opt(
+        metavar="TEMPLATE", exclusive="keys", help="global key template, e.g. 'coco/{subset}/{name}'"
+    )
+    data_rows: str | Path | None = _opt(
+        metavar="MAP.csv|MAP.json|EXPORT.ndjson", exclusive="keys",
+        help="source name -> data row. CSV with a header, or JSON (an object {name: global_key}, a list of "
+        "objects, or a Labelbox data-row export, NDJSON or JSON, as it comes). Name column: file_name, "
+        "name, source, path, external_id or file; target column: global_key or data_row_id (id); an "
+        "export's data_row.id / data_row.global_key / data_row.external_id are read as such",
+    )
     mask_format: MaskFormat = _opt(
         "png", choices=_choices(MaskFormat),
         help="png: inline 0/1 PNG per instance (default); composite: one RGB PNG per image; "
@@ -179,7 +190,8 @@ def _check_masks(o: WriteOptions) -> None:
 class ConvertOptions(WriteOptions):
     """Everything ``lbconvert convert`` can be told: the writer's options and the reader's."""
 
-    fmt: str = _opt("auto", flag="--from", help="source format (default: auto-detect; aliases such as pascal-voc accepted)")
+    fmt: str = _opt("auto", flag="--from", cli=False,  # its choices are the readers: the CLI adds it
+                    help="source format (default: auto-detect; aliases such as pascal-voc accepted)")
     images: str | Path | None = _opt(metavar="DIR", help="folder holding the images (for sizes)")
     reader_options: Mapping[str, Any] = field(default_factory=dict, metadata={"cli": False})
 
@@ -230,9 +242,19 @@ def build(cls: type[WriteOptions], where: str, kw: Mapping[str, Any]) -> Any:
     return cls(**kw)
 
 
-def cli_fields(cls: type[WriteOptions]) -> tuple[dataclasses.Field[Any], ...]:
+def cli_fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
     """The fields of ``cls`` the command line offers as flags, in declaration order."""
     return tuple(f for f in dataclasses.fields(cls) if f.metadata.get("cli", False))
+
+
+def value_type(cls: type[Any], name: str) -> type[Any]:
+    """What a flag's text converts to: ``int`` or ``float`` when the field takes one, else ``str``."""
+    hint = typing.get_type_hints(cls)[name]
+    args = set(get_args(hint)) or {hint}
+    for t in (int, float):
+        if t in args:
+            return t
+    return str
 
 
 def flag_of(name: str) -> str:

@@ -53,7 +53,7 @@ def read_results(reader: COCOReader, files: list[CocoFile]) -> Iterator[Asset]:
     cats: dict[str, Any] = {}
     index_path: Path | None = None
     if needs_images:
-        index_path = Path(reader.options.images)
+        index_path = Path(str(reader.options.images))  # not None: checked above
         from .coco import file_kind, load_coco_file
 
         if not index_path.is_file():

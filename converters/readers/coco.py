@@ -39,7 +39,7 @@ from ._coco_objects import Category, CocoFile, ObjectReader
 from ._coco_panoptic import panoptic_annotations
 from ._coco_results import read_results
 from ._paths import clean_relative
-from .base import Reader, option
+from .base import Reader, check_options, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
@@ -80,6 +80,7 @@ class COCOOptions:
     )
 
     def __post_init__(self) -> None:
+        check_options(self)
         try:
             self.keypoint_name.format_map({"class": "c", "keypoint": "k", "index": 1})
         except (KeyError, ValueError, IndexError) as exc:
@@ -139,7 +140,7 @@ def find_coco_files(source: Path) -> list[Path]:
     raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
 
 
-class COCOReader(Reader):
+class COCOReader(Reader[COCOOptions]):
     """COCO JSON: instances, stuff, keypoints, image labels, panoptic, results."""
 
     format_name = "coco"

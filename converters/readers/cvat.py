@@ -28,7 +28,7 @@ from ..model import Asset, Media
 from ._cvat_meta import parse_meta
 from ._cvat_io import elements
 from ._cvat_stream import FileWalker
-from .base import Reader, option
+from .base import Reader, check_options, option
 
 __all__ = ["CVATOptions", "CVATReader"]
 
@@ -85,6 +85,7 @@ class CVATOptions:
     )
 
     def __post_init__(self) -> None:
+        check_options(self)
         try:
             self.keypoint_name.format(skeleton="s", point="p")
             self.frame_name.format(frame=1)
@@ -103,7 +104,7 @@ def _looks_like_cvat(path: Path) -> bool:
     return b"<annotations" in head and (b"<version>" in head or b"<meta>" in head or b"<meta" in head)
 
 
-class CVATReader(Reader):
+class CVATReader(Reader[CVATOptions]):
     """CVAT XML (images and video) to images, or videos with tracked objects."""
 
     format_name = "cvat"

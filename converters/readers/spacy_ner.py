@@ -26,7 +26,7 @@ from ..model import Annotation, Answer, Asset, Classification, ClassificationKin
 from ._spacy_docbin import open_docbin
 from ._spacy_docs import RawDoc, RawSpan
 from ._spacy_json import NOTES, iter_json_docs, iter_jsonl_docs
-from .base import Reader, option
+from .base import Reader, check_options, option, option_error
 
 __all__ = ["MAX_TEXT_CHARS", "SpacyOptions", "SpacyReader"]
 
@@ -72,8 +72,9 @@ class SpacyOptions:
     )
 
     def __post_init__(self) -> None:
+        check_options(self)
         if not 0.0 <= self.cat_threshold <= 1.0:
-            raise ValueError(f"--cat-threshold must be within [0, 1], got {self.cat_threshold}")
+            raise option_error(self, "cat_threshold", f"must be within [0, 1], got {self.cat_threshold}")
         fields = {f for _, f, _, _ in string.Formatter().parse(self.span_label) if f is not None}
         if not fields <= {"label", "group"} or "label" not in fields:
             raise ValueError(f"--spacy-span-label {self.span_label!r}: use {{label}} and optionally {{group}}")
@@ -81,7 +82,7 @@ class SpacyOptions:
             raise ValueError("classification names must not be empty")
 
 
-class SpacyReader(Reader):
+class SpacyReader(Reader[SpacyOptions]):
     """spaCy DocBin, v2 training JSON, training tuples and NER/textcat JSONL."""
 
     format_name = "spacy"

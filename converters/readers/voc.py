@@ -29,7 +29,7 @@ from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, ne
 from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc
 from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
 from ._voc_xml import VocFile, has_zero_coordinate, parse_voc_file
-from .base import Reader, option
+from .base import Reader, check_options, option
 
 __all__ = ["VOCOptions", "VOCReader"]
 
@@ -74,6 +74,7 @@ class VOCOptions:
     )
 
     def __post_init__(self) -> None:
+        check_options(self)
         for name, choices in _CHOICES.items():
             value = str(getattr(self, name))
             if value not in choices:
@@ -81,7 +82,7 @@ class VOCOptions:
             object.__setattr__(self, name, value)
 
 
-class VOCReader(Reader):
+class VOCReader(Reader[VOCOptions]):
     """Pascal VOC XML and segmentation PNGs."""
 
     format_name = "voc"
