@@ -77,7 +77,7 @@ def _version() -> str:
 _MODES = {"prelabel": Mode.PRELABEL, "mal": Mode.PRELABEL, "ground-truth": Mode.GROUND_TRUTH, "gt": Mode.GROUND_TRUTH}
 
 
-def _reader_classes() -> list[type[Reader]]:
+def _reader_classes() -> list[type[Reader[Any]]]:
     out = []
     for name in available_formats():
         try:

@@ -16,7 +16,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any, Literal, TypedDict, TypeVar, get_args
 
 from .errors import OptionsError
 from .geometry import GeometryOptions
@@ -201,6 +201,9 @@ class ConvertOptions(WriteOptions):
         return WriteOptions(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name in names})
 
 
+W = TypeVar("W", bound=WriteOptions)
+
+
 class WriteKeywords(TypedDict, total=False):
     """The keyword arguments of :func:`converters.write` (the fields of :class:`WriteOptions`)."""
 
@@ -233,7 +236,7 @@ class ConvertKeywords(WriteKeywords, total=False):
     reader_options: Mapping[str, Any]
 
 
-def build(cls: type[WriteOptions], where: str, kw: Mapping[str, Any]) -> Any:
+def build(cls: type[W], where: str, kw: Mapping[str, Any]) -> W:
     """``cls(**kw)`` with an unknown keyword reported as an OptionsError listing the known ones."""
     known = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(kw) - set(known))

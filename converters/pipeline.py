@@ -62,7 +62,7 @@ def detect_format(sources: Sequence[Path]) -> str:
 
 def build_reader(
     sources: Sequence[str | Path], options: ConvertOptions, report: Report
-) -> Reader:
+) -> Reader[Any]:
     """The reader for ``sources`` with its options checked."""
     paths = [Path(s) for s in sources]
     if not paths:

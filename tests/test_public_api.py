@@ -53,3 +53,21 @@ def test_star_import_gives_the_same_names() -> None:
     namespace: dict[str, object] = {}
     exec("from converters import *", namespace)
     assert set(namespace) - {"__builtins__"} == PUBLIC
+
+
+def test_mypy_catches_a_misspelt_option_value_or_keyword(tmp_path) -> None:
+    """The keyword parameters are typed (Literal per choice): a typo fails type checking."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "user_script.py"
+    snippet.write_text(
+        "import converters\n"
+        'converters.convert(["a.json"], "o.ndjson", mode="gound-truth")\n'
+        'converters.write([], "o.ndjson", mask_format="gif")\n'
+        'converters.read(["a.json"], bogus=1)\n'
+        'converters.convert(["a.json"], "o.ndjson", mode="gt", media="document", min_score=0.5)\n'
+    )
+    out, _, status = api.run(["--strict", "--no-error-summary", str(snippet)])
+    lines = [ln for ln in out.splitlines() if ": error:" in ln]
+    assert status == 1
+    assert [ln.split(":")[1] for ln in lines] == ["2", "3", "4"], out
+    assert "gound-truth" in lines[0] and "gif" in lines[1] and "bogus" in lines[2]

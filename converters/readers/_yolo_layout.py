@@ -93,7 +93,7 @@ def _loader() -> type:
     laughs") and no dataset YAML needs them."""
     import yaml
 
-    class NoAliasSafeLoader(yaml.SafeLoader):
+    class NoAliasSafeLoader(yaml.SafeLoader):  # type: ignore[misc]  # yaml has no stubs here
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 mark = self.peek_event().start_mark

@@ -19,6 +19,7 @@ import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import _json
 from ..errors import ParseError, SourceNotFoundError
@@ -184,7 +185,7 @@ class SpacyReader(Reader[SpacyOptions]):
                     out.append(scores)
         return out
 
-    def _exclusive(self, path: Path, all_cats: list[dict[str, float]] | list) -> bool:
+    def _exclusive(self, path: Path, all_cats: list[dict[str, float]] | list[Any]) -> bool:
         if self.options.cats != "auto":
             return self.options.cats == "exclusive"
         with_cats = [c for c in all_cats if c]
