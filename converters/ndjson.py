@@ -15,7 +15,6 @@ import base64
 import colorsys
 import functools
 import hashlib
-import os
 import uuid as uuidlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import masks
+from ._atomic import write_atomic
 from .datarows import DataRowRef
 from .model import (
     Answer,
@@ -377,9 +377,7 @@ class AssetRows:
         rel = safe_relative(relative)
         path = directory / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
         prefix = self.mask_options.url_prefix
         return f"{prefix.rstrip('/')}/{rel}" if prefix else path.resolve().as_uri()
 
