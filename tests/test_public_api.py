@@ -71,3 +71,20 @@ def test_mypy_catches_a_misspelt_option_value_or_keyword(tmp_path) -> None:
     assert status == 1
     assert [ln.split(":")[1] for ln in lines] == ["2", "3", "4"], out
     assert "gound-truth" in lines[0] and "gif" in lines[1] and "bogus" in lines[2]
+
+
+def test_readme_library_snippet_runs_as_written(tmp_path, monkeypatch, capsys) -> None:
+    """The README's read / write / convert snippet runs, and prints what its comment says."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Library: `read`, `write`, `convert`", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(code.replace('"fixtures/sample/', f'"{root}/fixtures/sample/'), {})
+    printed = capsys.readouterr().out.strip()
+    assert printed == re.search(r"# (1 assets, .*)", code).group(1)
+    converted = (tmp_path / "sample.ndjson").read_bytes()
+    assert converted and (tmp_path / "mine.ndjson").exists()
