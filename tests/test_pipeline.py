@@ -238,3 +238,23 @@ def test_options_are_checked_at_construction_naming_the_field(kw, field) -> None
     for cls in (WriteOptions, ConvertOptions):
         with pytest.raises(OptionsError, match=field):
             cls(**kw)
+
+
+def test_geometry_options_error_is_an_options_error_naming_the_field() -> None:
+    from converters import GeometryOptions
+    from converters.options import flag_of
+
+    with pytest.raises(OptionsError, match="parts must be one of polygons, mask, got 'blob'") as info:
+        GeometryOptions(parts="blob")  # type: ignore[arg-type]
+    assert info.value.render(flag_of).startswith("--polygon-parts must be one of")
+
+
+def test_library_errors_name_fields_and_the_cli_names_flags(tmp_path: Path, capsys) -> None:
+    from converters.cli import main
+
+    with pytest.raises(OptionsError, match="^mask_url_prefix needs mask_dir"):
+        write([IMAGE], tmp_path / "o.ndjson", mask_url_prefix="https://x")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(COCO))
+    assert main(["convert", str(src), "-o", str(tmp_path / "o.ndjson"), "--mask-url-prefix", "https://x"]) == 1
+    assert capsys.readouterr().err.startswith("error: --mask-url-prefix needs --mask-dir")
