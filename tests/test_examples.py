@@ -84,3 +84,27 @@ def test_example_rows_pass_the_oracle(media: str, mode: str, tmp_path: Path, ora
     if mode == "ground-truth":
         for form, test in FORMS[media].items():
             assert any(test(r) for r in rows), f"{media}: no {form} row"
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("media", sorted(FORMS))
+def test_example_rows_match_their_derived_ontology(media: str, tmp_path: Path, oracle) -> None:
+    """The ontology derived while writing each example names every tool, kind and answer the
+    rows use (the oracle's [ontology] stage)."""
+    import importlib.util
+
+    import converters
+
+    spec = importlib.util.spec_from_file_location(f"media_{media}", EXAMPLES / f"media_{media}.py")
+    assert spec is not None and spec.loader is not None
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    assets = [v for v in vars(module).values() if isinstance(v, converters.Asset)]
+    out, ont = tmp_path / "o.ndjson", tmp_path / "ont.json"
+    converters.write(assets, out, mode="ground-truth", write_ontology=ont)
+    result = oracle(out, mode="gt", media=media, extra=("--ontology", str(ont)))
+    assert result.failed == 0 and result.ok == len(read_ndjson(out)) > 0, result.output
