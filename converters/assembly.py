@@ -19,13 +19,17 @@ from .model import (
     AnyAnnotation,
     Annotation,
     Asset,
+    Box,
     DocumentEntity,
     Entity,
     Kind,
     Mask,
     Media,
+    MultiPolygon,
     PageBox,
+    Point,
     Polygon,
+    Polyline,
     Relationship,
     Shape,
     VideoObject,
@@ -142,7 +146,7 @@ class AssetConverter:
         for ann in asset.annotations:
             kind = ann.kind
             read[kind._value_] += 1
-            if below_min_score(ann, min_score):
+            if min_score is not None and below_min_score(ann, min_score):
                 self.report.skip(ann.source, kind, "below-min-score",
                                  f"score {ann.confidence:g} < --min-score {min_score:g}")  # type: ignore[union-attr]
                 continue
@@ -178,7 +182,8 @@ class AssetConverter:
             code, msg = reason or ("not-supported", "relationships are not written")
             self.report.skip(ann.source, ann.kind, code, msg)
             return []
-        problem = form_problem(ann, media)
+        fast = media is Media.IMAGE and type(ann) is Annotation and type(ann.shape) in _IMAGE_SHAPES
+        problem = None if fast else form_problem(ann, media)
         if problem is not None:
             self.report.skip(ann.source, ann.kind, *problem)
             return []
@@ -322,6 +327,10 @@ class AssetConverter:
                                    "(empty, covered by later tracks, or not the frame's size)")
         return hidden
 
+
+#: Image shapes whose form is right on an image by construction (the common case skips
+#: :func:`form_problem`; a test keeps the two in agreement).
+_IMAGE_SHAPES = frozenset({Box, Point, Polyline, Polygon, MultiPolygon, Mask})
 
 #: Shapes that are not pixel geometry: no repair applies to them.
 _NOT_GEOMETRY = (Entity, PageBox, DocumentEntity)

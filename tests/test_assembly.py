@@ -62,3 +62,18 @@ _xyf = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 @given(st.lists(st.lists(st.tuples(_xyf, _xyf), min_size=1, max_size=6), min_size=1, max_size=5))
 def test_batched_point_rounding_equals_one_ring_at_a_time(rings) -> None:
     assert points_payloads(rings) == [_xy(r) for r in rings]
+
+
+def test_image_fast_path_agrees_with_the_form_check() -> None:
+    """The row builder skips form_problem for plain image shapes: it must find none there."""
+    from converters.assembly import _IMAGE_SHAPES
+    from converters.model import Mask, MultiPolygon, Polygon, Polyline
+    from converters.payloads import form_problem
+
+    samples = {Box: Box(x_min=0, y_min=0, x_max=1, y_max=1), Point: Point(x=0, y=0),
+               Polyline: Polyline(points=((0, 0), (1, 1))), Polygon: Polygon(exterior=((0, 0), (1, 0), (1, 1))),
+               MultiPolygon: MultiPolygon(polygons=(Polygon(exterior=((0, 0), (1, 0), (1, 1))),)),
+               Mask: Mask(width=1, height=1, rle={"size": [1, 1], "counts": [1]})}
+    assert set(samples) == set(_IMAGE_SHAPES)
+    for shape in samples.values():
+        assert form_problem(Annotation(key="k", source=SRC, label="x", shape=shape), Media.IMAGE) is None
