@@ -33,6 +33,8 @@ from .model import (
     Relationship,
     Shape,
     VideoObject,
+    below_min_score,
+    min_score_reason,
     shape_kind,
 )
 from .ndjson import (
@@ -53,7 +55,7 @@ from .payloads import DicomMasks, document_payload, form_problem, geo_payload, g
 from .options import WriteOptions
 from .report import Report
 
-__all__ = ["AssetConverter", "RowOptions", "below_min_score"]
+__all__ = ["AssetConverter", "RowOptions"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,9 +148,8 @@ class AssetConverter:
         for ann in asset.annotations:
             kind = ann.kind
             read[kind._value_] += 1
-            if min_score is not None and below_min_score(ann, min_score):
-                self.report.skip(ann.source, kind, "below-min-score",
-                                 f"score {ann.confidence:g} < --min-score {min_score:g}")  # type: ignore[union-attr]
+            if min_score is not None and not isinstance(ann, Relationship) and below_min_score(ann.confidence, min_score):
+                self.report.skip(ann.source, kind, *min_score_reason(ann.confidence, min_score))  # type: ignore[arg-type]
                 continue
             try:
                 indexes = self._annotation_rows(asset, ref, ann, rows)
@@ -334,10 +335,3 @@ _IMAGE_SHAPES = frozenset({Box, Point, Polyline, Polygon, MultiPolygon, Mask})
 
 #: Shapes that are not pixel geometry: no repair applies to them.
 _NOT_GEOMETRY = (Entity, PageBox, DocumentEntity)
-
-
-def below_min_score(ann: AnyAnnotation, min_score: float | None) -> bool:
-    """Whether ``--min-score`` drops ``ann`` (an annotation without a score is kept)."""
-    if min_score is None or isinstance(ann, Relationship):
-        return False
-    return ann.confidence is not None and ann.confidence < min_score

@@ -134,8 +134,9 @@ class MissingDependencyError(InputError, ImportError):
         )
 
 
-class OptionsError(ConversionError):
-    """The options given to convert() or the CLI are inconsistent or invalid.
+class OptionsError(ConversionError, ValueError):
+    """The options given to convert() or the CLI are inconsistent or invalid (also a
+    ValueError: a bad option value is one, and callers catching that keep working).
 
     ``fields`` names the option fields the message is about; the message holds a ``{field}``
     placeholder for each, rendered as the field name by the library (``mask_dir``) and as

@@ -69,6 +69,8 @@ __all__ = [
     "TextSelection",
     "Unit",
     "VideoObject",
+    "below_min_score",
+    "min_score_reason",
 ]
 
 XY = tuple[float, float]
@@ -376,6 +378,18 @@ class Classification:
 
 
 # --------------------------------------------------------------------------- annotations
+
+
+def below_min_score(confidence: float | None, min_score: float | None) -> bool:
+    """The one ``--min-score`` rule: a score below the threshold drops the annotation; no
+    threshold, or no score, keeps it. Readers that drop predictions early (before building
+    them: a results file is mostly low scores) and the writer both ask this."""
+    return min_score is not None and confidence is not None and confidence < min_score
+
+
+def min_score_reason(confidence: float, min_score: float) -> tuple[str, str]:
+    """The report's (code, sentence) for an annotation :func:`below_min_score` drops."""
+    return ("below-min-score", f"score {confidence:g} < --min-score {min_score:g}")
 
 
 def _check_confidence(confidence: float | None) -> None:

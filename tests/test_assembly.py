@@ -6,14 +6,15 @@ Also the speed tricks it relies on, each against the plain way (differential tes
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from converters.assembly import AssetConverter, RowOptions, below_min_score
+from converters.assembly import AssetConverter, RowOptions
 from converters.datarows import DataRowRef
 from converters.matrix import Mode
-from converters.model import Annotation, Asset, Box, Classification, Media, Point, Relationship, SourceRef
+from converters.model import Annotation, Asset, Box, Classification, Media, Point, SourceRef
 from converters.ndjson import NAMESPACE, _xy, annotation_uuid, points_payloads
 from converters.ontology import Ontology
 from converters.report import Report
@@ -39,12 +40,18 @@ def test_row_builder_needs_only_identity_and_row_options() -> None:
     report.check()
 
 
-def test_min_score_filter() -> None:
-    scored = Annotation(key="a", source=SRC, label="x", shape=Point(x=0, y=0), confidence=0.3)
-    unscored = Annotation(key="b", source=SRC, label="x", shape=Point(x=0, y=0))
-    rel = Relationship(key="r", source=SRC, label="l", from_key="a", to_key="b")
-    assert below_min_score(scored, 0.5) and not below_min_score(scored, 0.3) and not below_min_score(scored, None)
-    assert not below_min_score(unscored, 0.5) and not below_min_score(rel, 0.5)
+def test_min_score_rule_is_one_function() -> None:
+    """Readers (COCO results, YOLO predictions) and the writer all drop with this rule."""
+    from converters.model import below_min_score, min_score_reason
+
+    assert below_min_score(0.3, 0.5) and not below_min_score(0.5, 0.5) and not below_min_score(0.3, None)
+    assert not below_min_score(None, 0.5)
+    assert min_score_reason(0.25, 0.5) == ("below-min-score", "score 0.25 < --min-score 0.5")
+    import converters.readers._coco_results as coco_results
+    import converters.readers._yolo_rows as yolo_rows
+
+    for module in (coco_results, yolo_rows):
+        assert module.below_min_score is below_min_score and "< min_score" not in Path(module.__file__).read_text()
 
 
 @settings(max_examples=200, deadline=None)
