@@ -9,7 +9,8 @@ Two columns per cell. :data:`MATRIX` is what Labelbox accepts: ``P`` importable 
 modes; ``GT`` ground truth only; ``-`` not supported; ``n/a`` meaningless for that media.
 :data:`PRODUCED` is what this writer has a payload for (``Y``): a cell Labelbox accepts but
 the writer does not produce is refused with ``not-produced``, never written in another
-media's shape. ``tests/test_matrix.py`` keeps the second column equal to the payload table.
+media's shape. ``tests/test_examples.py`` checks that each produced cell of the non-image
+media is written (and accepted by the SDK), ``tests/test_payloads.py`` that the rest is refused.
 """
 
 from __future__ import annotations
