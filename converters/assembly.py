@@ -52,7 +52,7 @@ from .ndjson import (
 )
 from .ontology import ClassDef, Ontology, Tool
 from .payloads import DicomMasks, document_payload, form_problem, geo_payload, geo_problem, temporal_payload
-from .options import WriteOptions
+from .options import OnUnmapped, Offsets, WriteOptions
 from .report import Report
 
 __all__ = ["AssetConverter", "RowOptions"]
@@ -63,8 +63,8 @@ class RowOptions:
     """What building one asset's rows depends on (a small part of the write options)."""
 
     mode: Mode = Mode.PRELABEL
-    offsets: str = "codepoints"
-    on_unmapped: str = "error"
+    offsets: Offsets = "codepoints"
+    on_unmapped: OnUnmapped = "error"
     min_score: float | None = None
     geometry: geometry.GeometryOptions = field(default_factory=geometry.GeometryOptions)
 

@@ -20,8 +20,7 @@ from typing import IO, Any, NoReturn
 from . import __version__
 from .errors import ConversionError, OptionsError
 from .geometry import GeometryOptions
-from .matrix import Mode
-from .options import ConvertOptions, cli_fields, flag_of, value_type
+from .options import MODE_ALIASES, ConvertOptions, cli_fields, flag_of, value_type
 from .model import Media
 from .readers import Reader, available_formats, get_reader
 from .report import Report
@@ -74,7 +73,7 @@ def _version() -> str:
     except metadata.PackageNotFoundError:
         return __version__
 
-_MODES = {"prelabel": Mode.PRELABEL, "mal": Mode.PRELABEL, "ground-truth": Mode.GROUND_TRUTH, "gt": Mode.GROUND_TRUTH}
+_MODES = MODE_ALIASES  # one list of mode spellings (options.py)
 
 
 def _reader_classes() -> list[type[Reader[Any]]]:

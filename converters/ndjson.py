@@ -59,9 +59,6 @@ __all__ = [
 #: uuid5 namespace of labelbox-converters (uuid5(NAMESPACE_URL, "labelbox-converters")).
 NAMESPACE = uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://pypi.org/project/labelbox-converters")
 
-MASK_FORMATS = ("png", "composite", "uri")
-
-
 _NS_BYTES = NAMESPACE.bytes
 
 
