@@ -210,15 +210,12 @@ class _Instance:
     index: int  # the writer's row index (the tracks of one group key share one row)
 
 
-@dataclass
 class DicomMasks:
     """The mask tracks of one DICOM asset, per view: one ``masks`` row per group key, a
     composite PNG per frame (every instance of that frame in its own colour)."""
 
-    instances: dict[GroupKey, list[_Instance]]
-
     def __init__(self) -> None:
-        self.instances = {}
+        self.instances: dict[GroupKey, list[_Instance]] = {}
 
     def add(self, obj: VideoObject, tool_name: str, index: int) -> None:
         assert obj.group_key is not None
