@@ -44,7 +44,6 @@ from .ndjson import (
     annotation_uuid,
     classification_payload,
     entity_payload,
-    nested_payloads,
     points_payloads,
     safe_relative,
     shape_payload,
@@ -224,10 +223,11 @@ class AssetConverter:
                 "dataRow": self._data_row,
                 **self._feature(tool),
             }
-            if ann.classifications:
-                for c in ann.classifications:
-                    self.ontology.classification_for(c, parent=tool)
-                row["classifications"] = nested_payloads(ann.classifications, tool, self.ctx)
+            if ann.classifications:  # each resolved once, and written with what it resolved to
+                row["classifications"] = [
+                    classification_payload(c, self.ontology.classification_for(c, parent=tool), self.ctx)
+                    for c in ann.classifications
+                ]
             self._confidence(row, ann.confidence)
             if isinstance(shape, Mask):
                 indexes.append(rows.add_mask(row, tool.name, shape, safe_relative(key), ann.source))
