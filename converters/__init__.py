@@ -1,11 +1,13 @@
 """labelbox-converters: COCO, Pascal VOC, YOLO, CVAT and spaCy exports to Labelbox NDJSON.
 
-The public API::
+The public API (``convert = read + write``)::
 
     import converters
     report = converters.convert(["instances_val.json"], "out.ndjson", mode="ground-truth")
-    for asset in converters.read(["instances_val.json"]):
-        ...
+    reading = converters.read(["instances_val.json"])
+    for asset in reading.assets:
+        ...                      # reading.report: what the reader skipped
+    report = converters.write(my_assets, "out.ndjson", mode="ground-truth")
 """
 
 from __future__ import annotations
@@ -31,25 +33,31 @@ from .model import (
     Box,
     Classification,
     ClassificationKind,
+    DocumentEntity,
     Entity,
+    GroupKey,
     Keyframe,
     Kind,
     Mask,
     Media,
     MultiPolygon,
+    PageBox,
     Point,
     Polygon,
     Polyline,
     Relationship,
     Segment,
     SourceRef,
+    TextSelection,
+    Unit,
     VideoObject,
 )
 from .ontology import Ontology
-from .pipeline import ConvertOptions, convert
-from .pipeline import read_assets as read
+from .options import ConvertOptions, WriteOptions
+from .pipeline import Reading, convert, read
 from .readers import Reader, available_formats, get_reader, register_reader
 from .report import Report
+from .writer import Source, write
 
 __version__ = "0.1.0"
 
@@ -63,8 +71,10 @@ __all__ = [
     "ConversionError",
     "ConvertOptions",
     "DataRowError",
+    "DocumentEntity",
     "Entity",
     "GeometryOptions",
+    "GroupKey",
     "InputError",
     "Keyframe",
     "Kind",
@@ -76,23 +86,30 @@ __all__ = [
     "MultiPolygon",
     "Ontology",
     "OptionsError",
+    "PageBox",
     "ParseError",
     "Point",
     "Polygon",
     "Polyline",
     "Reader",
+    "Reading",
     "Relationship",
     "Report",
     "Segment",
+    "Source",
     "SourceRef",
+    "TextSelection",
+    "Unit",
     "UnknownFormatError",
     "UnsafeInputError",
     "VideoObject",
     "WriteError",
-    "__version__",
+    "WriteOptions",
     "available_formats",
     "convert",
     "get_reader",
     "read",
     "register_reader",
+    "write",
+    "__version__",
 ]

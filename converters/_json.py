@@ -40,5 +40,5 @@ def loads(data: bytes | str) -> Any:
 def dumps_line(obj: Any) -> bytes:
     """One compact JSON line (with the trailing newline) as UTF-8 bytes."""
     if _orjson is not None:
-        return _orjson.dumps(obj, option=_orjson.OPT_APPEND_NEWLINE)
+        return bytes(_orjson.dumps(obj, option=_orjson.OPT_APPEND_NEWLINE))
     return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")

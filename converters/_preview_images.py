@@ -110,7 +110,8 @@ class MaskPixels:
                 rgb = rgb.resize(size, Image.Resampling.NEAREST)  # keeps the exact colours
             arr = np.asarray(rgb).astype(np.uint32)
             codes = self.codes[key] = (arr[..., 0] << 16) | (arr[..., 1] << 8) | arr[..., 2]
-        return codes == code
+        mask: np.ndarray = codes == code
+        return mask
 
 
 def _b64(text: Any) -> bytes:

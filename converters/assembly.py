@@ -8,14 +8,36 @@ reason; changes on the way are listed in the report.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from . import geometry
 from .datarows import DataRowRef
 from .errors import MappingError
 from .matrix import Mode, why_not
-from .model import Annotation, Asset, Entity, Kind, Mask, Polygon, Relationship, SourceRef, VideoObject, shape_kind
+from .model import (
+    AnyAnnotation,
+    Annotation,
+    Asset,
+    Box,
+    DocumentEntity,
+    Entity,
+    Kind,
+    Mask,
+    Media,
+    MultiPolygon,
+    PageBox,
+    Point,
+    Polygon,
+    Polyline,
+    Relationship,
+    Shape,
+    SourceRef,
+    VideoObject,
+    below_min_score,
+    min_score_reason,
+    shape_kind,
+)
 from .ndjson import (
     AssetRows,
     MaskOptions,
@@ -23,51 +45,74 @@ from .ndjson import (
     annotation_uuid,
     classification_payload,
     entity_payload,
-    nested_payloads,
     points_payloads,
     safe_relative,
     shape_payload,
     video_payload,
 )
-from .ontology import Ontology
-from .readers import Reader
+from .ontology import ClassDef, Ontology, Tool
+from .payloads import DicomMasks, document_payload, form_problem, geo_payload, geo_problem, temporal_payload
+from .options import OnUnmapped, Offsets, WriteOptions
 from .report import Report
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import ConvertOptions
+__all__ = ["AssetConverter", "RowOptions"]
 
-__all__ = ["AssetConverter"]
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowOptions:
+    """What building one asset's rows depends on (a small part of the write options)."""
+
+    mode: Mode = Mode.PRELABEL
+    offsets: Offsets = "codepoints"
+    on_unmapped: OnUnmapped = "error"
+    min_score: float | None = None
+    geometry: geometry.GeometryOptions = field(default_factory=geometry.GeometryOptions)
+
+    @classmethod
+    def of(cls, o: WriteOptions) -> RowOptions:
+        return cls(mode=o.mode_value, offsets=o.offsets, on_unmapped=o.on_unmapped,
+                   min_score=o.min_score, geometry=o.geometry)
 
 
 class AssetConverter:
-    """Turns one asset into rows, recording every decision in the report."""
+    """Turns one asset into rows, recording every decision in the report.
 
-    def __init__(self, reader: Reader, options: ConvertOptions, report: Report, ontology: Ontology) -> None:
-        self.reader = reader
+    ``source_identity`` names where the assets come from (a reader's format name; kept for
+    messages, never hashed: uuids come from the feature, the data row and the annotation key,
+    so a renamed or re-exported source keeps its uuids); ``mask_options`` says how mask
+    pixels are written.
+    """
+
+    def __init__(
+        self,
+        source_identity: str,
+        options: RowOptions,
+        report: Report,
+        ontology: Ontology,
+        mask_options: MaskOptions | None = None,
+    ) -> None:
         self.o = options
         self.report = report
         self.ontology = ontology
+        self.source_identity = source_identity
         self.ctx = RowContext(use_ids=ontology.has_ids, keep_confidence=options.mode is Mode.PRELABEL)
         self._features: dict[int, dict[str, str]] = {}
         self._valid: set[int] = set()
         self._points: dict[int, list[dict[str, float]]] = {}
         self._uuids: set[str] = set()
-        self.mask_options = MaskOptions(
-            format=options.mask_format,
-            directory=Path(options.mask_dir) if options.mask_dir else None,
-            url_prefix=options.mask_url_prefix,
-        )
+        self.mask_options = mask_options or MaskOptions()
 
     def prevalidate(self, assets: Sequence[Asset]) -> None:
-        """Check the plain polygons of a batch of assets in one vectorised pass.
+        """Check the plain polygons of a batch of image assets in one vectorised pass.
 
         Polygons found valid and inside their image skip :func:`geometry.fix_shape` in
         :meth:`rows_for` (ids are only trusted while the batch is alive: call this again for
-        every batch).
+        every batch). Geospatial polygons are not pixels: they take the per-shape way.
         """
         items: list[tuple[Polygon, int | None, int | None]] = [
             (ann.shape, asset.width, asset.height)
             for asset in assets
+            if asset.media is not Media.GEOSPATIAL
             for ann in asset.annotations
             if isinstance(ann, Annotation) and type(ann.shape) is Polygon
         ]
@@ -82,7 +127,7 @@ class AssetConverter:
             self.report.count_read(ann.kind)
             self.report.skip(ann.source, ann.kind, code, message)
 
-    def _feature(self, tool_or_def: Any) -> dict[str, str]:
+    def _feature(self, tool_or_def: Tool | ClassDef) -> dict[str, str]:
         ref = self._features.get(id(tool_or_def))
         if ref is None:  # tools live as long as the ontology: their ids stay valid
             ref = self._features[id(tool_or_def)] = self.ctx.ref(tool_or_def.name, tool_or_def.schema_id)
@@ -100,18 +145,15 @@ class AssetConverter:
         rows = AssetRows(self.mask_options, asset_key=safe_relative(ref.global_key or ref.id or ""))
         self._data_row = ref.asdict()  # shared by the asset's rows (never mutated)
         self._uuids = set()
-        placed: list[tuple[Any, list[int]]] = []
+        self._dicom = DicomMasks()
+        placed: list[tuple[AnyAnnotation, list[int]]] = []
         read = self.report.read
+        min_score = self.o.min_score
         for ann in asset.annotations:
             kind = ann.kind
             read[kind._value_] += 1
-            if (
-                self.o.min_score is not None
-                and not isinstance(ann, Relationship)
-                and ann.confidence is not None
-                and ann.confidence < self.o.min_score
-            ):
-                self.report.skip(ann.source, kind, "below-min-score", f"score {ann.confidence:g} < --min-score {self.o.min_score:g}")
+            if min_score is not None and not isinstance(ann, Relationship) and below_min_score(ann.confidence, min_score):
+                self.report.skip(ann.source, kind, *min_score_reason(ann.confidence, min_score))  # type: ignore[arg-type]
                 continue
             try:
                 indexes = self._annotation_rows(asset, ref, ann, rows)
@@ -122,22 +164,27 @@ class AssetConverter:
                 raise MappingError(f"{ann.source}: {exc}") from None
             if indexes:
                 placed.append((ann, indexes))
+        hidden = self._finish_dicom_masks(rows)
         finished, dropped = rows.finish()
         lost = {i: (code, msg) for i, code, msg in dropped}
         for ann, indexes in placed:
             alive = [i for i in indexes if i not in lost]
-            if alive:
+            if id(ann) in hidden:
+                self.report.skip(ann.source, ann.kind, *hidden[id(ann)])
+            elif alive:
                 self.report.count_written(ann.kind)
             else:
                 code, msg = lost[indexes[0]]
                 self.report.skip(ann.source, ann.kind, code, msg)
-        for name, row in finished:
-            self.report.count_row(_row_kind(row))
+        for kind_name in rows.written_kinds():
+            self.report.count_row(kind_name)
         if self.report.has_pending:
             self._attribute(asset, ref, placed, rows)
         return finished
 
-    def _attribute(self, asset: Asset, ref: DataRowRef, placed: list[tuple[Any, list[int]]], rows: AssetRows) -> None:
+    def _attribute(
+        self, asset: Asset, ref: DataRowRef, placed: list[tuple[AnyAnnotation, list[int]]], rows: AssetRows
+    ) -> None:
         """Tie this asset's report entries to its data row and to the uuids of their rows."""
         uuids: dict[SourceRef, list[str]] = {ann.source: [] for ann in asset.annotations}
         for ann, indexes in placed:
@@ -162,22 +209,30 @@ class AssetConverter:
         self._uuids.add(uuid)
         return uuid
 
-    def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: Any, rows: AssetRows) -> list[int]:
+    def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: AnyAnnotation, rows: AssetRows) -> list[int]:
         media, mode = asset.media, self.o.mode
         if isinstance(ann, Relationship):
             reason = why_not(Kind.RELATIONSHIP, media, mode)
             code, msg = reason or ("not-supported", "relationships are not written")
             self.report.skip(ann.source, ann.kind, code, msg)
             return []
+        fast = media is Media.IMAGE and type(ann) is Annotation and type(ann.shape) in _IMAGE_SHAPES
+        problem = None if fast else form_problem(ann, media)
+        if problem is not None:
+            self.report.skip(ann.source, ann.kind, *problem)
+            return []
         if isinstance(ann, VideoObject):
             return self._video_rows(asset, ref, ann, rows)
         if ann.classification is not None:
             return self._classification_rows(asset, ref, ann, rows)
-        shapes: tuple[Any, ...]
-        if isinstance(ann.shape, Entity) or id(ann.shape) in self._valid:
+        assert ann.shape is not None and ann.label is not None
+        shapes: tuple[Shape, ...]
+        if isinstance(ann.shape, _NOT_GEOMETRY) or id(ann.shape) in self._valid:
             shapes = (ann.shape,)
         else:
-            outcome = geometry.fix_shape(ann.shape, width=asset.width, height=asset.height, options=self.o.geometry)
+            geo = media is Media.GEOSPATIAL  # degrees: no image to clip to
+            outcome = geometry.fix_shape(ann.shape, width=None if geo else asset.width,
+                                         height=None if geo else asset.height, options=self.o.geometry)
             for fix in outcome.fixes:
                 self.report.change(ann.source, ann.kind, fix.action, fix.code, fix.message)
             if not outcome.shapes:
@@ -190,6 +245,8 @@ class AssetConverter:
         for i, shape in enumerate(shapes):
             out_kind = shape_kind(shape)
             reason = why_not(out_kind, media, mode)
+            if reason is None and media is Media.GEOSPATIAL:
+                reason = geo_problem(shape)
             if reason is not None:
                 reasons.append(reason)
                 continue
@@ -200,16 +257,21 @@ class AssetConverter:
                 "dataRow": self._data_row,
                 **self._feature(tool),
             }
-            if ann.classifications:
-                for c in ann.classifications:
-                    self.ontology.classification_for(c, parent=tool)
-                row["classifications"] = nested_payloads(ann.classifications, tool, self.ctx)
+            if ann.classifications:  # each resolved once, and written with what it resolved to
+                row["classifications"] = [
+                    classification_payload(c, self.ontology.classification_for(c, parent=tool), self.ctx)
+                    for c in ann.classifications
+                ]
             self._confidence(row, ann.confidence)
             if isinstance(shape, Mask):
                 indexes.append(rows.add_mask(row, tool.name, shape, safe_relative(key), ann.source))
                 continue
-            if isinstance(shape, Entity):
+            if isinstance(shape, (PageBox, DocumentEntity)):
+                row.update(document_payload(shape))
+            elif isinstance(shape, Entity):
                 row.update(entity_payload(shape, text=asset.text, offsets=self.o.offsets))
+            elif media is Media.GEOSPATIAL:
+                row.update(geo_payload(shape))  # type: ignore[arg-type]
             elif id(shape) in self._points:
                 row["polygon"] = self._points.pop(id(shape))
             else:
@@ -218,7 +280,7 @@ class AssetConverter:
                 reasons.append(("degenerate-at-output-precision",
                                 "the shape has no extent at the output's precision (0.0001 px)"))
                 continue
-            indexes.append(rows.add(row, tool.name))
+            indexes.append(rows.add(row, tool.name, out_kind.value))
         if not indexes and reasons:
             self.report.skip(ann.source, ann.kind, *reasons[0])
         elif reasons:
@@ -232,15 +294,21 @@ class AssetConverter:
         if reason is not None:
             self.report.skip(ann.source, ann.kind, *reason)
             return []
-        definition = self.ontology.classification_for(cls, scope="index" if cls.frames else "global")
+        scoped = bool(cls.frames or cls.times_ms or cls.message_id is not None)
+        definition = self.ontology.classification_for(cls, scope="index" if scoped else "global")
+        payload = temporal_payload(cls, definition, self.ctx) if cls.times_ms else classification_payload(
+            cls, definition, self.ctx
+        )
         row: dict[str, Any] = {
             "uuid": self._uuid(definition.name, ref, ann.key, ann.source, ann.kind),
             "dataRow": self._data_row,
-            **classification_payload(cls, definition, self.ctx),
+            **payload,
         }
         if cls.frames:
             row["frames"] = [{"start": s, "end": e} for s, e in cls.frames]
-        return [rows.add(row, definition.name)]
+        if cls.message_id is not None:
+            row["messageId"] = cls.message_id
+        return [rows.add(row, definition.name, cls.kind.value)]
 
     def _video_rows(self, asset: Asset, ref: DataRowRef, obj: VideoObject, rows: AssetRows) -> list[int]:
         reason = why_not(obj.kind, asset.media, self.o.mode)
@@ -248,6 +316,10 @@ class AssetConverter:
             self.report.skip(obj.source, obj.kind, *reason)
             return []
         tool = self.ontology.tool_for(obj.label, obj.kind)
+        if obj.frames_read:
+            self.report.tally("video-frames-read", obj.frames_read)
+        if obj.kind is Kind.MASK:  # DICOM: the form check let no other mask track through
+            return [self._dicom_mask_row(ref, obj, tool, rows)]
         for seg in obj.segments:
             for kf in seg.keyframes:
                 for c in kf.classifications:
@@ -256,14 +328,45 @@ class AssetConverter:
             "uuid": self._uuid(tool.name, ref, obj.key, obj.source, obj.kind),
             "dataRow": self._data_row,
             **self._feature(tool),
-            **video_payload(obj, tool, self.ctx),
         }
+        if obj.group_key is not None:
+            row["groupKey"] = obj.group_key.value
+        row.update(video_payload(obj, tool, self.ctx))
         if not self._keep_keyframes(row, obj):
             return []
         self._confidence(row, obj.confidence)
-        if obj.frames_read:
-            self.report.tally("video-frames-read", obj.frames_read)
-        return [rows.add(row, tool.name)]
+        return [rows.add(row, tool.name, "video-track")]
+
+    def _dicom_mask_row(self, ref: DataRowRef, obj: VideoObject, tool: Tool, rows: AssetRows) -> int:
+        """DICOM mask tracks share one row per group key, filled when the asset is done."""
+        assert obj.group_key is not None
+        if obj.confidence is not None:
+            self.report.tally("confidence-dropped")  # a masks row has no place for it
+        existing = self._dicom.instances.get(obj.group_key)
+        if existing:
+            index = existing[0].index
+        else:
+            row = {
+                "uuid": annotation_uuid(f"masks:{obj.group_key.value}", ref, "masks"),  # feature = the group
+                "dataRow": self._data_row,
+            }
+            index = rows.add(row, f"masks:{obj.group_key.value}", "mask")
+        self._dicom.add(obj, tool.name, index)
+        return index
+
+    def _finish_dicom_masks(self, rows: AssetRows) -> dict[int, tuple[str, str]]:
+        """Fill the DICOM masks rows; returns id(track) -> reason for tracks left out."""
+        hidden: dict[int, tuple[str, str]] = {}
+        for group, payload, left_out in self._dicom.rows():
+            index = self._dicom.instances[group][0].index
+            if payload["masks"]["instances"]:
+                rows.rows[index].update(payload)  # type: ignore[union-attr]
+            else:
+                rows.rows[index] = None
+            for obj in left_out:
+                hidden[id(obj)] = ("mask-hidden", "no pixel of this track shows in any frame's composite mask "
+                                   "(empty, covered by later tracks, or not the frame's size)")
+        return hidden
 
     def _keep_keyframes(self, row: dict[str, Any], obj: VideoObject) -> bool:
         """Drop keyframes whose shape has no extent (a zero-width box row in a CVAT track),
@@ -287,10 +390,9 @@ class AssetConverter:
         return True
 
 
-_ROW_KINDS = (
-    ("bbox", "bbox"), ("polygon", "polygon"), ("point", "point"), ("line", "polyline"),
-    ("mask", "mask"), ("location", "entity"), ("segments", "video-track"),
-)  # fmt: skip
+#: Image shapes whose form is right on an image by construction (the common case skips
+#: :func:`form_problem`; a test keeps the two in agreement).
+_IMAGE_SHAPES = frozenset({Box, Point, Polyline, Polygon, MultiPolygon, Mask})
 
 
 def _vanishes(row: Mapping[str, Any]) -> bool:
@@ -306,13 +408,6 @@ def _vanishes(row: Mapping[str, Any]) -> bool:
     return False
 
 
-def _row_kind(row: Mapping[str, Any]) -> str:
-    for key, kind in _ROW_KINDS:
-        if key in row:
-            return kind
-    answer = row.get("answer")
-    if isinstance(answer, list):
-        return "checklist"
-    if isinstance(answer, dict):
-        return "radio"
-    return "text"
+
+#: Shapes that are not pixel geometry: no repair applies to them.
+_NOT_GEOMETRY = (Entity, PageBox, DocumentEntity)

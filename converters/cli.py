@@ -20,7 +20,7 @@ from typing import IO, Any, NoReturn
 from . import __version__
 from .errors import ConversionError, OptionsError
 from .geometry import GeometryOptions
-from .matrix import Mode
+from .options import MODE_ALIASES, ConvertOptions, cli_fields, flag_of, value_type
 from .model import Media
 from .readers import Reader, available_formats, get_reader
 from .report import Report
@@ -73,10 +73,10 @@ def _version() -> str:
     except metadata.PackageNotFoundError:
         return __version__
 
-_MODES = {"prelabel": Mode.PRELABEL, "mal": Mode.PRELABEL, "ground-truth": Mode.GROUND_TRUTH, "gt": Mode.GROUND_TRUTH}
+_MODES = MODE_ALIASES  # one list of mode spellings (options.py)
 
 
-def _reader_classes() -> list[type[Reader]]:
+def _reader_classes() -> list[type[Reader[Any]]]:
     out = []
     for name in available_formats():
         try:
@@ -112,7 +112,35 @@ def _reader_flags(parser: argparse.ArgumentParser) -> dict[str, tuple[str, str]]
             except argparse.ArgumentError:
                 continue
             dests[dest] = (cls.format_name, f.name)
+            _READER_FLAGS[dest] = flag
     return dests
+
+
+def _core_flags(parser: argparse.ArgumentParser, cls: type[Any]) -> None:
+    """A flag per option field of ``cls`` (``mask_dir`` -> ``--mask-dir``), from its metadata."""
+    groups: dict[str, Any] = {}
+    for f in cli_fields(cls):
+        meta = f.metadata
+        default = getattr(f.default, "value", f.default)  # Mode.PRELABEL -> "prelabel"
+        kwargs: dict[str, Any] = {"dest": f.name, "help": meta["help"]}
+        if isinstance(f.default, bool):
+            kwargs.update(action="store_true", default=False)
+        else:
+            kwargs["default"] = None if f.default is dataclasses.MISSING else default
+            if meta.get("choices"):
+                kwargs["choices"] = meta["choices"]
+            else:
+                kwargs.update(type=value_type(cls, f.name), metavar=meta.get("metavar"))
+        target: Any = parser
+        if meta.get("exclusive"):
+            if meta["exclusive"] not in groups:
+                groups[meta["exclusive"]] = parser.add_mutually_exclusive_group()
+            target = groups[meta["exclusive"]]
+        target.add_argument(meta.get("flag") or flag_of(f.name), **kwargs)
+
+
+def _core_values(args: argparse.Namespace, cls: type[Any]) -> dict[str, Any]:
+    return {f.name: getattr(args, f.name) for f in cli_fields(cls)}
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
@@ -137,37 +165,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
         "--from", dest="fmt", default="auto", metavar="{" + ",".join(formats) + "}",
         help="source format (default: auto-detect; aliases such as pascal-voc accepted)",
     )
-    c.add_argument("--mode", default="prelabel", choices=sorted(_MODES), help="prelabel (MAL, default) or ground-truth")
-    c.add_argument("--media", choices=[m.value for m in Media], help="media type of the data rows (default: the source's)")
-    c.add_argument("--ontology", metavar="ONTOLOGY.json", help="ontology exported from Labelbox; rows use its schema ids")
-    c.add_argument("--class-map", metavar="MAP.json|MAP.csv", help="source class -> ontology name")
-    c.add_argument("--write-ontology", metavar="ONT.json", help="also write the ontology the rows use")
-    keys = c.add_mutually_exclusive_group()
-    keys.add_argument("--global-key", metavar="TEMPLATE", help="global key template, e.g. 'coco/{subset}/{name}'")
-    keys.add_argument("--data-rows", metavar="MAP.csv|MAP.json|EXPORT.ndjson", help=_DATA_ROWS_HELP)
-    c.add_argument(
-        "--mask-format", default="png", choices=("png", "composite", "uri"),
-        help="png: inline 0/1 PNG per instance (default); composite: one RGB PNG per image; "
-        "uri: one PNG file per instance under --mask-dir",
-    )
-    c.add_argument("--mask-dir", metavar="DIR", help="where mask PNG files are written: used by uri, and by composite with --mask-url-prefix only")
-    c.add_argument("--mask-url-prefix", metavar="URL", help="URL under which --mask-dir will be served (Labelbox fetches masks from it)")
-    c.add_argument("--allow-file-uris", action="store_true", help="with --mask-format uri and no --mask-url-prefix: write file:/// URIs (only for local tools; Labelbox cannot fetch them)")
-    c.add_argument("--min-score", type=float, metavar="X", help="drop predictions scoring below X")
-    c.add_argument("--images", metavar="DIR", help="folder holding the images (for sizes)")
-    c.add_argument("--report", metavar="REPORT.json", help="report path (default: OUT.report.json)")
-    c.add_argument("--max-rows-per-file", type=int, metavar="N", help="split the output into OUT.partNNN.ndjson files of at most N rows (N >= 1)")
-    c.add_argument("--strict", action="store_true", help="exit 2 and write nothing if anything would be skipped or changed, or nothing was converted")
+    _core_flags(c, ConvertOptions)
     c.add_argument("--quiet", action="store_true", help="no progress bar and no warning lines; errors and the summary only")
-    c.add_argument("--follow-links", action="store_true", help="open files whose links lead outside the dataset folder")
-    c.add_argument("--offsets", default="codepoints", choices=("codepoints", "utf16"), help="text entity offsets unit")
-    c.add_argument("--on-unmapped", default="error", choices=("error", "skip"), help="class missing from --ontology")
-    c.add_argument("--write-data-rows", metavar="ROWS.json", help="write data row payloads for text assets")
-    c.add_argument("--polygon-parts", default="polygons", choices=("polygons", "mask"), help="multi-part objects: one polygon row per part, or one mask")
-    c.add_argument("--holes", default="mask", choices=("mask", "outer"), help="polygons with holes: a mask, or the outer ring only")
-    c.add_argument("--points-outside", default="keep", choices=("keep", "drop"), help="points outside the image")
-    c.add_argument("--min-part-area", type=float, default=1.0, metavar="PX2",
-                   help="parts of a repaired or clipped polygon smaller than this (px²) are dropped and reported")
+    _core_flags(c, GeometryOptions)
     dests = _reader_flags(c)
 
     sub.add_parser("formats", help="list the readers and what each reads")
@@ -204,14 +204,13 @@ def _reader_options(
         if value is None:
             continue
         if fmt != "auto" and reader != get_reader(fmt).format_name:
-            raise OptionsError(f"{_flag_of(dest)} belongs to the {reader} reader, not {fmt}")
+            raise OptionsError(f"{_READER_FLAGS[dest]} belongs to the {reader} reader, not {fmt}")
         chosen[(reader, name)] = value
     return chosen  # resolved per reader once the format is known
 
 
-def _flag_of(dest: str) -> str:
-    _, reader, name = dest.split("__")
-    return f"--{reader}-{name.replace('_', '-')}"
+#: dest -> the flag as the reader declared it (so errors name a flag that exists).
+_READER_FLAGS: dict[str, str] = {}
 
 
 class _Bar:
@@ -247,15 +246,8 @@ class _Bar:
         self.bar.close()
 
 
-def _geometry(args: argparse.Namespace) -> GeometryOptions:
-    if not args.min_part_area >= 0:
-        raise OptionsError(f"--min-part-area must be >= 0 (px²), got {args.min_part_area:g}")
-    return GeometryOptions(parts=args.polygon_parts, holes=args.holes, points_outside=args.points_outside,
-                           min_part_area=args.min_part_area)
-
-
 def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int:
-    from .pipeline import ConvertOptions, convert, detect_format
+    from .pipeline import convert, detect_format
 
     fmt = args.fmt
     picked = _reader_options(args, dests, fmt)
@@ -267,27 +259,8 @@ def _convert(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int
         raise OptionsError(f"options for the {foreign[0]} reader given, but the source is read as {name}")
     options = ConvertOptions(
         fmt=fmt,
-        mode=_MODES[args.mode],
-        media=Media(args.media) if args.media else None,
-        ontology=args.ontology,
-        class_map=args.class_map,
-        write_ontology=args.write_ontology,
-        global_key=args.global_key,
-        data_rows=args.data_rows,
-        mask_format=args.mask_format,
-        mask_dir=args.mask_dir,
-        mask_url_prefix=args.mask_url_prefix,
-        min_score=args.min_score,
-        images=args.images,
-        report=args.report,
-        max_rows_per_file=args.max_rows_per_file,
-        strict=args.strict,
-        offsets=args.offsets,
-        on_unmapped=args.on_unmapped,
-        write_data_rows=args.write_data_rows,
-        allow_file_uris=args.allow_file_uris,
-        follow_links=args.follow_links,
-        geometry=_geometry(args),
+        **_core_values(args, ConvertOptions),
+        geometry=GeometryOptions(**_core_values(args, GeometryOptions)),
         reader_options={n: v for (_, n), v in picked.items()},
     )
     bar = _Bar(sys.stderr, Path(args.sources[0]).name) if not args.quiet and sys.stderr.isatty() else None
@@ -328,7 +301,7 @@ def _ontology(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> in
     import os
     import tempfile
 
-    from .pipeline import ConvertOptions, convert
+    from .pipeline import convert
 
     picked = _reader_options(args, dests, args.fmt)
     with tempfile.TemporaryDirectory() as tmp:
@@ -393,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConversionError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        message = exc.render(flag_of) if isinstance(exc, OptionsError) else str(exc)
+        print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted; nothing written", file=sys.stderr)

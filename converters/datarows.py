@@ -213,7 +213,7 @@ class KeyResolver:
     def _fill(self, template: str, asset: Asset) -> str:
         fields = template_fields(asset)
         try:
-            return template.format_map(_Strict(fields))
+            return template.format_map(fields)
         except KeyError as exc:
             raise OptionsError(
                 f"--global-key template {template!r}: unknown field {exc.args[0]!r} for "
@@ -238,11 +238,6 @@ class KeyResolver:
                 f"{{name}} or {{subset}})"
             )
         self._seen[ref.identity] = asset.name
-
-
-class _Strict(dict):
-    def __missing__(self, key: str) -> str:
-        raise KeyError(key)
 
 
 def _check_template(template: str) -> None:

@@ -23,6 +23,8 @@ those fields, so the CLI can print ``error: <message>`` and never a traceback::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "ConversionError",
     "one_line",
@@ -166,8 +168,33 @@ class NoAssetsError(InputError):
         return f"no {self.what} found in {self.source}; nothing to convert{tail}"
 
 
-class OptionsError(ConversionError):
-    """The options given to convert() or the CLI are inconsistent or invalid."""
+class OptionsError(ConversionError, ValueError):
+    """The options given to convert() or the CLI are inconsistent or invalid (also a
+    ValueError: a bad option value is one, and callers catching that keep working).
+
+    ``fields`` names the option fields the message is about; the message holds a ``{field}``
+    placeholder for each, rendered as the field name by the library (``mask_dir``) and as
+    the flag by the CLI (``--mask-dir``, through :meth:`render`), so neither has to guess
+    the other's spelling.
+    """
+
+    def __init__(
+        self, message: str, *, fields: tuple[str, ...] = (), flags: dict[str, str] | None = None
+    ) -> None:
+        self.template = message
+        self.fields = fields
+        #: Flags the raiser already knows (a reader option's own flag, ``--coco-crowd``).
+        self.flags = dict(flags or {})
+        super().__init__(self.render())
+
+    def render(self, spell: Callable[[str], str] | None = None) -> str:
+        """The message with each field spelled by ``spell`` (default: the field name); a
+        field with a known flag is spelled as that flag whenever ``spell`` is given."""
+        if not self.fields:
+            return self.template
+        return self.template.format_map(
+            {f: (self.flags.get(f) or spell(f)) if spell else f for f in self.fields}
+        )
 
 
 class MappingError(ConversionError):

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from itertools import chain
 from operator import eq
+from typing import Literal, get_args
 
 import numpy as np
 import shapely
@@ -37,6 +38,7 @@ from shapely.geometry import Polygon as ShpPolygon
 from shapely.geometry import box as shp_box
 
 from . import masks
+from .errors import OptionsError
 from .model import XY, Box, Mask, MultiPolygon, Point, Polygon, Polyline, Shape
 
 __all__ = [
@@ -62,6 +64,11 @@ EPS = 1e-6
 MAX_COORD = 1e9
 
 
+Parts = Literal["polygons", "mask"]
+Holes = Literal["mask", "outer"]
+PointsOutside = Literal["keep", "drop"]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GeometryOptions:
     """What to do with shapes Labelbox would reject.
@@ -75,18 +82,31 @@ class GeometryOptions:
             a 0.001 px² sliver that would otherwise be written as a polygon of its own.
     """
 
-    parts: str = "polygons"
-    holes: str = "mask"
-    points_outside: str = "keep"
-    min_part_area: float = 1.0
+    parts: Parts = field(default="polygons", metadata={
+        "flag": "--polygon-parts", "choices": get_args(Parts), "cli": True,
+        "help": "multi-part objects: one polygon row per part, or one mask"})
+    holes: Holes = field(default="mask", metadata={
+        "choices": get_args(Holes), "cli": True, "help": "polygons with holes: a mask, or the outer ring only"})
+    points_outside: PointsOutside = field(default="keep", metadata={
+        "choices": get_args(PointsOutside), "cli": True, "help": "points outside the image"})
+    min_part_area: float = field(default=1.0, metadata={
+        "metavar": "PX2", "cli": True,
+        "help": "parts of a repaired or clipped polygon smaller than this (px²) are dropped and reported"})
 
     def __post_init__(self) -> None:
-        if not self.min_part_area >= 0:
-            raise ValueError(f"GeometryOptions.min_part_area must be >= 0, got {self.min_part_area!r}")
-        for name, allowed in (("parts", ("polygons", "mask")), ("holes", ("mask", "outer")),
-                              ("points_outside", ("keep", "drop"))):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"GeometryOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        area = self.min_part_area
+        if isinstance(area, bool) or not isinstance(area, (int, float)) or not area >= 0:
+            shown = f"{area:g}" if isinstance(area, (int, float)) else repr(area)
+            raise OptionsError(f"{{min_part_area}} must be >= 0 (px²), got {shown}", fields=("min_part_area",))
+        for f in fields(self):
+            allowed = f.metadata.get("choices")
+            if allowed is None:
+                continue
+            if getattr(self, f.name) not in allowed:
+                raise OptionsError(
+                    f"{{{f.name}}} must be one of {', '.join(allowed)}, got {getattr(self, f.name)!r}",
+                    fields=(f.name,),
+                )
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,7 +143,7 @@ def string_counts(counts: str | bytes) -> np.ndarray:
     out = vals.copy()
     out[2::2] = np.cumsum(vals[2::2])  # run m = stored + run m-2, for m > 2
     out[1::2] = np.cumsum(vals[1::2])
-    return out
+    return np.asarray(out)
 
 
 def decode(mask: Mask) -> np.ndarray:
@@ -198,7 +198,7 @@ def _cocodecode(obj: Any) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="__array__ implementation", category=DeprecationWarning)
-        return cocomask.decode(obj)
+        return np.asarray(cocomask.decode(obj))
 
 
 def encode_rle(array: np.ndarray) -> dict[str, Any]:

@@ -5,8 +5,12 @@ docs.labelbox.com/reference/import-{image,video,text,document,audio,dicom}-annot
 the annotation-import notebooks), as reproduced in the conversion contract §3. This table is
 the single place to change when Labelbox changes what it accepts.
 
-Cell values: ``P`` importable in both modes; ``GT`` ground truth only; ``-`` not supported;
-``n/a`` meaningless for that media.
+Two columns per cell. :data:`MATRIX` is what Labelbox accepts: ``P`` importable in both
+modes; ``GT`` ground truth only; ``-`` not supported; ``n/a`` meaningless for that media.
+:data:`PRODUCED` is what this writer has a payload for (``Y``): a cell Labelbox accepts but
+the writer does not produce is refused with ``not-produced``, never written in another
+media's shape. ``tests/test_examples.py`` checks that each produced cell of the non-image
+media is written (and accepted by the SDK), ``tests/test_payloads.py`` that the rest is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from types import MappingProxyType
 
 from .model import Kind, Media
 
-__all__ = ["MATRIX", "Mode", "importable", "why_not"]
+__all__ = ["MATRIX", "PRODUCED", "Mode", "why_not"]
 
 
 class Mode(str, enum.Enum):
@@ -46,16 +50,29 @@ _ROWS = {
     Kind.RELATIONSHIP: ("-",   "-",   "-",   "-",     "-",  "n/a", "-",   "-"),
 }  # fmt: skip
 
-#: kind -> media -> cell
+_PRODUCED_ROWS = {
+    #                   image  video  text   document geo   audio  conv   dicom
+    Kind.BBOX:         ("Y",   "Y",   "",    "Y",     "Y",  "",    "",    ""),
+    Kind.POLYGON:      ("Y",   "",    "",    "",      "Y",  "",    "",    ""),
+    Kind.POINT:        ("Y",   "Y",   "",    "",      "Y",  "",    "",    ""),
+    Kind.POLYLINE:     ("Y",   "Y",   "",    "",      "Y",  "",    "",    "Y"),
+    Kind.MASK:         ("Y",   "",    "",    "",      "",   "",    "",    "Y"),
+    Kind.ENTITY:       ("",    "",    "Y",   "Y",     "",   "",    "Y",   ""),
+    Kind.RADIO:        ("Y",   "Y",   "Y",   "Y",     "Y",  "Y",   "Y",   ""),
+    Kind.CHECKLIST:    ("Y",   "Y",   "Y",   "Y",     "Y",  "Y",   "Y",   ""),
+    Kind.TEXT:         ("Y",   "",    "Y",   "Y",     "Y",  "Y",   "Y",   ""),
+    Kind.RELATIONSHIP: ("",    "",    "",    "",      "",   "",    "",    ""),
+}  # fmt: skip
+
+#: kind -> media -> cell (what Labelbox accepts)
 MATRIX = MappingProxyType(
     {kind: MappingProxyType(dict(zip(_COLUMNS, cells))) for kind, cells in _ROWS.items()}
 )
 
-
-def importable(kind: Kind, media: Media, mode: Mode) -> bool:
-    """Whether Labelbox imports ``kind`` on ``media`` in ``mode``."""
-    cell = MATRIX[kind][media]
-    return cell == "P" or (cell == "GT" and mode is Mode.GROUND_TRUTH)
+#: (kind, media) pairs this writer has a payload for
+PRODUCED = frozenset(
+    (kind, media) for kind, cells in _PRODUCED_ROWS.items() for media, cell in zip(_COLUMNS, cells) if cell == "Y"
+)
 
 
 @functools.lru_cache(maxsize=None)
@@ -63,7 +80,7 @@ def why_not(kind: Kind, media: Media, mode: Mode) -> tuple[str, str] | None:
     """None when importable, else (reason code, sentence) for the report."""
     cell = MATRIX[kind][media]
     if cell == "P" or (cell == "GT" and mode is Mode.GROUND_TRUTH):
-        return None
+        return _why_not_produced(kind, media)
     if cell == "GT":
         return (
             "ground-truth-only",
@@ -72,3 +89,9 @@ def why_not(kind: Kind, media: Media, mode: Mode) -> tuple[str, str] | None:
     if cell == "n/a":
         return ("not-applicable", f"{kind.value} has no meaning on {media.value} data rows")
     return ("not-importable", f"Labelbox does not import {kind.value} annotations on {media.value}")
+
+
+def _why_not_produced(kind: Kind, media: Media) -> tuple[str, str] | None:
+    if (kind, media) in PRODUCED:
+        return None
+    return ("not-produced", f"Labelbox imports {kind.value} on {media.value}, but this writer has no payload for it")

@@ -15,6 +15,17 @@ Conventions (the same for every format, converted once at each reader's edge):
 * Text offsets are Unicode code points, ``start`` inclusive and ``end`` exclusive (Python
   slicing); the writer turns them into Labelbox's inclusive end.
 * Video frames are 1-based Labelbox frame numbers (readers convert).
+* Geospatial assets (tiled imagery, EPSG:4326) use the same shapes with ``x`` = longitude
+  and ``y`` = latitude in degrees, ``y`` growing *north*: a :class:`Box` is
+  ``x_min`` = west, ``x_max`` = east, ``y_min`` = south, ``y_max`` = north. Nothing is
+  clipped to a pixel size (a geospatial asset has none).
+* Documents (PDF): boxes are :class:`PageBox` (a page and a unit); entities are
+  :class:`DocumentEntity`, token ids of the data row's text layer (Labelbox creates them
+  when the PDF is added, so the caller supplies them: they cannot be derived from text).
+* Audio: a classification's ``times_ms`` are inclusive millisecond ranges.
+* Conversational text: entities and classifications name their message (``message_id``);
+  a classification without one is global to the conversation.
+* DICOM: :class:`VideoObject` tracks with a ``group_key`` (the view), of polylines or masks.
 
 The classes are frozen, slotted value types with no I/O and no format knowledge. A mask
 keeps its pixels lazily (RLE or a loader) so a dataset's masks are never all in memory.
@@ -39,12 +50,15 @@ __all__ = [
     "Box",
     "Classification",
     "ClassificationKind",
+    "DocumentEntity",
     "Entity",
+    "GroupKey",
     "Keyframe",
     "Kind",
     "Mask",
     "Media",
     "MultiPolygon",
+    "PageBox",
     "Point",
     "Polygon",
     "Polyline",
@@ -52,7 +66,11 @@ __all__ = [
     "Segment",
     "Shape",
     "SourceRef",
+    "TextSelection",
+    "Unit",
     "VideoObject",
+    "below_min_score",
+    "min_score_reason",
 ]
 
 XY = tuple[float, float]
@@ -228,7 +246,63 @@ class Entity:
             raise ValueError(f"invalid span [{self.start}, {self.end})")
 
 
-Shape = Union[Box, Point, Polyline, Polygon, MultiPolygon, Mask, Entity]
+class Unit(str, enum.Enum):
+    """The unit of a document box's coordinates (Labelbox ``RectangleUnit``)."""
+
+    POINTS = "POINTS"
+    PIXELS = "PIXELS"
+    INCHES = "INCHES"
+    PERCENT = "PERCENT"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageBox:
+    """A box on one page of a document: corners as :class:`Box`, in ``unit`` from the page's
+    top-left corner; ``page`` is 1-based (Labelbox's round trip shows page 1 as the first)."""
+
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+    page: int
+    unit: Unit = Unit.POINTS
+
+    def __post_init__(self) -> None:
+        _check_finite(self.x_min, self.y_min, self.x_max, self.y_max)
+        if self.page < 1:
+            raise ValueError(f"document pages are 1-based, got page {self.page}")
+        object.__setattr__(self, "unit", Unit(self.unit))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextSelection:
+    """Tokens of one group on one page of a document's text layer (ids from Labelbox)."""
+
+    token_ids: tuple[str, ...]
+    group_id: str
+    page: int
+
+    def __post_init__(self) -> None:
+        if not self.token_ids or not all(self.token_ids):
+            raise ValueError("a text selection needs at least one token id, none empty")
+        if not self.group_id:
+            raise ValueError("a text selection needs its group id")
+        if self.page < 1:
+            raise ValueError(f"document pages are 1-based, got page {self.page}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentEntity:
+    """A named entity of a document: one or more text selections."""
+
+    selections: tuple[TextSelection, ...]
+
+    def __post_init__(self) -> None:
+        if not self.selections:
+            raise ValueError("a document entity needs at least one text selection")
+
+
+Shape = Union[Box, Point, Polyline, Polygon, MultiPolygon, Mask, Entity, PageBox, DocumentEntity]
 
 
 # --------------------------------------------------------------------------- classifications
@@ -257,7 +331,8 @@ class Classification:
 
     ``answers`` holds one Answer for a radio, any number (>= 1) for a checklist and none for
     free text, whose answer is ``text``. ``frames`` restricts a video classification to
-    inclusive 1-based frame ranges.
+    inclusive 1-based frame ranges; ``times_ms`` an audio classification to inclusive
+    millisecond ranges; ``message_id`` scopes a conversational classification to a message.
     """
 
     name: str
@@ -266,8 +341,16 @@ class Classification:
     text: str | None = None
     confidence: float | None = None
     frames: tuple[tuple[int, int], ...] = ()
+    times_ms: tuple[tuple[int, int], ...] = ()
+    message_id: str | None = None
 
     def __post_init__(self) -> None:
+        for what, ranges, first in (("frames", self.frames, 1), ("times_ms", self.times_ms, 0)):
+            for start, end in ranges:
+                if not first <= start <= end:
+                    raise ValueError(f"{self.name!r}: {what} range ({start}, {end}) must have {first} <= start <= end")
+        if self.frames and self.times_ms:
+            raise ValueError(f"{self.name!r}: frames (video) or times_ms (audio), not both")
         if self.kind is ClassificationKind.TEXT:
             if self.text is None or self.answers:
                 raise ValueError(f"free-text classification {self.name!r} needs text, no answers")
@@ -295,6 +378,18 @@ class Classification:
 
 
 # --------------------------------------------------------------------------- annotations
+
+
+def below_min_score(confidence: float | None, min_score: float | None) -> bool:
+    """The one ``--min-score`` rule: a score below the threshold drops the annotation; no
+    threshold, or no score, keeps it. Readers that drop predictions early (before building
+    them: a results file is mostly low scores) and the writer both ask this."""
+    return min_score is not None and confidence is not None and confidence < min_score
+
+
+def min_score_reason(confidence: float, min_score: float) -> tuple[str, str]:
+    """The report's (code, sentence) for an annotation :func:`below_min_score` drops."""
+    return ("below-min-score", f"score {confidence:g} < --min-score {min_score:g}")
 
 
 def _check_confidence(confidence: float | None) -> None:
@@ -344,6 +439,8 @@ _SHAPE_KINDS: dict[type, Kind] = {
     MultiPolygon: Kind.POLYGON,
     Mask: Kind.MASK,
     Entity: Kind.ENTITY,
+    PageBox: Kind.BBOX,
+    DocumentEntity: Kind.ENTITY,
 }
 
 
@@ -352,12 +449,20 @@ def shape_kind(shape: object) -> Kind:
     return _SHAPE_KINDS[type(shape)]
 
 
+class GroupKey(str, enum.Enum):
+    """The DICOM view a track is drawn in."""
+
+    AXIAL = "axial"
+    SAGITTAL = "sagittal"
+    CORONAL = "coronal"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Keyframe:
     """One keyframe of a video track: a 1-based frame and the shape there."""
 
     frame: int
-    shape: Box | Point | Polyline | Polygon
+    shape: Box | Point | Polyline | Polygon | Mask
     classifications: tuple[Classification, ...] = ()
 
     def __post_init__(self) -> None:
@@ -378,6 +483,7 @@ class VideoObject:
 
     ``frames_read`` is how many source frames the track covered, for the report: a track is
     one annotation but the report also says how many source frames it accounted for.
+    ``group_key`` is the DICOM view the track is drawn in (DICOM tracks need one).
     """
 
     key: str
@@ -386,6 +492,13 @@ class VideoObject:
     segments: tuple[Segment, ...]
     confidence: float | None = None
     frames_read: int = 0
+    group_key: GroupKey | None = None
+
+    def __post_init__(self) -> None:
+        if not self.segments or not all(seg.keyframes for seg in self.segments):
+            raise ValueError(f"track {self.key!r} needs segments of at least one keyframe each")
+        if self.group_key is not None:
+            object.__setattr__(self, "group_key", GroupKey(self.group_key))
 
     @property
     def kind(self) -> Kind:

@@ -15,7 +15,6 @@ import base64
 import colorsys
 import functools
 import hashlib
-import os
 import uuid as uuidlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import masks
+from ._atomic import write_atomic
 from .datarows import DataRowRef
 from .model import (
     Answer,
@@ -50,15 +50,14 @@ __all__ = [
     "MaskOptions",
     "RowContext",
     "annotation_uuid",
+    "answer_payload",
     "classification_payload",
+    "option_of",
     "shape_payload",
 ]
 
 #: uuid5 namespace of labelbox-converters (uuid5(NAMESPACE_URL, "labelbox-converters")).
 NAMESPACE = uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://pypi.org/project/labelbox-converters")
-
-MASK_FORMATS = ("png", "composite", "uri")
-
 
 _NS_BYTES = NAMESPACE.bytes
 
@@ -167,7 +166,7 @@ class RowContext:
         return {"name": name}
 
 
-def _answer_payload(
+def answer_payload(
     answer: Answer, option: OptionDef | None, ctx: RowContext
 ) -> dict[str, Any]:
     out: dict[str, Any] = ctx.ref(answer.name, option.schema_id if option else None)
@@ -178,6 +177,11 @@ def _answer_payload(
             classification_payload(c, _sub(option, c.name), ctx) for c in answer.classifications
         ]
     return out
+
+
+def option_of(definition: ClassDef | None, name: str) -> OptionDef | None:
+    """The ontology option an answer names (None without a definition)."""
+    return definition.option(name) if definition else None
 
 
 def _sub(parent: Tool | OptionDef | None, name: str) -> ClassDef | None:
@@ -195,10 +199,10 @@ def classification_payload(
         out["answer"] = cls.text
     elif cls.kind is ClassificationKind.RADIO:
         a = cls.answers[0]
-        out["answer"] = _answer_payload(a, definition.option(a.name) if definition else None, ctx)
+        out["answer"] = answer_payload(a, definition.option(a.name) if definition else None, ctx)
     else:
         out["answer"] = [
-            _answer_payload(a, definition.option(a.name) if definition else None, ctx)
+            answer_payload(a, definition.option(a.name) if definition else None, ctx)
             for a in cls.answers
         ]
     if cls.confidence is not None and ctx.keep_confidence:
@@ -293,22 +297,29 @@ class AssetRows:
     asset_key: str = ""
     rows: list[dict[str, Any] | None] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
     pending: list[_PendingMask] = field(default_factory=list)
 
-    def add(self, row: dict[str, Any], feature_name: str) -> int:
+    def add(self, row: dict[str, Any], feature_name: str, kind: str) -> int:
+        """Add a row of ``kind`` (the report's row kind, known where the row is built)."""
         self.rows.append(row)
         self.feature_names.append(feature_name)
+        self.kinds.append(kind)
         return len(self.rows) - 1
 
     def add_mask(
         self, row: dict[str, Any], feature_name: str, mask: Mask, key: str, source: SourceRef | None = None
     ) -> int:
-        index = self.add(row, feature_name)
+        index = self.add(row, feature_name, "mask")
         if self.mask_options.format == "png":
             row["mask"] = {"png": _b64(masks.encode_png(_decode(mask, source)))}
         else:
             self.pending.append(_PendingMask(row, mask, key, index, source))
         return index
+
+    def written_kinds(self) -> list[str]:
+        """The kinds of the rows :meth:`finish` returned, in order."""
+        return [k for k, row in zip(self.kinds, self.rows) if row is not None]
 
     def finish(self) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[int, str, str]]]:
         dropped: list[tuple[int, str, str]] = []
@@ -374,9 +385,7 @@ class AssetRows:
         rel = safe_relative(relative)
         path = directory / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
         prefix = self.mask_options.url_prefix
         return f"{prefix.rstrip('/')}/{rel}" if prefix else path.resolve().as_uri()
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MappingError, OptionsError, SourceNotFoundError
-from .model import Classification, ClassificationKind, Kind
+from .model import Classification, Kind
 
 __all__ = [
     "KIND_PRIORITY",
@@ -382,9 +382,7 @@ def _closest(name: str, candidates: list[str]) -> str:
 
 
 def _classdef(data: Mapping[str, Any]) -> ClassDef:
-    kind = str(data["type"])
-    if kind not in {k.value for k in ClassificationKind}:
-        kind = kind  # response-* and others: kept, never matched by our kinds
+    kind = str(data["type"])  # response-* and other types are kept, never matched by our kinds
     return ClassDef(
         name=str(data.get("name") or data.get("instructions")),
         type=kind,

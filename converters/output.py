@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ._atomic import staging_path, write_atomic
 from ._json import dumps_line
 from .datarows import DataRowRef
 from .errors import WriteError
@@ -71,7 +72,7 @@ class _Series:
             self.handle.close()
         self.index += 1
         target = self._target()
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        tmp = staging_path(target)
         try:
             self.handle = open(tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
         except OSError as exc:
@@ -195,7 +196,7 @@ class DataRowsOutput:
             )
             return
         if self.handle is None:
-            self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+            self.tmp = staging_path(self.path)
             self.handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115
             self.handle.write("[")
         item = json.dumps({"global_key": ref.global_key, "row_data": asset.text}, ensure_ascii=False)
@@ -241,7 +242,7 @@ class StagedText:
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        self.tmp = staging_path(path)
         try:
             self.tmp.write_text(text, encoding="utf-8")
         except OSError as exc:
@@ -264,7 +265,7 @@ class StagedFolder:
 
     def __init__(self, final: Path) -> None:
         self.final = final
-        self.tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+        self.tmp = staging_path(final)
 
     def commit(self) -> None:
         self.final.mkdir(exist_ok=True)
@@ -363,11 +364,7 @@ def _written_by_us(path: Path) -> bool:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a whole text file through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as exc:
-        if tmp.exists():
-            tmp.unlink()
         raise WriteError(f"{path}: cannot write ({exc.strerror})") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from converters.matrix import MATRIX, Mode, importable, why_not
+from converters.matrix import MATRIX, PRODUCED, Mode, why_not
 from converters.model import Kind, Media
 
 P, G = Mode.PRELABEL, Mode.GROUND_TRUTH
@@ -28,8 +28,30 @@ P, G = Mode.PRELABEL, Mode.GROUND_TRUTH
     ],
 )
 def test_cells(kind, media, prelabel, ground_truth) -> None:
-    assert importable(kind, media, P) is prelabel
-    assert importable(kind, media, G) is ground_truth
+    """What Labelbox accepts (the first column), per mode."""
+
+    def accepts(mode: Mode) -> bool:
+        return MATRIX[kind][media] == "P" or (MATRIX[kind][media] == "GT" and mode is G)
+
+    assert accepts(P) is prelabel
+    assert accepts(G) is ground_truth
+
+
+def test_produced_is_within_what_labelbox_accepts() -> None:
+    for kind, media in PRODUCED:
+        assert MATRIX[kind][media] in ("P", "GT"), (kind, media)
+
+
+@pytest.mark.parametrize(
+    ("kind", "media"),
+    [(Kind.MASK, Media.VIDEO), (Kind.POLYGON, Media.VIDEO)],
+)
+def test_accepted_but_not_produced_is_refused_with_a_reason(kind, media) -> None:
+    reason = why_not(kind, media, G)
+    if MATRIX[kind][media] in ("P", "GT"):
+        assert reason is not None and reason[0] == "not-produced" and media.value in reason[1]
+    else:
+        assert reason is not None and reason[0] == "not-importable"
 
 
 def test_every_cell_is_known() -> None:

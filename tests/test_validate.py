@@ -161,3 +161,23 @@ def test_validate__oracle_examples_agree(oracle, media: str, mode: str, flag: st
         assert theirs, "the oracle failed no row: its examples changed"
         ours = {n for n, _ in validate_file(path, mode=Mode(mode), media=Media(media)).problems}
         assert theirs <= ours, (name, sorted(theirs - ours))
+
+
+@pytest.mark.parametrize(
+    ("media", "row", "expected"),
+    [
+        ("document", {"name": "b", "bbox": BOX}, "page"),
+        ("document", {"name": "e", "location": {"start": 0, "end": 3}}, "textSelections"),
+        ("geospatial", {"name": "m", "mask": {"png": BINARY}}, "mask"),
+        ("audio", {"name": "b", "bbox": BOX}, "audio"),
+        ("conversational", {"name": "b", "bbox": BOX}, "conversational"),
+        ("conversational", {"name": "e", "location": {"start": 0, "end": 3}}, "messageId"),
+        ("dicom", {"name": "l", "line": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]}, "dicom"),
+    ],
+)
+def test_validate_media__image_shaped_rows_are_rejected(tmp_path: Path, capsys, media, row, expected) -> None:
+    path = tmp_path / "rows.ndjson"
+    path.write_text(json.dumps({"dataRow": GK, **row}) + "\n")
+    assert main(["validate", str(path), "--mode", "ground-truth", "--media", media]) == 1
+    out = capsys.readouterr().out
+    assert "line 1:" in out and expected.lower() in out.lower(), out

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidFieldError, MissingFieldError, OptionsError, ParseError
-from ..model import Annotation, Asset, Kind, SourceRef
+from ..model import Annotation, Asset, Kind, SourceRef, below_min_score, min_score_reason
 from ._coco_objects import CocoFile, _score
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +53,7 @@ def read_results(reader: COCOReader, files: list[CocoFile]) -> Iterator[Asset]:
     cats: dict[str, Any] = {}
     index_path: Path | None = None
     if needs_images:
-        index_path = Path(reader.options.images)
+        index_path = Path(str(reader.options.images))  # not None: checked above
         from .coco import file_kind, load_coco_file
 
         if not index_path.is_file():
@@ -86,9 +86,9 @@ def read_results(reader: COCOReader, files: list[CocoFile]) -> Iterator[Asset]:
                 raise InvalidFieldError(f.path, "category_id", f"{row['category_id']!r} names no category of "
                                         f"{index_path}", location=loc)
             score = _score(f, row.get("score"), loc)
-            if min_score is not None and score is not None and score < min_score:
-                report.skip_unread(SourceRef(file=f.name, element=f"[{i}]"), _kind(row), "below-min-score",
-                                   f"score {score:g} < --min-score {min_score:g}")
+            if below_min_score(score, min_score):
+                report.skip_unread(SourceRef(file=f.name, element=f"[{i}]"), _kind(row),
+                                   *min_score_reason(score, min_score))  # type: ignore[arg-type]
                 continue
             per_image[name].extend(reader.objects.annotations(f, row, i, loc, cat, images[name], confidence=score))
     for name, image in images.items():

@@ -61,15 +61,6 @@ class Meta:
     def attrs(self, label: str, parent: str = "") -> dict[str, AttrSpec]:
         return self.labels.get((parent, label), {})
 
-    def label_names(self) -> list[str]:
-        """Top-level label names (skeleton node labels are named with their parent)."""
-        names = []
-        for (parent, name), kind in self.label_types.items():
-            if kind == "skeleton":
-                continue  # a skeleton is written as its points only
-            names.append(f"{parent} {name}" if parent else name)
-        return names
-
     def task_for(self, task_id: str | None) -> TaskInfo | None:
         if task_id is not None and task_id in self.tasks:
             return self.tasks[task_id]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from typing import Any
 from importlib.metadata import entry_points
 from types import MappingProxyType
 
@@ -45,7 +46,7 @@ BUILTIN_READERS = MappingProxyType(
 )
 ALIASES = MappingProxyType({"pascal-voc": "voc", "pascal_voc": "voc", "spacy-ner": "spacy"})
 
-_runtime: dict[str, type[Reader]] = {}
+_runtime: dict[str, type[Reader[Any]]] = {}
 _entry_points: dict[str, object] | None = None
 
 
@@ -66,10 +67,10 @@ def _load_entry_points() -> dict[str, object]:
     return _entry_points
 
 
-def _import(target: str) -> type[Reader]:
+def _import(target: str) -> type[Reader[Any]]:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
-    cls = getattr(module, attr)
+    cls: type[Reader[Any]] = getattr(module, attr)
     return cls
 
 
@@ -78,7 +79,7 @@ def available_formats() -> list[str]:
     return sorted(set(BUILTIN_READERS) | set(_load_entry_points()) | set(_runtime))
 
 
-def get_reader(name: str) -> type[Reader]:
+def get_reader(name: str) -> type[Reader[Any]]:
     """The reader class registered under ``name`` (aliases such as ``pascal-voc`` allowed).
 
     Raises:
@@ -98,7 +99,7 @@ def get_reader(name: str) -> type[Reader]:
     raise UnknownFormatError(name, available_formats())
 
 
-def register_reader(cls: type[Reader], *, name: str | None = None, replace: bool = False) -> None:
+def register_reader(cls: type[Reader[Any]], *, name: str | None = None, replace: bool = False) -> None:
     """Register a reader class at run time (for scripts and tests).
 
     Raises:

@@ -45,7 +45,7 @@ def annotator_pairs(data: Any) -> list[Any] | None:
     ``annotations``, but as objects, never as ``[text, {...}]`` pairs."""
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
         return None
-    pairs = data["annotations"]
+    pairs: list[Any] = data["annotations"]
     first = next((x for x in pairs if x is not None), None)
     if first is None:
         return pairs if "classes" in data else None

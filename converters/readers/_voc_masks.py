@@ -211,7 +211,7 @@ def _rgb_to_index(path: Path, rgb: np.ndarray, table: dict[int, int], what: str)
             colour = f"({k >> 16}, {(k >> 8) & 255}, {k & 255})"
             raise ParseError(path, f"colour {colour} ({n} pixels) is no {what}")
         mapped[i] = table[k]
-    return mapped[inverse.reshape(keys.shape)]
+    return np.asarray(mapped[inverse.reshape(keys.shape)])
 
 
 def instance_indices(path: Path) -> np.ndarray:
@@ -282,4 +282,4 @@ class PngMaskLoader:
             arr = instance_indices(self.path)
         else:
             arr = class_indices(self.path, self.labelmap)
-        return (arr == self.value).astype(np.uint8)
+        return np.asarray(arr == self.value, dtype=np.uint8)

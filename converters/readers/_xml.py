@@ -145,4 +145,4 @@ def child_text(
     child = elem.find(name)
     if child is None or child.text is None or not child.text.strip():
         return default
-    return child.text.strip()
+    return str(child.text).strip()

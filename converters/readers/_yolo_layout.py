@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -101,7 +100,7 @@ def _loader() -> type:
     laughs") and no dataset YAML needs them."""
     import yaml
 
-    class NoAliasSafeLoader(yaml.SafeLoader):
+    class NoAliasSafeLoader(yaml.SafeLoader):  # type: ignore[misc]  # yaml has no stubs here
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 mark = self.peek_event().start_mark
@@ -515,9 +514,3 @@ def _splits_under(images_dir: Path, root: Path) -> list[Split]:
     if direct or not subdirs:
         return [Split(name="", images=find_images(images_dir), image_root=images_dir, origin=str(images_dir))]
     return [Split(name=d.name, images=find_images(d), image_root=d, origin=str(d)) for d in subdirs]
-
-
-def iter_split_images(splits: list[Split]) -> Iterator[tuple[Split, Path]]:
-    for split in splits:
-        for image in split.images:
-            yield split, image

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParseError
-from ..model import Annotation, Box, Classification, Kind, Point, Polygon, SourceRef
+from ..model import Annotation, Box, Classification, Kind, Point, Polygon, SourceRef, below_min_score, min_score_reason
 from ..report import Report
 
 __all__ = ["RowRules", "guess_kind", "parse_rows", "row_kinds", "skip_rows"]
@@ -126,9 +126,9 @@ def parse_rows(text: str, *, file: str, width: int, height: int, rules: RowRules
         if made is None:
             continue
         conf = made[0].confidence if made else None
-        if conf is not None and rules.min_score is not None and conf < rules.min_score:
+        if below_min_score(conf, rules.min_score):
             for ann in made:
-                report.skip_unread(ann.source, ann.kind, "below-min-score", f"score {conf:g} < --min-score {rules.min_score:g}")
+                report.skip_unread(ann.source, ann.kind, *min_score_reason(conf, rules.min_score))  # type: ignore[arg-type]
             continue
         anns.extend(made)
     return anns

@@ -22,12 +22,13 @@ import dataclasses
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
+from ..errors import OptionsError
 from ..model import Asset, Kind, Media
 from ..report import Report
 
-__all__ = ["NoOptions", "ReadContext", "Reader", "option"]
+__all__ = ["NoOptions", "ReadContext", "Reader", "check_options", "option", "option_error"]
 
 
 def option(
@@ -43,6 +44,38 @@ def option(
     if isinstance(default, (list, dict, set)):
         raise TypeError("reader option defaults must be immutable")
     return field(default=default, metadata=meta)
+
+
+def check_options(options: Any) -> None:
+    """Check each field of a reader's ``Options`` against its :func:`option` declaration (one
+    of its ``choices``; a number where the default is one; a bool where it is a bool).
+
+    Call it first in the Options' ``__post_init__``: then a bad value fails when the options
+    are built (``COCOOptions(crowd="bogus")``), with an OptionsError naming the field (and,
+    for the CLI, its flag).
+    """
+    for f in dataclasses.fields(options):
+        value = getattr(options, f.name)
+        flag = f.metadata.get("flag") or ""
+        choices = f.metadata.get("choices")
+        if choices and value not in choices and str(value) not in map(str, choices):
+            problem = f"must be one of {', '.join(map(str, choices))}"
+        elif isinstance(f.default, bool) and not isinstance(value, bool):
+            problem = "must be true or false"
+        elif (isinstance(f.default, (int, float)) and not isinstance(f.default, bool)
+              and (isinstance(value, bool) or not isinstance(value, (int, float)))):
+            problem = "must be a number"
+        else:
+            continue
+        raise OptionsError(f"{{{f.name}}} {problem}, got {value!r}", fields=(f.name,),
+                           flags={f.name: flag} if flag else None)
+
+
+def option_error(options: Any, name: str, message: str) -> OptionsError:
+    """An OptionsError about field ``name`` of a reader's options (``message`` follows the
+    field's name: ``option_error(self, "cat_threshold", "must be within [0, 1]")``)."""
+    flag = next((f.metadata.get("flag") for f in dataclasses.fields(options) if f.name == name), None)
+    return OptionsError(f"{{{name}}} {message}", fields=(name,), flags={name: flag} if flag else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +103,20 @@ class ReadContext:
     follow_links: bool = False
 
 
-class Reader(abc.ABC):
-    """Base class of every reader. Subclasses set the class attributes and ``read``."""
+O = TypeVar("O")
+
+
+class Reader(abc.ABC, Generic[O]):
+    """Base class of every reader. Subclasses set the class attributes and ``read``.
+
+    Generic over its options type (``class COCOReader(Reader[COCOOptions])``), so
+    ``self.options`` is typed in the reader's code; ``Options`` is that same class.
+    """
 
     format_name: ClassVar[str]
     description: ClassVar[str] = ""
     media: ClassVar[Media] = Media.IMAGE
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type[Any]] = NoOptions
     #: The ``--global-key`` template used when the user gives none.
     default_key_template: ClassVar[str] = "{name}"
 
@@ -84,11 +124,11 @@ class Reader(abc.ABC):
         self,
         sources: Sequence[str | Path],
         *,
-        options: Any | None = None,
+        options: O | None = None,
         context: ReadContext | None = None,
     ) -> None:
         self.sources = tuple(Path(s) for s in sources)
-        self.options = options if options is not None else self.Options()
+        self.options: O = options if options is not None else self.Options()
         if not isinstance(self.options, self.Options):
             raise TypeError(f"{type(self).__name__} takes {self.Options.__name__} options")
         self.context = context if context is not None else ReadContext()
@@ -103,8 +143,21 @@ class Reader(abc.ABC):
         return False
 
     @classmethod
-    def option_fields(cls) -> tuple[dataclasses.Field[Any], ...]:
-        return dataclasses.fields(cls.Options)
+    def make_options(cls, values: Mapping[str, Any]) -> Any:
+        """``Options(**values)``, any mistake (an unknown name, a bad value) an OptionsError."""
+        known = {f.name for f in dataclasses.fields(cls.Options)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise OptionsError(
+                f"the {cls.format_name} reader has no option {', '.join(unknown)} "
+                f"(it has: {', '.join(sorted(known)) or 'none'})"
+            )
+        try:
+            return cls.Options(**values)
+        except OptionsError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise OptionsError(f"{cls.format_name} reader options: {exc}") from exc
 
     def labels(self) -> Sequence[str]:
         """The class names the source declares (may be empty when it declares none)."""

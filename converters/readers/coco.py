@@ -41,7 +41,7 @@ from ._coco_panoptic import panoptic_annotations
 from ._coco_results import read_results
 from ._images import image_size
 from ._paths import Confinement, clean_relative, resolve_inside
-from .base import Reader, option
+from .base import Reader, check_options, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
@@ -93,6 +93,7 @@ class COCOOptions:
     )
 
     def __post_init__(self) -> None:
+        check_options(self)
         try:
             self.keypoint_name.format_map({"class": "c", "keypoint": "k", "index": 1})
         except (KeyError, ValueError, IndexError) as exc:
@@ -165,7 +166,7 @@ def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
     raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
 
 
-class COCOReader(Reader):
+class COCOReader(Reader[COCOOptions]):
     """COCO JSON: instances, stuff, keypoints, image labels, panoptic, results."""
 
     format_name = "coco"

@@ -30,7 +30,7 @@ from ._cvat_kinds import file_kinds
 from ._cvat_meta import parse_meta
 from ._cvat_stream import FileWalker
 from ._paths import Confinement
-from .base import Reader, option
+from .base import Reader, check_options, option
 
 __all__ = ["CVATOptions", "CVATReader"]
 
@@ -87,6 +87,7 @@ class CVATOptions:
     )
 
     def __post_init__(self) -> None:
+        check_options(self)
         try:
             self.keypoint_name.format(skeleton="s", point="p")
             self.frame_name.format(frame=1)
@@ -105,7 +106,7 @@ def _looks_like_cvat(path: Path) -> bool:
     return b"<annotations" in head and (b"<version>" in head or b"<meta>" in head or b"<meta" in head)
 
 
-class CVATReader(Reader):
+class CVATReader(Reader[CVATOptions]):
     """CVAT XML (images and video) to images, or videos with tracked objects."""
 
     format_name = "cvat"

@@ -21,6 +21,7 @@ import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import _json
 from ..errors import InvalidFieldError, ParseError, SourceNotFoundError
@@ -29,7 +30,7 @@ from ._spacy_docbin import open_docbin
 from ._spacy_docs import RawDoc, RawSpan
 from ._spacy_json import NOTES, iter_json_docs, iter_jsonl_docs
 from ._paths import Confinement
-from .base import Reader, option
+from .base import Reader, check_options, option, option_error
 
 __all__ = ["MAX_TEXT_CHARS", "SpacyOptions", "SpacyReader"]
 
@@ -78,10 +79,9 @@ class SpacyOptions:
     )
 
     def __post_init__(self) -> None:
-        if self.cats not in ("auto", "radio", "checklist", "exclusive", "multilabel"):
-            raise ValueError(f"--spacy-cats must be auto, radio or checklist, not {self.cats!r}")
+        check_options(self)
         if not 0.0 <= self.cat_threshold <= 1.0:
-            raise ValueError(f"--cat-threshold must be within [0, 1], got {self.cat_threshold}")
+            raise option_error(self, "cat_threshold", f"must be within [0, 1], got {self.cat_threshold}")
         fields = {f for _, f, _, _ in string.Formatter().parse(self.span_label) if f is not None}
         if not fields <= {"label", "group"} or "label" not in fields:
             raise ValueError(f"--spacy-span-label {self.span_label!r}: use {{label}} and optionally {{group}}")
@@ -105,7 +105,7 @@ def _walk(source: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
-class SpacyReader(Reader):
+class SpacyReader(Reader[SpacyOptions]):
     """spaCy DocBin, v2 training JSON, training tuples and NER/textcat JSONL."""
 
     format_name = "spacy"

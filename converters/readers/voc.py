@@ -30,7 +30,7 @@ from ._voc_kinds import dataset_kinds
 from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
 from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
 from ._voc_xml import VocFile, has_zero_coordinate, parse_voc_file
-from .base import Reader, option
+from .base import Reader, check_options, option
 
 __all__ = ["VOCOptions", "VOCReader"]
 
@@ -84,6 +84,7 @@ class VOCOptions:
     )
 
     def __post_init__(self) -> None:
+        check_options(self)
         for name, choices in _CHOICES.items():
             value = str(getattr(self, name))
             if value not in choices:
@@ -91,7 +92,7 @@ class VOCOptions:
             object.__setattr__(self, name, value)
 
 
-class VOCReader(Reader):
+class VOCReader(Reader[VOCOptions]):
     """Pascal VOC XML and segmentation PNGs."""
 
     format_name = "voc"

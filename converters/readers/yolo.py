@@ -30,7 +30,7 @@ from ._images import image_size
 from ._paths import Confinement
 from ._yolo_layout import NAME_FILES, Dataset, Split, discover, find_images, holds_only_labels, is_image, label_files
 from ._yolo_rows import RowRules, looks_like_labels, parse_rows, row_kinds, skip_rows
-from .base import Reader, option
+from .base import Reader, check_options, option
 
 __all__ = ["YOLOOptions", "YOLOReader"]
 
@@ -75,6 +75,7 @@ class YOLOOptions:
     workers: int = option(8, help="threads reading image headers and label files", flag="--yolo-workers")
 
     def __post_init__(self) -> None:
+        check_options(self)
         if self.task not in _TASKS:
             raise ValueError(f"task must be one of {', '.join(_TASKS)}, not {self.task!r}")
         if self.on_error not in ("error", "skip"):
@@ -106,7 +107,7 @@ class _Item:
     label: Path | None
 
 
-class YOLOReader(Reader):
+class YOLOReader(Reader[YOLOOptions]):
     """YOLO text labels (darknet, Ultralytics): boxes, polygons, keypoints, oriented boxes."""
 
     format_name = "yolo"
