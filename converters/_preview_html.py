@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
+from ._preview_pages import Page, PreviewResult
 from .output import write_text_atomic
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .preview import Page, PreviewResult
 
 __all__ = ["write_index"]
 

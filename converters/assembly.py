@@ -276,7 +276,7 @@ class AssetConverter:
                 row["polygon"] = self._points.pop(id(shape))
             else:
                 row.update(shape_payload(shape))
-            if _vanishes(row):
+            if media is not Media.GEOSPATIAL and _vanishes(row):  # degrees: north-up boxes have height < 0
                 reasons.append(("degenerate-at-output-precision",
                                 "the shape has no extent at the output's precision (0.0001 px)"))
                 continue

@@ -31,6 +31,7 @@ from typing import Any
 from . import _json
 from ._preview_draw import Colour, DrawError, draw_rows, feature_of, load_image, track_sheet
 from ._preview_html import write_index
+from ._preview_pages import Page, PreviewResult
 from ._preview_inputs import (
     ImageFinder,
     default_report,
@@ -71,40 +72,6 @@ class _RowAt:
     file: int
     offset: int
     line: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Page:
-    """One drawn data row, as the gallery lists it."""
-
-    key: str
-    png: str
-    thumbnail: str
-    image: str | None
-    size: tuple[int, int]
-    counts: Mapping[str, int]
-    tags: tuple[str, ...]
-    notes: tuple[str, ...]
-    not_drawn: Mapping[str, int]
-    entries: tuple[Mapping[str, Any], ...]
-    changed_rows: int
-    text: str | None = None
-    entities: tuple[tuple[int, int, str], ...] = ()
-    #: A sheet of each video track's keyframes (video data rows only).
-    tracks: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PreviewResult:
-    """What :func:`preview` wrote."""
-
-    output: Path
-    index: Path
-    pages: tuple[Page, ...]
-    data_rows: int
-    colours: Mapping[str, Colour]
-    report: Path | None
-    unattributed: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
 
 
 # ------------------------------------------------------------------------------- pass 1

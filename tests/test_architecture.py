@@ -26,6 +26,8 @@ LAYERS = {
     "assembly": 5, "validate": 5,
     "writer": 6,
     "pipeline": 7,
+    "_preview_images": 3, "_preview_inputs": 3, "_preview_draw": 4, "_preview_pages": 5, "_preview_html": 6,
+    "preview": 7,
     "cli": 8, "__init__": 9, "__main__": 9,
 }  # fmt: skip
 #: What readers may use besides each other: they know nothing of ontologies, rows or output.

@@ -33,7 +33,11 @@ def test_row_builder_needs_only_identity_and_row_options() -> None:
     ref = DataRowRef(global_key="a.jpg")
     job.prevalidate([asset])
     rows = [row for _, row in job.rows_for(asset, ref)]
-    assert [r["uuid"] for r in rows] == [annotation_uuid("my-db", ref, "b"), annotation_uuid("my-db", ref, "t")]
+    # uuid5(feature, data row, key) (issue 12): the source identity is not hashed
+    assert [r["uuid"] for r in rows] == [annotation_uuid(rows[0]["name"], ref, "b"), annotation_uuid("weather", ref, "t")]
+    other = AssetConverter("other-db", RowOptions(mode=Mode.GROUND_TRUTH, min_score=0.5), Report(), Ontology.derived())
+    other.prevalidate([asset])
+    assert [r["uuid"] for _, r in other.rows_for(asset, ref)] == [r["uuid"] for r in rows]
     assert "confidence" not in rows[0]  # ground truth
     assert report.rows == {"bbox": 1, "radio": 1}  # kinds carried by the rows, not re-derived
     assert report.skipped == {"point": 1} and report.entries[0].code == "below-min-score"

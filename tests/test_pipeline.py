@@ -25,7 +25,7 @@ from converters.model import (
     SourceRef,
     VideoObject,
 )
-from converters import write
+from converters import convert, write
 from tests.conftest import read_ndjson
 
 SRC = SourceRef(file="mem.json")

@@ -20,7 +20,7 @@ fixtures). The scan always runs: only it can tell that a shape uses a label the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lxml import etree
 
@@ -28,8 +28,18 @@ from ..model import Kind, Media
 from ._cvat_io import elements, scan
 from ._cvat_meta import Meta, parse_meta
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .cvat import CVATOptions
+
+
+class CVATOptions(Protocol):
+    """The fields of :class:`converters.readers.cvat.CVATOptions` the kinds depend on (a
+    protocol, so this module does not import ``cvat``, which imports it: no cycle)."""
+
+    @property
+    def keypoint_name(self) -> str: ...
+    @property
+    def ellipse(self) -> str: ...
+    @property
+    def rotated_box(self) -> str: ...
 
 __all__ = ["file_kinds"]
 
