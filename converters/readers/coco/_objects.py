@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import masks
-from ..errors import InvalidFieldError, ParseError
-from ..model import (
+from ... import masks
+from ...errors import InvalidFieldError, ParseError
+from ...model import (
     Annotation,
     Box,
     Classification,
@@ -26,7 +26,7 @@ from ..model import (
     Polygon,
     SourceRef,
 )
-from ..report import Report
+from ...report import Report
 
 __all__ = ["Category", "CocoFile", "ObjectReader"]
 

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidFieldError, MissingFieldError, OptionsError, ParseError
-from ..model import Annotation, Asset, Kind, SourceRef, below_min_score, min_score_reason
-from ._coco_objects import CocoFile, _score
+from ...errors import InvalidFieldError, MissingFieldError, OptionsError, ParseError
+from ...model import Annotation, Asset, Kind, SourceRef, below_min_score, min_score_reason
+from ._objects import CocoFile, _score
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .coco import COCOReader
+    from .reader import COCOReader
 
 __all__ = ["read_results"]
 
@@ -54,7 +54,7 @@ def read_results(reader: COCOReader, files: list[CocoFile]) -> Iterator[Asset]:
     index_path: Path | None = None
     if needs_images:
         index_path = Path(str(reader.options.images))  # not None: checked above
-        from .coco import file_kind, load_coco_file
+        from .reader import file_kind, load_coco_file
 
         if not index_path.is_file():
             raise OptionsError(f"--coco-images {index_path}: no such file")

@@ -33,15 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import _json
-from ..errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
-from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
-from ._coco_objects import Category, CocoFile, ObjectReader
-from ._coco_panoptic import panoptic_annotations
-from ._coco_results import read_results
-from ._images import image_size
-from ._paths import Confinement, clean_relative, resolve_inside
-from .base import Reader, check_options, option
+from ... import _json
+from ...errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
+from ...model import Annotation, Asset, Classification, Kind, Media, SourceRef
+from ._objects import Category, CocoFile, ObjectReader
+from ._panoptic import panoptic_annotations
+from ._results import read_results
+from .._images import image_size
+from .._paths import Confinement, clean_relative, resolve_inside
+from ..base import Reader, check_options, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import masks
-from ..errors import InvalidFieldError, MissingFieldError, ParseError, UnsafeInputError
-from ..model import Annotation, Kind, Mask, SourceRef
-from ..report import Report
-from ._coco_objects import Category, CocoFile
-from ._images import image_size
-from ._paths import Confinement, resolve_inside
+from ... import masks
+from ...errors import InvalidFieldError, MissingFieldError, ParseError, UnsafeInputError
+from ...model import Annotation, Kind, Mask, SourceRef
+from ...report import Report
+from ._objects import Category, CocoFile
+from .._images import image_size
+from .._paths import Confinement, resolve_inside
 
 __all__ = ["panoptic_annotations", "panoptic_png"]
 
