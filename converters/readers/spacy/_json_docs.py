@@ -19,9 +19,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from .. import _json
-from ..errors import InvalidFieldError, MissingFieldError, ParseError
-from ._spacy_docs import RawDoc, RawSpan, align_tokens, join_tokens, tags_to_spans
+from ... import _json
+from ...errors import InvalidFieldError, MissingFieldError, ParseError
+from ._docs import RawDoc, RawSpan, align_tokens, join_tokens, tags_to_spans
 
 __all__ = ["NOTES", "iter_json_docs", "iter_jsonl_docs", "json_kind"]
 

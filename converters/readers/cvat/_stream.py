@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from ..errors import InvalidFieldError, OptionsError, ParseError
-from ..model import (
+from ...errors import InvalidFieldError, OptionsError, ParseError
+from ...model import (
     Annotation,
     Answer,
     Asset,
@@ -30,16 +30,16 @@ from ..model import (
     Point,
     SourceRef,
 )
-from ._cvat_elements import KIND_OF, convert_shape
-from ._cvat_meta import MAX_INT, Meta, TaskInfo, parse_meta
-from ._cvat_shapes import AttrIssue, attribute_classifications, attribute_pairs, parse_points
-from ._cvat_video import TrackBuilder, VideoCollector
-from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import Confinement, clean_relative, resolve_inside
-from ._cvat_io import elements, scan
+from ._elements import KIND_OF, convert_shape
+from ._meta import MAX_INT, Meta, TaskInfo, parse_meta
+from ._shapes import AttrIssue, attribute_classifications, attribute_pairs, parse_points
+from ._video import TrackBuilder, VideoCollector
+from .._images import IMAGE_SUFFIXES, image_size
+from .._paths import Confinement, clean_relative, resolve_inside
+from ._io import elements, scan
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cvat import CVATReader
+    from .reader import CVATReader
 
 __all__ = ["SHAPE_TAGS", "FileWalker"]
 

@@ -23,14 +23,14 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OptionsError, SourceNotFoundError
-from ..model import Asset, Kind, Media
-from ._cvat_io import elements
-from ._cvat_kinds import file_kinds
-from ._cvat_meta import parse_meta
-from ._cvat_stream import FileWalker
-from ._paths import Confinement
-from .base import Reader, check_options, option
+from ...errors import OptionsError, SourceNotFoundError
+from ...model import Asset, Kind, Media
+from ._io import elements
+from ._kinds import file_kinds
+from ._meta import parse_meta
+from ._stream import FileWalker
+from .._paths import Confinement
+from ..base import Reader, check_options, option
 
 __all__ = ["CVATOptions", "CVATReader"]
 

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ParseError
-from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
-from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import Confinement, clean_relative, resolve_inside
-from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
-from ._voc_kinds import dataset_kinds
-from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
-from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
-from ._voc_xml import VocFile, has_zero_coordinate, parse_voc_file
-from .base import Reader, check_options, option
+from ...errors import ParseError
+from ...model import Annotation, Asset, Classification, Kind, Media, SourceRef
+from .._images import IMAGE_SUFFIXES, image_size
+from .._paths import Confinement, clean_relative, resolve_inside
+from ._build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
+from ._kinds import dataset_kinds
+from ._layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
+from ._masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
+from ._annotation import VocFile, has_zero_coordinate, parse_voc_file
+from ..base import Reader, check_options, option
 
 __all__ = ["VOCOptions", "VOCReader"]
 

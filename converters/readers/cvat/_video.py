@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from ..model import (
+from ...model import (
     Annotation,
     Asset,
     Classification,
@@ -28,14 +28,14 @@ from ..model import (
     VideoObject,
     shape_kind,
 )
-from ..errors import ParseError
-from ..report import Report
-from ._cvat_elements import KIND_OF, convert_shape
-from ._cvat_shapes import flat_coords
-from ._cvat_tracks import TrackRow, track_keyframes
+from ...errors import ParseError
+from ...report import Report
+from ._elements import KIND_OF, convert_shape
+from ._shapes import flat_coords
+from ._tracks import TrackRow, track_keyframes
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._cvat_stream import FileWalker
+    from ._stream import FileWalker
 
 __all__ = ["TrackBuilder", "VideoCollector"]
 
