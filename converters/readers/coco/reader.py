@@ -133,6 +133,20 @@ def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
     raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A raw annotation waiting for its image to be yielded (built then, not before)."""
+
+    file: CocoFile
+    ann: Mapping[str, Any]
+    index: int
+    cats: Mapping[str, Category]
+    #: ``None`` for a panoptic entry (its segments name their own categories).
+    cat: Category | None
+    #: False for a keypoints annotation whose object is already in an instances file.
+    shapes: bool
+
+
 class COCOReader(Reader[COCOOptions]):
     """COCO JSON: instances, stuff, keypoints, image labels, panoptic, results."""
 
@@ -245,7 +259,7 @@ class COCOReader(Reader[COCOOptions]):
         """
         images: dict[str, ImageEntry] = {}  # file_name -> image entry
         order: list[str] = []
-        pending: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        pending: dict[str, list[_Pending]] = defaultdict(list)
         tags: dict[str, dict[str, SourceRef]] = defaultdict(dict)
         objects: set[tuple[str, str]] = set()  # (file_name, ann id) of instances objects
         for f in files:
@@ -260,7 +274,7 @@ class COCOReader(Reader[COCOOptions]):
                     raise ParseError(f.path, "annotation is not an object", location=_location(f, ann, index))
                 name = self._image_of(f, ann, by_id, index)
                 if panoptic:
-                    pending[name].append((f, ann, index, cats, None, True))
+                    pending[name].append(_Pending(f, ann, index, cats, None, True))
                     continue
                 cat = self._category_of(f, ann, cats, index)
                 if f.kind == "labels":
@@ -274,7 +288,7 @@ class COCOReader(Reader[COCOOptions]):
                         self.report.tally("keypoint-object-in-instances")
                 elif "id" in ann:
                     objects.add((name, str(ann["id"])))
-                pending[name].append((f, ann, index, cats, cat, shapes))
+                pending[name].append(_Pending(f, ann, index, cats, cat, shapes))
         for name in order:
             image = images[name]
             anns = self._build(pending.pop(name, ()), image)
@@ -284,17 +298,17 @@ class COCOReader(Reader[COCOOptions]):
                 anns.append(_tags_annotation("labels", tags[name]))
             yield self.asset(name, image, tuple(anns), split)
 
-    def _build(self, raw: Iterable[tuple[Any, ...]], image: ImageEntry) -> list[Any]:
+    def _build(self, raw: Iterable[_Pending], image: ImageEntry) -> list[Any]:
         """The model annotations of one image from its grouped raw annotations."""
         out: list[Any] = []
-        for f, ann, index, cats, cat, shapes in raw:
-            loc = _location(f, ann, index)
-            if cat is None:  # panoptic segment list
+        for p in raw:
+            loc = _location(p.file, p.ann, p.index)
+            if p.cat is None:  # panoptic segment list
                 out.extend(panoptic_annotations(
-                    f, ann, loc, cats, image, self.report, skip_crowd=self.options.crowd == "skip",
+                    p.file, p.ann, loc, p.cats, image, self.report, skip_crowd=self.options.crowd == "skip",
                     follow_links=self.context.follow_links))
             else:
-                out.extend(self.objects.annotations(f, ann, index, loc, cat, image, shapes=shapes))
+                out.extend(self.objects.annotations(p.file, p.ann, p.index, loc, p.cat, image, shapes=p.shapes))
         return out
 
     def asset(self, name: str, image: ImageEntry, annotations: tuple[Any, ...], split: str) -> Asset:
