@@ -15,7 +15,7 @@ What each file kind becomes (the kind is read from the file, not only its name):
   as absent. An object repeated from an instances file of the same split (same id, as in
   official COCO) is written once.
 * labels_*: image-level labels, one ``tags`` checklist per image.
-* panoptic: see ``_coco_panoptic``. Captions: no Labelbox target on images, so reported.
+* panoptic: see ``_panoptic``. Captions: no Labelbox target on images, so reported.
 * results (a top-level list, model output): names and sizes from ``--coco-images``.
 
 Coordinates: COCO's are already ours (absolute, continuous, top-left corner), so boxes,

@@ -88,7 +88,7 @@ class FileWalker:
         self.seen_images: set[tuple[str, str]] = set()
         self.buffered: list[Asset] = []
 
-    # -- helpers shared with _cvat_video ------------------------------------------------
+    # -- helpers shared with _video ------------------------------------------------
 
     def ref(self, elem: etree._Element, *, annotation_id: str | None = None, frame: int | None = None) -> SourceRef:
         return SourceRef(file=self.file, line=elem.sourceline, element=f"<{elem.tag}>",

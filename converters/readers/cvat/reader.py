@@ -7,14 +7,14 @@ that look like CVAT). Task, project and job exports are read alike (``<meta><tas
 
 * ``<image>`` elements become image data rows (one per element, annotated or not): boxes
   (rotated ones as 4-point polygons), polygons, polylines, points (one row per point),
-  ellipses (polygon or mask), masks (CVAT's tight-box RLE, see ``_cvat_rle``), skeletons (one
+  ellipses (polygon or mask), masks (CVAT's tight-box RLE, see ``_rle``), skeletons (one
   point per node, ``"{skeleton} {point}"``), tags (a ``tags`` checklist), ``<attribute>``
   children as nested classifications typed by ``<meta><labels>``.
 * ``<track>`` elements become one video data row per task (the source video) with one
-  Labelbox video object per track (``_cvat_video``, ``_cvat_tracks``), or, with
+  Labelbox video object per track (``_video``, ``_tracks``), or, with
   ``--media image``, shapes on per-frame images named like CVAT's frame files.
 
-The XML is streamed (``_cvat_stream``): a large video export is never held whole.
+The XML is streamed (``_stream``): a large video export is never held whole.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class CVATReader(Reader[CVATOptions]):
 
     def label_kinds(self) -> Mapping[str, Collection[Kind]]:
         """From the labels' ``<type>`` in ``<meta>``, else a streamed pre-scan of the shape
-        elements (see :mod:`._cvat_kinds`)."""
+        elements (see :mod:`._kinds`)."""
         out: dict[str, set[Kind]] = {}
         for path in self.files():
             for label, kinds in file_kinds(path, self.options, self.context.media).items():

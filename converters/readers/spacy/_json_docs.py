@@ -9,7 +9,7 @@
   Prodigy ``spans`` (``start``/``end``/``label``), doccano ``label``/``labels``/``entities``,
   ``cats``, Prodigy ``answer`` and ``options`` + ``accept``.
 
-Everything becomes :class:`~._spacy_docs.RawDoc`; the reader checks offsets afterwards.
+Everything becomes :class:`~._docs.RawDoc`; the reader checks offsets afterwards.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ segmentation PNGs (one mask per instance, or per class).
 
 SOURCE is a devkit tree (``Annotations/``, ``JPEGImages/``, ``Segmentation*/``,
 ``ImageSets/``), a ``VOCdevkit/`` folder holding several, a relaxed folder of XML files
-next to their images, or one XML file (see :mod:`._voc_layout`).
+next to their images, or one XML file (see :mod:`._layout`).
 
 Coordinates: the devkit convention is 1-based inclusive pixel indices; many writers emit
 0-based continuous values instead, and nothing in a file says which. ``--voc-origin``
@@ -125,7 +125,7 @@ class VOCReader(Reader[VOCOptions]):
 
     def label_kinds(self) -> Mapping[str, Collection[Kind]]:
         """Boxes and polygons from a parse of every XML (no model built), masks for every
-        class a segmentation PNG of the dataset can hold (see :mod:`._voc_kinds`)."""
+        class a segmentation PNG of the dataset can hold (see :mod:`._kinds`)."""
         out: dict[str, set[Kind]] = {}
         for ds in self.datasets:
             labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP
