@@ -34,6 +34,7 @@ from typing import Literal, get_args
 
 import numpy as np
 import shapely
+import shapely.errors
 from shapely.geometry import Polygon as ShpPolygon
 from shapely.geometry import box as shp_box
 
@@ -279,8 +280,15 @@ def _ring(points: Sequence[XY]) -> tuple[tuple[XY, ...], int]:
 
 
 def _iou(a: shapely.Geometry, b: shapely.Geometry) -> float:
-    union = shapely.area(shapely.union(a, b))
-    return float(shapely.area(shapely.intersection(a, b)) / union) if union > 0 else 1.0
+    try:
+        union = shapely.area(shapely.union(a, b))
+        return float(shapely.area(shapely.intersection(a, b)) / union) if union > 0 else 1.0
+    except shapely.errors.GEOSException:
+        # GEOS cannot overlay some collections of a polygon and a line ("unable to determine
+        # overlay result geometry dimension"); lines have no area, so their polygons give the IoU
+        a, b = shapely.union_all(_polygons_of(a)), shapely.union_all(_polygons_of(b))
+        union = shapely.area(shapely.union(a, b))
+        return float(shapely.area(shapely.intersection(a, b)) / union) if union > 0 else 1.0
 
 
 def _winding(ring: Sequence[XY], x: float, y: float) -> int:

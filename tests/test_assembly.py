@@ -51,8 +51,8 @@ def test_min_score_rule_is_one_function() -> None:
     assert below_min_score(0.3, 0.5) and not below_min_score(0.5, 0.5) and not below_min_score(0.3, None)
     assert not below_min_score(None, 0.5)
     assert min_score_reason(0.25, 0.5) == ("below-min-score", "score 0.25 < --min-score 0.5")
-    import converters.readers._coco_results as coco_results
-    import converters.readers._yolo_rows as yolo_rows
+    import converters.readers.coco._results as coco_results
+    import converters.readers.yolo._rows as yolo_rows
 
     for module in (coco_results, yolo_rows):
         assert module.below_min_score is below_min_score and "< min_score" not in Path(module.__file__).read_text()

@@ -39,7 +39,7 @@ BUILTIN_READERS = MappingProxyType(
     {
         "coco": "converters.readers.coco:COCOReader",
         "cvat": "converters.readers.cvat:CVATReader",
-        "spacy": "converters.readers.spacy_ner:SpacyReader",
+        "spacy": "converters.readers.spacy:SpacyReader",
         "voc": "converters.readers.voc:VOCReader",
         "yolo": "converters.readers.yolo:YOLOReader",
     }

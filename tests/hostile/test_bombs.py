@@ -20,9 +20,9 @@ from PIL import Image
 from converters.errors import UnsafeInputError
 from converters.masks import MAX_MASK_PIXELS
 from converters.readers import _images
-from converters.readers._cvat_rle import MAX_BOX_PIXELS, decode_box, decode_full, parse_rle
+from converters.readers.cvat._rle import MAX_BOX_PIXELS, decode_box, decode_full, parse_rle
 from converters.readers._images import MAX_PIXELS, image_size
-from converters.readers._spacy_docbin import inflated_size
+from converters.readers.spacy._docbin import inflated_size
 from tests.conftest import read_ndjson
 from tests.hostile import _build as b
 
@@ -180,7 +180,7 @@ def test_docbin_inflated_size_stops_at_the_limit() -> None:
 
 
 def test_docbin_bomb_is_refused_before_spacy(tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr("converters.readers._spacy_docbin.MAX_DOCBIN_BYTES", 4 * MB)
+    monkeypatch.setattr("converters.readers.spacy._docbin.MAX_DOCBIN_BYTES", 4 * MB)
     path = tmp_path / "in" / "big.spacy"
     path.parent.mkdir()
     path.write_bytes(zlib.compress(bytes(32 * MB), 9))

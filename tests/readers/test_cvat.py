@@ -12,8 +12,8 @@ from PIL import Image
 from converters.errors import ParseError, UnsafeInputError
 from converters.model import Box, ClassificationKind, Mask, Media, Point, Polygon, Polyline
 from converters.readers import ReadContext
-from converters.readers._cvat_rle import decode_box, parse_rle
-from converters.readers._cvat_shapes import box_corners, ellipse_polygon
+from converters.readers.cvat._rle import decode_box, parse_rle
+from converters.readers.cvat._shapes import box_corners, ellipse_polygon
 from converters.readers._xml import parse_xml
 from converters.readers.cvat import CVATOptions, CVATReader
 from tests.conftest import FIXTURES

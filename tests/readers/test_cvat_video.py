@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from converters.cli import main
 from converters.model import Box, Media, Point, VideoObject
 from converters.readers import ReadContext
-from converters.readers._cvat_tracks import TrackRow, interpolate, select_keyframes, split_segments
+from converters.readers.cvat._tracks import TrackRow, interpolate, select_keyframes, split_segments
 from converters.readers.cvat import CVATOptions, CVATReader
 from converters.readers._xml import parse_xml
 from tests.conftest import FIXTURES, read_ndjson
@@ -274,7 +274,7 @@ def test_video_objects_are_video_objects() -> None:
 
 def _examined(monkeypatch, frames: list[int], coords: list) -> tuple[list[int], int]:
     """Keyframes kept and the number of rows the span checks looked at."""
-    from converters.readers import _cvat_tracks
+    from converters.readers.cvat import _tracks as _cvat_tracks
 
     seen = [0]
     original = _cvat_tracks._Spans.ok

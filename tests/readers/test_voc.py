@@ -14,7 +14,7 @@ from converters.cli import main
 from converters.errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
 from converters.model import Box, Classification, Kind, Mask, Polygon
 from converters.readers import ReadContext
-from converters.readers._voc_masks import VOC_CLASSES, voc_colormap
+from converters.readers.voc._masks import VOC_CLASSES, voc_colormap
 from converters.readers.voc import VOCOptions, VOCReader
 from tests.conftest import read_ndjson
 
@@ -391,7 +391,7 @@ def test_class_index_beyond_labels_is_an_error(tmp_path: Path) -> None:
 def test_png_bomb_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _mask_devkit(tmp_path)
     png(root / "SegmentationClass/m.png", np.ones((4, 6)), "L")
-    monkeypatch.setattr("converters.readers._voc_masks.MAX_PIXELS", 10)
+    monkeypatch.setattr("converters.readers.voc._masks.MAX_PIXELS", 10)
     with pytest.raises(UnsafeInputError, match="decompression bomb guard"):
         read(root)
 
@@ -616,8 +616,8 @@ def test_segmentation_object_png_is_decoded_once_per_image_when_written(tmp_path
     from PIL import Image
 
     import converters
-    from converters.readers import _voc_masks
-    from converters.readers._voc_masks import voc_colormap
+    from converters.readers.voc import _masks as _voc_masks
+    from converters.readers.voc._masks import voc_colormap
 
     root = tmp_path / "VOC"
     for d in ("Annotations", "SegmentationObject", "SegmentationClass"):
@@ -650,8 +650,8 @@ def test_segmentation_object_png_is_decoded_once_per_image_when_written(tmp_path
 
     monkeypatch.setattr(_voc_masks, "instance_indices", count_inst)
     monkeypatch.setattr(_voc_masks, "class_indices", count_cls)
-    monkeypatch.setattr("converters.readers._voc_build.instance_indices", count_inst)
-    monkeypatch.setattr("converters.readers._voc_build.class_indices", count_cls)
+    monkeypatch.setattr("converters.readers.voc._build.instance_indices", count_inst)
+    monkeypatch.setattr("converters.readers.voc._build.class_indices", count_cls)
     report = converters.convert([root], tmp_path / "out.ndjson", fmt="voc")
     assert report.counts()["mask"]["written"] == 12
     assert calls == {"instance": 2, "class": 1}  # read scan + one writer decode; class PNG scanned once

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConversionError, ParseError, UnsafeInputError
-from ._images import MAX_PIXELS
+from ...errors import ConversionError, ParseError, UnsafeInputError
+from .._images import MAX_PIXELS
 
 __all__ = [
     "BACKGROUND",

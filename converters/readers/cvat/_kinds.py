@@ -24,9 +24,9 @@ from typing import Protocol
 
 from lxml import etree
 
-from ..model import Kind, Media
-from ._cvat_io import elements, scan
-from ._cvat_meta import Meta, parse_meta
+from ...model import Kind, Media
+from ._io import elements, scan
+from ._meta import Meta, parse_meta
 
 
 

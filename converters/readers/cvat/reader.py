@@ -7,94 +7,32 @@ that look like CVAT). Task, project and job exports are read alike (``<meta><tas
 
 * ``<image>`` elements become image data rows (one per element, annotated or not): boxes
   (rotated ones as 4-point polygons), polygons, polylines, points (one row per point),
-  ellipses (polygon or mask), masks (CVAT's tight-box RLE, see ``_cvat_rle``), skeletons (one
+  ellipses (polygon or mask), masks (CVAT's tight-box RLE, see ``_rle``), skeletons (one
   point per node, ``"{skeleton} {point}"``), tags (a ``tags`` checklist), ``<attribute>``
   children as nested classifications typed by ``<meta><labels>``.
 * ``<track>`` elements become one video data row per task (the source video) with one
-  Labelbox video object per track (``_cvat_video``, ``_cvat_tracks``), or, with
+  Labelbox video object per track (``_video``, ``_tracks``), or, with
   ``--media image``, shapes on per-frame images named like CVAT's frame files.
 
-The XML is streamed (``_cvat_stream``): a large video export is never held whole.
+The XML is streamed (``_stream``): a large video export is never held whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OptionsError, SourceNotFoundError
-from ..model import Asset, Kind, Media
-from ._cvat_io import elements
-from ._cvat_kinds import file_kinds
-from ._cvat_meta import parse_meta
-from ._cvat_stream import FileWalker
-from ._paths import Confinement
-from .base import Reader, check_options, option
+from ...errors import SourceNotFoundError
+from ...model import Asset, Kind, Media
+from ._io import elements
+from ._kinds import file_kinds
+from ._meta import parse_meta
+from ._options import CVATOptions
+from ._stream import FileWalker
+from .._paths import Confinement
+from ..base import Reader
 
 __all__ = ["CVATOptions", "CVATReader"]
-
-
-def _tolerance(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError("the keyframe tolerance must be > 0")
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class CVATOptions:
-    """Options of the CVAT reader (CLI flags ``--cvat-*``)."""
-
-    ellipse: str = option(
-        "polygon", help="ellipses become an inscribed polygon (within 0.25 px) or a mask",
-        flag="--cvat-ellipse", choices=("polygon", "mask"),
-    )
-    rotated_box: str = option(
-        "polygon", help="rotated boxes on images become a 4-point polygon or their axis-aligned "
-        "bounding box (always the bounding box in video tracks)",
-        flag="--cvat-rotated-box", choices=("polygon", "bbox"),
-    )
-    groups: str = option(
-        "report", help="group_id: report it as not representable, or keep it as a nested 'group' radio",
-        flag="--cvat-groups", choices=("report", "attribute"),
-    )
-    occluded: str = option(
-        "attribute", help="occluded=1: a nested 'occluded' radio answered 'true', or drop it (tallied)",
-        flag="--cvat-occluded", choices=("attribute", "drop"),
-    )
-    attribute_defaults: str = option(
-        "fill", help="declared attributes a shape omits take their default value (fill) or are left out",
-        flag="--cvat-attribute-defaults", choices=("fill", "omit"),
-    )
-    keypoint_name: str = option(
-        "{skeleton} {point}", help="feature name of a skeleton node (fields {skeleton}, {point})",
-        flag="--cvat-keypoint-name",
-    )
-    frames: str = option(
-        "absolute", help="track 'frame' numbers are absolute source frames (CVAT's export) or "
-        "task-relative indexes (start_frame + k * step)",
-        flag="--cvat-frames", choices=("absolute", "relative"),
-    )
-    keyframe_tolerance: float = option(
-        0.5, help="keep a CVAT interpolated frame as a keyframe when Labelbox's interpolation "
-        "would miss it by more than this many pixels",
-        flag="--cvat-keyframe-tolerance", type=_tolerance,
-    )
-    frame_name: str = option(
-        "frame_{frame:06d}", help="image name stem of a video frame with --media image (field {frame})",
-        flag="--cvat-frame-name",
-    )
-
-    def __post_init__(self) -> None:
-        check_options(self)
-        try:
-            self.keypoint_name.format(skeleton="s", point="p")
-            self.frame_name.format(frame=1)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise OptionsError(f"cvat name template: unknown or bad field {exc}") from None
-        if not self.keyframe_tolerance > 0:
-            raise OptionsError("--cvat-keyframe-tolerance must be > 0")
 
 
 def _looks_like_cvat(path: Path) -> bool:
@@ -160,7 +98,7 @@ class CVATReader(Reader[CVATOptions]):
 
     def label_kinds(self) -> Mapping[str, Collection[Kind]]:
         """From the labels' ``<type>`` in ``<meta>``, else a streamed pre-scan of the shape
-        elements (see :mod:`._cvat_kinds`)."""
+        elements (see :mod:`._kinds`)."""
         out: dict[str, set[Kind]] = {}
         for path in self.files():
             for label, kinds in file_kinds(path, self.options, self.context.media).items():
@@ -172,7 +110,7 @@ class CVATReader(Reader[CVATOptions]):
 
     def read(self) -> Iterator[Asset]:
         for path in self.files():
-            yield from FileWalker(self, path).walk()
+            yield from FileWalker(path, self.options, self.context, self.report).walk()
 
 
 def _count_tag(path: Path, tag: bytes) -> int:

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConversionError, OptionsError, ParseError
-from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
-from ._images import image_size
-from ._paths import Confinement
-from ._yolo_layout import NAME_FILES, Dataset, Split, discover, find_images, holds_only_labels, is_image, label_files
-from ._yolo_rows import RowRules, looks_like_labels, parse_rows, row_kinds, skip_rows
-from .base import Reader, check_options, option
+from ...errors import ConversionError, OptionsError, ParseError
+from ...model import Annotation, Asset, Classification, Kind, Media, SourceRef
+from .._images import image_size
+from .._paths import Confinement
+from ._layout import NAME_FILES, Dataset, Split, discover, find_images, holds_only_labels, is_image, label_files
+from ._rows import RowRules, looks_like_labels, parse_rows, row_kinds, skip_rows
+from ..base import Reader, check_options, option
 
 __all__ = ["YOLOOptions", "YOLOReader"]
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import ParseError, SourceNotFoundError, UnsafeInputError
-from ..report import Report
-from ._images import IMAGE_SUFFIXES
-from ._paths import Confinement, LinkOutsideError, resolve_inside
+from ...errors import ParseError, SourceNotFoundError, UnsafeInputError
+from ...report import Report
+from .._images import IMAGE_SUFFIXES
+from .._paths import Confinement, LinkOutsideError, resolve_inside
 
 __all__ = ["NAME_FILES", "Dataset", "Split", "discover", "find_images", "holds_only_labels", "label_files", "load_yaml"]
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from lxml import etree
 
-from ..model import (
+from ...model import (
     Annotation,
     Asset,
     Classification,
@@ -28,16 +29,47 @@ from ..model import (
     VideoObject,
     shape_kind,
 )
-from ..errors import ParseError
-from ..report import Report
-from ._cvat_elements import KIND_OF, convert_shape
-from ._cvat_shapes import flat_coords
-from ._cvat_tracks import TrackRow, track_keyframes
+from ...errors import ParseError
+from ...report import Report
+from ._elements import KIND_OF, convert_shape
+from ._meta import Meta, TaskInfo
+from ._options import CVATOptions
+from ._shapes import flat_coords
+from ._tracks import TrackRow, track_keyframes
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._cvat_stream import FileWalker
+__all__ = ["TrackBuilder", "VideoCollector", "Walker"]
 
-__all__ = ["TrackBuilder", "VideoCollector"]
+
+class Walker(Protocol):
+    """What the track code uses of the file being walked (``_stream.FileWalker``): a protocol,
+    so this module does not import the walker, which imports it (no cycle). The report is
+    swapped while a track row's attributes are read, hence writable."""
+
+    report: Report
+
+    @property
+    def o(self) -> CVATOptions: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def root(self) -> Path: ...
+    @property
+    def meta(self) -> Meta: ...
+    @property
+    def has_images(self) -> bool: ...
+    @property
+    def track_media(self) -> Media: ...
+
+    def ref(self, elem: etree._Element, *, annotation_id: str | None = None, frame: int | None = None) -> SourceRef: ...
+    def classifications(
+        self, elem: etree._Element | None, label: str, parent: str = "", *, pairs: list[tuple[str, str]] | None = None,
+        source: SourceRef, kind: Any,
+    ) -> tuple[Classification, ...]: ...
+    def frame_number(self, raw: str | None, elem: etree._Element, task: TaskInfo | None) -> int: ...
+    def keypoint_name(self, skeleton: str, point: str) -> str: ...
+    def frame_image_name(self, frame: int) -> str: ...
 
 
 @dataclass(slots=True)
@@ -54,7 +86,7 @@ class _Row:
 class TrackBuilder:
     """The rows of one ``<track>`` (and, for a skeleton track, its node tracks)."""
 
-    walker: FileWalker
+    walker: Walker
     elem: etree._Element
     attrib: dict[str, str] = field(init=False)
     line: int | None = field(init=False)
@@ -121,7 +153,7 @@ class TrackBuilder:
 class VideoCollector:
     """Collects finished tracks of a file, per task; builds the assets at the end."""
 
-    def __init__(self, walker: FileWalker) -> None:
+    def __init__(self, walker: Walker) -> None:
         self.w = walker
         self.objects: dict[str, list[Any]] = defaultdict(list)
         self.frames: dict[tuple[str, int], list[Annotation]] = defaultdict(list)

@@ -15,7 +15,7 @@ What each file kind becomes (the kind is read from the file, not only its name):
   as absent. An object repeated from an instances file of the same split (same id, as in
   official COCO) is written once.
 * labels_*: image-level labels, one ``tags`` checklist per image.
-* panoptic: see ``_coco_panoptic``. Captions: no Labelbox target on images, so reported.
+* panoptic: see ``_panoptic``. Captions: no Labelbox target on images, so reported.
 * results (a top-level list, model output): names and sizes from ``--coco-images``.
 
 Coordinates: COCO's are already ours (absolute, continuous, top-left corner), so boxes,
@@ -29,19 +29,19 @@ import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .. import _json
-from ..errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
-from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
-from ._coco_objects import Category, CocoFile, ObjectReader
-from ._coco_panoptic import panoptic_annotations
-from ._coco_results import read_results
-from ._images import image_size
-from ._paths import Confinement, clean_relative, resolve_inside
-from .base import Reader, check_options, option
+from ...errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
+from ...model import Annotation, Asset, Classification, Kind, Media, SourceRef
+from ._files import file_kind, load_coco_file
+from ._objects import Category, CocoFile, ImageEntry, ObjectReader
+from ._panoptic import panoptic_annotations
+from ._results import ResultsInput, read_results
+from .._images import image_size
+from .._paths import Confinement, clean_relative, resolve_inside
+from ..base import Reader, check_options, option
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
@@ -100,19 +100,6 @@ class COCOOptions:
             raise ValueError(f"--coco-keypoint-name {self.keypoint_name!r}: bad template ({exc})") from None
 
 
-def load_coco_file(path: Path) -> Any:
-    """Parse a COCO JSON file; a truncated or malformed file is a one-line ParseError."""
-    if not path.is_file():
-        raise SourceNotFoundError(path)
-    raw = path.read_bytes()
-    try:
-        return _json.loads(raw)
-    except _json.JSONDecodeError as exc:
-        raise ParseError(path, f"invalid JSON: {exc.msg}", location=f"line {exc.lineno}, column {exc.colno}") from None
-    except UnicodeDecodeError as exc:
-        raise ParseError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
 def _split_of(path: Path) -> str:
     m = _SPLIT.match(path.stem)
     if m:
@@ -133,26 +120,6 @@ def _role_of(path: Path, kind: str) -> str:
     return path.stem[: m.start(1) - 1] if m else kind
 
 
-def file_kind(path: Path, data: Any) -> str:
-    """What a parsed COCO file holds, from its content (names are only a hint)."""
-    if isinstance(data, list):
-        return "results"
-    anns = data.get("annotations") if isinstance(data, dict) else None
-    if not isinstance(anns, list) or not anns:
-        return "instances"
-    first = [a for a in anns[:50] if isinstance(a, dict)]
-    if any("segments_info" in a for a in first):
-        return "panoptic"
-    if path.stem.startswith("captions_") or all("caption" in a for a in first):
-        return "captions"
-    if any("keypoints" in a for a in first):
-        return "keypoints"
-    geometric = ("bbox", "segmentation", "keypoints")
-    if path.stem.startswith("labels_") or all(not any(k in a for k in geometric) for a in anns if isinstance(a, dict)):
-        return "labels"
-    return "instances"
-
-
 def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
     """The COCO JSON files of a SOURCE path (a file, or a dataset folder); in a folder, a
     file (or sub-folder) linking outside it is refused unless ``follow_links``."""
@@ -164,6 +131,20 @@ def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
         if found:
             return [conf.check(p) for p in found]
     raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A raw annotation waiting for its image to be yielded (built then, not before)."""
+
+    file: CocoFile
+    ann: Mapping[str, Any]
+    index: int
+    cats: Mapping[str, Category]
+    #: ``None`` for a panoptic entry (its segments name their own categories).
+    cat: Category | None
+    #: False for a keypoints annotation whose object is already in an instances file.
+    shapes: bool
 
 
 class COCOReader(Reader[COCOOptions]):
@@ -263,7 +244,9 @@ class COCOReader(Reader[COCOOptions]):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from self._read_split(split, files)
         if results:
-            yield from read_results(self, results)
+            yield from read_results(results, ResultsInput(
+                report=self.report, min_score=self.context.min_score, images=self.options.images,
+                objects=self.objects, index=self._index, asset=self.asset))
 
     # -- ground-truth files ---------------------------------------------------------------
 
@@ -274,9 +257,9 @@ class COCOReader(Reader[COCOOptions]):
         anything is built) and groups the raw annotations by image; the model objects of an
         image are only built when it is yielded, so they never all exist at once.
         """
-        images: dict[str, dict[str, Any]] = {}  # file_name -> image entry (+ source file)
+        images: dict[str, ImageEntry] = {}  # file_name -> image entry
         order: list[str] = []
-        pending: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        pending: dict[str, list[_Pending]] = defaultdict(list)
         tags: dict[str, dict[str, SourceRef]] = defaultdict(dict)
         objects: set[tuple[str, str]] = set()  # (file_name, ann id) of instances objects
         for f in files:
@@ -291,7 +274,7 @@ class COCOReader(Reader[COCOOptions]):
                     raise ParseError(f.path, "annotation is not an object", location=_location(f, ann, index))
                 name = self._image_of(f, ann, by_id, index)
                 if panoptic:
-                    pending[name].append((f, ann, index, cats, None, True))
+                    pending[name].append(_Pending(f, ann, index, cats, None, True))
                     continue
                 cat = self._category_of(f, ann, cats, index)
                 if f.kind == "labels":
@@ -305,7 +288,7 @@ class COCOReader(Reader[COCOOptions]):
                         self.report.tally("keypoint-object-in-instances")
                 elif "id" in ann:
                     objects.add((name, str(ann["id"])))
-                pending[name].append((f, ann, index, cats, cat, shapes))
+                pending[name].append(_Pending(f, ann, index, cats, cat, shapes))
         for name in order:
             image = images[name]
             anns = self._build(pending.pop(name, ()), image)
@@ -315,29 +298,29 @@ class COCOReader(Reader[COCOOptions]):
                 anns.append(_tags_annotation("labels", tags[name]))
             yield self.asset(name, image, tuple(anns), split)
 
-    def _build(self, raw: Iterable[tuple[Any, ...]], image: dict[str, Any]) -> list[Any]:
+    def _build(self, raw: Iterable[_Pending], image: ImageEntry) -> list[Any]:
         """The model annotations of one image from its grouped raw annotations."""
         out: list[Any] = []
-        for f, ann, index, cats, cat, shapes in raw:
-            loc = _location(f, ann, index)
-            if cat is None:  # panoptic segment list
+        for p in raw:
+            loc = _location(p.file, p.ann, p.index)
+            if p.cat is None:  # panoptic segment list
                 out.extend(panoptic_annotations(
-                    f, ann, loc, cats, image, self.report, skip_crowd=self.options.crowd == "skip",
+                    p.file, p.ann, loc, p.cats, image, self.report, skip_crowd=self.options.crowd == "skip",
                     follow_links=self.context.follow_links))
             else:
-                out.extend(self.objects.annotations(f, ann, index, loc, cat, image, shapes=shapes))
+                out.extend(self.objects.annotations(p.file, p.ann, p.index, loc, p.cat, image, shapes=p.shapes))
         return out
 
-    def asset(self, name: str, image: Mapping[str, Any], annotations: tuple[Any, ...], split: str) -> Asset:
+    def asset(self, name: str, image: ImageEntry, annotations: tuple[Any, ...], split: str) -> Asset:
         return Asset(
             name=name,
             media=Media.IMAGE,
-            source=SourceRef(file=str(image["_file"]), element=f"image id {image['id']}"),
-            width=image.get("_width"),
-            height=image.get("_height"),
+            source=SourceRef(file=str(image.file), element=f"image id {image.id}"),
+            width=image.width,
+            height=image.height,
             annotations=annotations,
             dataset=split,
-            fields={"subset": split, "image_id": str(image["id"])},
+            fields={"subset": split, "image_id": str(image.id)},
         )
 
     def _image_name(self, f: CocoFile, file_name: str, loc: str) -> str:
@@ -406,12 +389,14 @@ class COCOReader(Reader[COCOOptions]):
             self.report.skip_unread(ref, Kind.TEXT, "caption-unsupported",
                                     "captions have no Labelbox target on images (not converted)")
 
-    def images_of(self, f: CocoFile) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-        """The image entries of one file: (file_name -> entry, image id -> file_name)."""
-        images: dict[str, dict[str, Any]] = {}
-        return images, self._images(f, images, [])
+    def _index(self, f: CocoFile) -> tuple[dict[str, ImageEntry], dict[str, str], dict[str, Category]]:
+        """The images and categories of one file (the ``--coco-images`` index of results files):
+        (file_name -> entry, image id -> file_name, category id -> category)."""
+        images: dict[str, ImageEntry] = {}
+        by_id = self._images(f, images, [])
+        return images, by_id, self.categories(f)
 
-    def _images(self, f: CocoFile, images: dict[str, dict[str, Any]], order: list[str]) -> dict[str, str]:
+    def _images(self, f: CocoFile, images: dict[str, ImageEntry], order: list[str]) -> dict[str, str]:
         by_id: dict[str, str] = {}
         for index, img in enumerate(_list(f, "images", required=True)):
             loc = f"images[{index}]"
@@ -430,19 +415,18 @@ class COCOReader(Reader[COCOOptions]):
             if not ok and self.context.images_dir is not None:
                 width, height = self._size_from_images(name)
                 ok = width is not None
-            entry = {"id": img["id"], "_file": f.path, "_width": width if ok else None, "_height": height if ok else None}
-            if name not in images:
-                images[name] = entry
+            known = images.get(name)
+            if known is None:
+                images[name] = ImageEntry(img["id"], f.path, width if ok else None, height if ok else None)
                 order.append(name)
-            elif ok and images[name]["_width"] is not None and (images[name]["_width"], images[name]["_height"]) != (width, height):
+            elif ok and known.width is not None and (known.width, known.height) != (width, height):
                 raise ParseError(
                     f.path,
-                    f"image {name!r} is {width}x{height} here but {images[name]['_width']}x"
-                    f"{images[name]['_height']} in {images[name]['_file']}",
+                    f"image {name!r} is {width}x{height} here but {known.width}x{known.height} in {known.file}",
                     location=f"image id {img['id']}",
                 )
-            elif ok and images[name]["_width"] is None:
-                images[name].update(_width=width, _height=height)
+            elif ok and known.width is None:
+                images[name] = replace(known, width=width, height=height)
             if str(img["id"]) in by_id:
                 raise ParseError(f.path, f"image id {img['id']} appears twice", location=loc)
             by_id[str(img["id"])] = name

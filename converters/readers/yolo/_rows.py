@@ -27,9 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ParseError
-from ..model import Annotation, Box, Classification, Kind, Point, Polygon, SourceRef, below_min_score, min_score_reason
-from ..report import Report
+from ...errors import ParseError
+from ...model import Annotation, Box, Classification, Kind, Point, Polygon, SourceRef, below_min_score, min_score_reason
+from ...report import Report
 
 __all__ = ["RowRules", "guess_kind", "parse_rows", "row_kinds", "skip_rows"]
 

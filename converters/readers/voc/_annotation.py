@@ -15,8 +15,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import InvalidFieldError, MissingFieldError, ParseError
-from ._xml import child_text, location, parse_xml
+from ...errors import InvalidFieldError, MissingFieldError, ParseError
+from .._xml import child_text, location, parse_xml
 
 __all__ = ["VocFile", "VocObject", "VocPart", "parse_bool", "parse_voc_file", "has_zero_coordinate"]
 

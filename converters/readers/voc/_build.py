@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model import Annotation, Box, Classification, Kind, Mask, Polygon, SourceRef
-from ..report import Report
-from ._voc_masks import BACKGROUND, VOID, LabelMap, PngMaskLoader, SharedPng, class_indices, instance_indices
-from ._voc_xml import VocObject
+from ...model import Annotation, Box, Classification, Kind, Mask, Polygon, SourceRef
+from ...report import Report
+from ._masks import BACKGROUND, VOID, LabelMap, PngMaskLoader, SharedPng, class_indices, instance_indices
+from ._annotation import VocObject
 
 __all__ = ["BuildOptions", "class_masks", "instance_masks", "object_annotations"]
 
@@ -86,7 +86,7 @@ def object_annotations(
     object because its instance mask carries them too). Returns the annotations and whether
     the object was dropped as difficult (its parts and its instance mask follow it). Raises MissingFieldError for an object with no geometry.
     """
-    from ..errors import MissingFieldError
+    from ...errors import MissingFieldError
 
     file = str(xml)
     src = SourceRef(file=file, line=obj.line, element=f"object {obj.index}")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import ConversionError
-from ._xml import iterparse_xml
+from ...errors import ConversionError
+from .._xml import iterparse_xml
 
 __all__ = ["elements", "scan"]
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import masks
-from ..errors import InvalidFieldError, ParseError
-from ..model import (
+from ... import masks
+from ...errors import InvalidFieldError, ParseError
+from ...model import (
     Annotation,
     Box,
     Classification,
@@ -26,9 +26,9 @@ from ..model import (
     Polygon,
     SourceRef,
 )
-from ..report import Report
+from ...report import Report
 
-__all__ = ["Category", "CocoFile", "ObjectReader"]
+__all__ = ["Category", "CocoFile", "ImageEntry", "ObjectReader"]
 
 _NUMBER_TYPES = {int, float}
 
@@ -54,6 +54,17 @@ class CocoFile:
 
     def __post_init__(self) -> None:
         self.name, self.stem = str(self.path), self.path.stem
+
+
+@dataclass(frozen=True, slots=True)
+class ImageEntry:
+    """One ``images`` entry as the reader keeps it: its id, the file that listed it, and its
+    size (``None`` when the entry has none and ``--images`` gives none)."""
+
+    id: Any
+    file: Path
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +100,7 @@ class ObjectReader:
         index: int,
         loc: str,
         cat: Category,
-        image: Mapping[str, Any],
+        image: ImageEntry,
         *,
         shapes: bool = True,
         confidence: float | None = None,
@@ -123,7 +134,7 @@ class ObjectReader:
         return out
 
     def _shapes(
-        self, f: CocoFile, ann: Mapping[str, Any], loc: str, ref: SourceRef, image: Mapping[str, Any],
+        self, f: CocoFile, ann: Mapping[str, Any], loc: str, ref: SourceRef, image: ImageEntry,
         seg: Any, bbox: Any, has_seg: bool, has_box: bool,
     ) -> list[tuple[str, Any]]:
         crowd = ann.get("iscrowd") in (1, True)
@@ -152,9 +163,9 @@ class ObjectReader:
                 shapes.append((":bbox" if want == "both" else "", _box(f, bbox, loc)))
         return shapes
 
-    def _crowd_mask(self, shape: Polygon | MultiPolygon, ref: SourceRef, image: Mapping[str, Any]) -> Any:
+    def _crowd_mask(self, shape: Polygon | MultiPolygon, ref: SourceRef, image: ImageEntry) -> Any:
         """A crowd region drawn as polygons becomes the mask COCO itself would rasterise."""
-        width, height = image.get("_width"), image.get("_height")
+        width, height = image.width, image.height
         if width is None or height is None:
             self.report.change(ref, Kind.POLYGON, "changed", "crowd-kept-as-polygon",
                                "iscrowd polygons kept as polygons: image size unknown, no mask possible")
@@ -165,7 +176,7 @@ class ObjectReader:
                            "iscrowd polygons written as one mask (COCO's crowd semantics)")
         return Mask(width=width, height=height, load=lambda: masks.rasterize(rings, width=width, height=height))
 
-    def _segmentation(self, f: CocoFile, seg: Any, loc: str, image: Mapping[str, Any]) -> Any:
+    def _segmentation(self, f: CocoFile, seg: Any, loc: str, image: ImageEntry) -> Any:
         if type(seg) is dict:
             return rle_mask(f, seg, loc, image)
         if type(seg) is not list:
@@ -222,9 +233,9 @@ class ObjectReader:
         return out
 
 
-def rle_mask(f: CocoFile, seg: Mapping[str, Any], loc: str, image: Mapping[str, Any]) -> Mask:
+def rle_mask(f: CocoFile, seg: Mapping[str, Any], loc: str, image: ImageEntry) -> Mask:
     """An RLE segmentation as a lazy Mask, checked against the image (no pixels decoded)."""
-    reason = masks.check_rle(seg, width=image.get("_width"), height=image.get("_height"), deep=True)
+    reason = masks.check_rle(seg, width=image.width, height=image.height, deep=True)
     if reason:
         if "differs from the image" in reason:
             raise ParseError(f.path, reason, location=loc)

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import masks
-from ..errors import InvalidFieldError, MissingFieldError, ParseError, UnsafeInputError
-from ..model import Annotation, Kind, Mask, SourceRef
-from ..report import Report
-from ._coco_objects import Category, CocoFile
-from ._images import image_size
-from ._paths import Confinement, resolve_inside
+from ... import masks
+from ...errors import InvalidFieldError, MissingFieldError, ParseError, UnsafeInputError
+from ...model import Annotation, Kind, Mask, SourceRef
+from ...report import Report
+from ._objects import Category, CocoFile, ImageEntry
+from .._images import image_size
+from .._paths import Confinement, resolve_inside
 
 __all__ = ["panoptic_annotations", "panoptic_png"]
 
@@ -97,7 +97,7 @@ def panoptic_annotations(
     entry: Mapping[str, Any],
     loc: str,
     cats: Mapping[str, Category],
-    image: Mapping[str, Any],
+    image: ImageEntry,
     report: Report,
     *,
     skip_crowd: bool = False,
@@ -110,7 +110,7 @@ def panoptic_annotations(
     infos = entry.get("segments_info")
     if not isinstance(infos, list):
         raise InvalidFieldError(f.path, "segments_info", "must be a list", location=loc)
-    ids = _id_map(f, panoptic_png(f, file_name, loc, follow_links=follow_links), loc, image.get("_width"), image.get("_height"))
+    ids = _id_map(f, panoptic_png(f, file_name, loc, follow_links=follow_links), loc, image.width, image.height)
     h, w = ids.shape
     present = _present(ids)
     image_id = entry.get("image_id")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import InvalidFieldError
-from ._xml import child_text, location
+from ...errors import InvalidFieldError
+from .._xml import child_text, location
 
 __all__ = ["AttrSpec", "Meta", "TaskInfo", "parse_meta"]
 

@@ -13,18 +13,35 @@ here, before any mask is built. Caption rows have no Labelbox target on images: 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import InvalidFieldError, MissingFieldError, OptionsError, ParseError
-from ..model import Annotation, Asset, Kind, SourceRef, below_min_score, min_score_reason
-from ._coco_objects import CocoFile, _score
+from ...errors import InvalidFieldError, MissingFieldError, OptionsError, ParseError
+from ...model import Annotation, Asset, Kind, SourceRef, below_min_score, min_score_reason
+from ...report import Report
+from ._files import file_kind, load_coco_file
+from ._objects import Category, CocoFile, ImageEntry, ObjectReader, _score
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .coco import COCOReader
+__all__ = ["ResultsInput", "read_results"]
 
-__all__ = ["read_results"]
+
+@dataclass(frozen=True, slots=True)
+class ResultsInput:
+    """What reading results files takes from the COCO reader: values and callables, not the
+    reader itself (so this module does not import it)."""
+
+    report: Report
+    min_score: float | None
+    #: ``--coco-images``: the COCO JSON naming the images and categories of the results rows.
+    images: str | None
+    objects: ObjectReader
+    #: The images and categories of a COCO file: (file_name -> entry, image id -> file_name,
+    #: category id -> category).
+    index: Callable[[CocoFile], tuple[dict[str, ImageEntry], dict[str, str], dict[str, Category]]]
+    #: The asset of one image: (name, entry, annotations, split) -> Asset.
+    asset: Callable[[str, ImageEntry, tuple[Any, ...], str], Asset]
 
 
 def _kind(row: dict[str, Any]) -> Kind:
@@ -38,32 +55,29 @@ def _kind(row: dict[str, Any]) -> Kind:
     return Kind.POINT
 
 
-def read_results(reader: COCOReader, files: list[CocoFile]) -> Iterator[Asset]:
+def read_results(files: list[CocoFile], source: ResultsInput) -> Iterator[Asset]:
     """The assets of results files, in the order of the ``--coco-images`` file."""
-    report, min_score = reader.report, reader.context.min_score
+    report, min_score = source.report, source.min_score
     needs_images = [f for f in files if any(not _is_caption(r) for r in f.data)]
-    if needs_images and not reader.options.images:
+    if needs_images and not source.images:
         raise ParseError(
             needs_images[0].path,
             "a COCO results file (a top-level list) needs --coco-images FILE: a COCO JSON with the "
             "images and categories it refers to (file names, sizes, class names)",
         )
-    images: dict[str, dict[str, Any]] = {}
+    images: dict[str, ImageEntry] = {}
     by_id: dict[str, str] = {}
-    cats: dict[str, Any] = {}
+    cats: dict[str, Category] = {}
     index_path: Path | None = None
     if needs_images:
-        index_path = Path(str(reader.options.images))  # not None: checked above
-        from .coco import file_kind, load_coco_file
-
+        index_path = Path(str(source.images))  # not None: checked above
         if not index_path.is_file():
             raise OptionsError(f"--coco-images {index_path}: no such file")
         data = load_coco_file(index_path)
         if not isinstance(data, dict):
             raise ParseError(index_path, "--coco-images needs a COCO JSON object with images and categories")
         index = CocoFile(index_path, data, "", file_kind(index_path, data))
-        images, by_id = reader.images_of(index)
-        cats = reader.categories(index)
+        images, by_id, cats = source.index(index)
     per_image: dict[str, list[Annotation]] = defaultdict(list)
     for f in files:
         for i, row in enumerate(f.data):
@@ -90,10 +104,10 @@ def read_results(reader: COCOReader, files: list[CocoFile]) -> Iterator[Asset]:
                 report.skip_unread(SourceRef(file=f.name, element=f"[{i}]"), _kind(row),
                                    *min_score_reason(score, min_score))  # type: ignore[arg-type]
                 continue
-            per_image[name].extend(reader.objects.annotations(f, row, i, loc, cat, images[name], confidence=score))
+            per_image[name].extend(source.objects.annotations(f, row, i, loc, cat, images[name], confidence=score))
     for name, image in images.items():
         if name in per_image:
-            yield reader.asset(name, image, tuple(per_image[name]), "")
+            yield source.asset(name, image, tuple(per_image[name]), "")
 
 
 def _is_caption(row: Any) -> bool:

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingDependencyError, ParseError, UnsafeInputError
-from ._spacy_docs import RawDoc, RawSpan
+from ...errors import MissingDependencyError, ParseError, UnsafeInputError
+from ._docs import RawDoc, RawSpan
 
 __all__ = ["load_spacy", "open_docbin"]
 

@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lxml import etree
 
-from ..errors import InvalidFieldError, OptionsError, ParseError
-from ..model import (
+from ...errors import InvalidFieldError, OptionsError, ParseError
+from ...model import (
     Annotation,
     Answer,
     Asset,
@@ -30,16 +30,17 @@ from ..model import (
     Point,
     SourceRef,
 )
-from ._cvat_elements import KIND_OF, convert_shape
-from ._cvat_meta import MAX_INT, Meta, TaskInfo, parse_meta
-from ._cvat_shapes import AttrIssue, attribute_classifications, attribute_pairs, parse_points
-from ._cvat_video import TrackBuilder, VideoCollector
-from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import Confinement, clean_relative, resolve_inside
-from ._cvat_io import elements, scan
+from ...report import Report
+from ._elements import KIND_OF, convert_shape
+from ._meta import MAX_INT, Meta, TaskInfo, parse_meta
+from ._shapes import AttrIssue, attribute_classifications, attribute_pairs, parse_points
+from ._options import CVATOptions
+from ._video import TrackBuilder, VideoCollector
+from .._images import IMAGE_SUFFIXES, image_size
+from .._paths import Confinement, clean_relative, resolve_inside
+from ..base import ReadContext
+from ._io import elements, scan
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .cvat import CVATReader
 
 __all__ = ["SHAPE_TAGS", "FileWalker"]
 
@@ -59,18 +60,18 @@ class _ImageState:
 
 
 class FileWalker:
-    """Reads one CVAT XML file for a :class:`CVATReader`."""
+    """Reads one CVAT XML file: the reader's options and context in, assets out (it does not
+    call back into the reader)."""
 
-    def __init__(self, reader: CVATReader, path: Path) -> None:
-        self.reader = reader
-        self.o = reader.options
+    def __init__(self, path: Path, options: CVATOptions, context: ReadContext, report: Report) -> None:
+        self.o = options
         self.path = path
         self.file = str(path)
-        self.report = reader.report
-        self.asked = reader.context.media
+        self.report = report
+        self.asked = context.media
         self.root = path.parent
-        self.images_dir = reader.context.images_dir
-        self.conf = Confinement(self.root, reader.context.follow_links)
+        self.images_dir = context.images_dir
+        self.conf = Confinement(self.root, context.follow_links)
         self.meta = Meta()
         self.has_images, self.has_tracks = scan(path)
         if self.asked is Media.VIDEO and self.has_images:
@@ -87,7 +88,7 @@ class FileWalker:
         self.seen_images: set[tuple[str, str]] = set()
         self.buffered: list[Asset] = []
 
-    # -- helpers shared with _cvat_video ------------------------------------------------
+    # -- helpers shared with _video ------------------------------------------------
 
     def ref(self, elem: etree._Element, *, annotation_id: str | None = None, frame: int | None = None) -> SourceRef:
         return SourceRef(file=self.file, line=elem.sourceline, element=f"<{elem.tag}>",

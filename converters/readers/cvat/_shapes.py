@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from lxml import etree
 
-from ..model import XY, Box, Classification, Point, Polygon, Polyline
-from ._cvat_meta import AttrSpec
+from ...model import XY, Box, Classification, Point, Polygon, Polyline
+from ._meta import AttrSpec
 
 __all__ = [
     "ShapeError",

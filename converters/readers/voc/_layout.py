@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SourceNotFoundError
-from ._paths import Confinement, clean_relative
+from ...errors import SourceNotFoundError
+from .._paths import Confinement, clean_relative
 
 __all__ = ["VocDataset", "VocItem", "discover", "looks_like_voc", "read_image_labels"]
 

@@ -9,7 +9,7 @@
   Prodigy ``spans`` (``start``/``end``/``label``), doccano ``label``/``labels``/``entities``,
   ``cats``, Prodigy ``answer`` and ``options`` + ``accept``.
 
-Everything becomes :class:`~._spacy_docs.RawDoc`; the reader checks offsets afterwards.
+Everything becomes :class:`~._docs.RawDoc`; the reader checks offsets afterwards.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from .. import _json
-from ..errors import InvalidFieldError, MissingFieldError, ParseError
-from ._spacy_docs import RawDoc, RawSpan, align_tokens, join_tokens, tags_to_spans
+from ... import _json
+from ...errors import InvalidFieldError, MissingFieldError, ParseError
+from ._docs import RawDoc, RawSpan, align_tokens, join_tokens, tags_to_spans
 
 __all__ = ["NOTES", "iter_json_docs", "iter_jsonl_docs", "json_kind"]
 

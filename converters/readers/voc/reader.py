@@ -3,7 +3,7 @@ segmentation PNGs (one mask per instance, or per class).
 
 SOURCE is a devkit tree (``Annotations/``, ``JPEGImages/``, ``Segmentation*/``,
 ``ImageSets/``), a ``VOCdevkit/`` folder holding several, a relaxed folder of XML files
-next to their images, or one XML file (see :mod:`._voc_layout`).
+next to their images, or one XML file (see :mod:`._layout`).
 
 Coordinates: the devkit convention is 1-based inclusive pixel indices; many writers emit
 0-based continuous values instead, and nothing in a file says which. ``--voc-origin``
@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ParseError
-from ..model import Annotation, Asset, Classification, Kind, Media, SourceRef
-from ._images import IMAGE_SUFFIXES, image_size
-from ._paths import Confinement, clean_relative, resolve_inside
-from ._voc_build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
-from ._voc_kinds import dataset_kinds
-from ._voc_layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
-from ._voc_masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
-from ._voc_xml import VocFile, has_zero_coordinate, parse_voc_file
-from .base import Reader, check_options, option
+from ...errors import ParseError
+from ...model import Annotation, Asset, Classification, Kind, Media, SourceRef
+from .._images import IMAGE_SUFFIXES, image_size
+from .._paths import Confinement, clean_relative, resolve_inside
+from ._build import BuildOptions, MaskInput, class_masks, instance_masks, nested, object_annotations
+from ._kinds import dataset_kinds
+from ._layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
+from ._masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
+from ._annotation import VocFile, has_zero_coordinate, parse_voc_file
+from ..base import Reader, check_options, option
 
 __all__ = ["VOCOptions", "VOCReader"]
 
@@ -125,7 +125,7 @@ class VOCReader(Reader[VOCOptions]):
 
     def label_kinds(self) -> Mapping[str, Collection[Kind]]:
         """Boxes and polygons from a parse of every XML (no model built), masks for every
-        class a segmentation PNG of the dataset can hold (see :mod:`._voc_kinds`)."""
+        class a segmentation PNG of the dataset can hold (see :mod:`._kinds`)."""
         out: dict[str, set[Kind]] = {}
         for ds in self.datasets:
             labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..model import Kind
-from ._voc_layout import VocDataset
-from ._voc_masks import LabelMap
-from ._xml import child_text, parse_xml
+from ...model import Kind
+from ._layout import VocDataset
+from ._masks import LabelMap
+from .._xml import child_text, parse_xml
 
 __all__ = ["dataset_kinds"]
 

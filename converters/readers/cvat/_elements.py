@@ -13,11 +13,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import ParseError
-from ..model import Box, Kind, Mask, Point, Polygon, Polyline, Shape, SourceRef
-from ..report import Report
-from ._cvat_rle import decode_full, outside_pixels, parse_rle
-from ._cvat_shapes import ShapeError, box_corners, ellipse_mask, ellipse_polygon, floats, parse_points
+from ...errors import ParseError
+from ...model import Box, Kind, Mask, Point, Polygon, Polyline, Shape, SourceRef
+from ...report import Report
+from ._rle import decode_full, outside_pixels, parse_rle
+from ._shapes import ShapeError, box_corners, ellipse_mask, ellipse_polygon, floats, parse_points
 
 __all__ = ["KIND_OF", "Converted", "convert_shape", "shape_error"]
 
