@@ -55,7 +55,7 @@ from .readers import ReadContext, Reader, Shard
 from .report import Report
 from .writer import Progress, Source, _Writer
 
-__all__ = ["ShardResult", "ShardTask", "convert_sharded", "run_shard"]
+__all__ = ["InlineClient", "ShardResult", "ShardTask", "convert_sharded", "run_shard"]
 
 #: The extra that brings Dask (named in the error when it is missing).
 EXTRA = "dask"
@@ -298,16 +298,26 @@ class _Cluster:
         if client is not None:
             self.client = client
             return
-        distributed = _dask()
-        if options.dask_scheduler is not None:
-            self.client = distributed.Client(options.dask_scheduler)
-            self.owned = [self.client]
-        else:
-            cluster = distributed.LocalCluster(
-                n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            self.client = distributed.Client(cluster)
-            self.owned = [self.client, cluster]
+        self.client, self.owned = make_client(options)
+
+    def close(self) -> None:
+        for item in self.owned:
+            item.close()
+
+
+def make_client(options: ConvertOptions) -> tuple[Any, list[Any]]:
+    """The Dask client for ``options`` and what to close after the run: a ``Client``
+    connected to ``dask_scheduler``, or one of a new ``LocalCluster`` of ``workers``
+    processes (one thread each: the conversion is CPU-bound Python)."""
+    distributed = _dask()
+    if options.dask_scheduler is not None:
+        client = distributed.Client(options.dask_scheduler)
+        return client, [client]
+    cluster = distributed.LocalCluster(
+        n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    return client, [client, cluster]
 
     def close(self) -> None:
         for item in self.owned:
@@ -375,18 +385,58 @@ def convert_sharded(
     return report
 
 
+class InlineClient:
+    """A stand-in for a ``dask.distributed.Client`` that runs each shard task in this
+    process when it is submitted (no Dask needed): for tests and debugging
+    (``convert(..., client=InlineClient())``), so the sharded path is exercised in one
+    process, where a debugger and ``memory://`` URLs reach it."""
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def submit(self, fn: Any, *args: Any, **kw: Any) -> _Done:
+        kw.pop("pure", None)
+        self.submitted += 1
+        try:
+            return _Done(self.submitted, fn(*args, **kw), None)
+        except Exception as exc:  # handed over as a Dask future hands it over: at result()
+            return _Done(self.submitted, None, exc)
+
+    def cancel(self, futures: Any) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A finished :class:`InlineClient` task."""
+
+    key: int
+    value: Any
+    error: Exception | None
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _as_completed(client: Any, futures: list[Any]) -> Any:
+    if isinstance(client, InlineClient):
+        return iter(futures)
+    return _dask().as_completed(futures)
+
+
 def _run(tasks: Sequence[ShardTask], options: ConvertOptions, client: Any, progress: Progress | None) -> list[ShardResult]:
     """Submit every task, gather the results in source order; on a failure cancel the rest."""
     cluster = _Cluster(options, client)
     futures: list[Any] = []
     try:
-        distributed = _dask()
         c = cluster.client
         futures = [c.submit(run_shard, t, pure=False) for t in tasks]
         by_future = {f.key: t for f, t in zip(futures, tasks)}
         results: list[ShardResult | None] = [None] * len(tasks)
         done = 0
-        for future in distributed.as_completed(futures):
+        for future in _as_completed(c, futures):
             try:
                 result: ShardResult = future.result()
             except ConversionError:
