@@ -308,13 +308,14 @@ class _Cluster:
 def make_client(options: ConvertOptions) -> tuple[Any, list[Any]]:
     """The Dask client for ``options`` and what to close after the run: a ``Client``
     connected to ``dask_scheduler``, or one of a new ``LocalCluster`` of ``workers``
-    processes (one thread each: the conversion is CPU-bound Python)."""
+    processes (one thread each: the conversion is CPU-bound Python). Its HTTP server takes
+    any free port (``:0``): the default 8787 may be another cluster's."""
     distributed = _dask()
     if options.dask_scheduler is not None:
         client = distributed.Client(options.dask_scheduler)
         return client, [client]
     cluster = distributed.LocalCluster(
-        n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = distributed.Client(cluster)
     return client, [client, cluster]
