@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from . import _remote
 from ._atomic import staging_path
 from .datarows import DataRowRef
 from .errors import ConversionError, DataRowError, MissingDependencyError, ShardError
@@ -75,6 +76,8 @@ class ShardTask:
             shard's derived ontology as one process declares them.
         folder: the staging folder the shard's files go to.
         mask_tmp, mask_final: ``--mask-dir``'s staging folder and final folder (absolute).
+        remote: the URLs of remote SOURCEs, copied to this machine before the reader is built
+            (``sources`` name those copies; see :mod:`converters._remote`).
     """
 
     shard: Shard
@@ -89,6 +92,7 @@ class ShardTask:
     folder: str
     mask_tmp: str | None = None
     mask_final: str | None = None
+    remote: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,27 +109,31 @@ class ShardResult:
     defaulted: str | None
     levels: int  # overflow levels written (files shard-NNNNN.L0.ndjson, .L1...)
     rows: int
+    level_rows: tuple[int, ...] = ()  # rows per level
 
 
 # -- the worker's side ------------------------------------------------------------------------
 
 
 def _base(folder: str, index: int) -> str:
-    return os.path.join(folder, f"shard-{index:05d}")
+    return _remote.join(folder, f"shard-{index:05d}")
 
 
 class _LevelFile:
     """One overflow level of a shard: rows appended to one file (the index says where a
     data row ends)."""
 
+    rows = 0
+
     def __init__(self, path: str, level: int, groups: list[str]) -> None:
         self.path = path
-        self.handle: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed by _ShardRows
+        self.handle: IO[bytes] = _remote.open_file(path, "wb")  # closed by _ShardRows
         self.level = level
         self.groups = groups
 
     def write(self, lines: list[bytes]) -> None:
         self.handle.write(b"".join(lines))
+        self.rows += len(lines)
         self.groups.append(f"{self.level}:{len(lines)}")
 
 
@@ -140,7 +148,7 @@ class _ShardRows(NDJSONOutput):
         self.rows_written = 0
         self.overflow_rows = 0
         self.levels: dict[int, _LevelFile] = {}
-        self.index = open(self.base + ".index", "w", encoding="ascii")  # noqa: SIM115
+        self.index = _remote.open_file(self.base + ".index", "w")
         self._groups: list[str] = []
 
     def _level(self, level: int) -> Any:
@@ -179,7 +187,7 @@ class _ShardDataRows(DataRowsOutput):
 
     def add_item(self, item: str) -> None:
         if self.out is None:
-            self.out = open(self.fragment, "w", encoding="utf-8")  # noqa: SIM115
+            self.out = _remote.open_file(self.fragment, "w")
         self.out.write(item + "\n")
         self.count += 1
 
@@ -241,6 +249,8 @@ def run_shard(task: ShardTask) -> ShardResult:
     """
     report = Report()
     try:
+        for url in task.remote:  # a remote SOURCE: this machine's copy (made once)
+            _remote.localize(url)
         reader = task.reader(task.sources, options=task.reader_options,
                              context=dataclasses.replace(task.context, report=report))
         # What building the reader records (notes on the layout, pairing tallies) the
@@ -255,7 +265,7 @@ def run_shard(task: ShardTask) -> ShardResult:
         raise ShardError(message, exc.exit_code) from None
     n, matched, unscored, first_name = writer.stats
     keys_path = _base(task.folder, task.shard.index) + ".keys"
-    with open(keys_path, "w", encoding="utf-8") as fh:
+    with _remote.open_file(keys_path, "w") as fh:
         for identity, name in writer.keys._seen.items():
             fh.write(json.dumps([identity, name], ensure_ascii=False) + "\n")
     rows = writer.rows_out
@@ -270,6 +280,7 @@ def run_shard(task: ShardTask) -> ShardResult:
         defaulted=writer.keys.defaulted,
         levels=max(rows.levels, default=-1) + 1,
         rows=rows.rows_written,
+        level_rows=tuple(rows.levels[lv].rows if lv in rows.levels else 0 for lv in range(max(rows.levels, default=-1) + 1)),
     )
 
 
@@ -334,8 +345,14 @@ def convert_sharded(
     *,
     progress: Progress | None = None,
     client: Any = None,
+    stage: str | None = None,
+    remote: Sequence[str] = (),
 ) -> Report:
     """Convert ``reader``'s shards on Dask workers into ``output`` (see the module docstring).
+
+    ``stage`` is the folder (a path or a URL every worker reaches) the shards' files go to,
+    by default a hidden folder beside ``output``; ``remote`` the URLs of remote SOURCEs
+    (each worker makes its copy, :func:`converters._remote.localize`).
 
     ``reader``, ``source`` and ``report`` are the client's (:func:`converters.pipeline.convert`
     built them and checked the output paths); ``client`` is a ``dask.distributed.Client``,
@@ -359,9 +376,10 @@ def convert_sharded(
     set_total = getattr(progress, "set_total", None)
     if set_total is not None:
         set_total(source.total())
-    folder = staging_path(output).with_name(f".{output.name}.shards-{os.getpid()}")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+    name = f".{output.name}.shards-{os.getpid()}"
+    folder = _remote.join(stage, name) if stage is not None else str(staging_path(output).with_name(name).resolve())
+    _remote.remove_tree(folder)
+    _remote.make_folder(folder)
     try:
         merge._open_outputs()
         tasks = [
@@ -369,7 +387,7 @@ def convert_sharded(
                 shard=shard, reader=type(reader), sources=tuple(str(s) for s in reader.sources),
                 reader_options=reader.options, context=dataclasses.replace(reader.context, report=Report()),
                 options=o, identity=source.identity, key_template=source.key_template, label_kinds=kinds,
-                folder=str(folder.resolve()),
+                folder=folder, remote=tuple(remote),
                 mask_tmp=str(merge.mask_dir.tmp.resolve()) if merge.mask_dir is not None else None,
                 mask_final=str(merge.mask_dir.final.resolve()) if merge.mask_dir is not None else None,
             )
@@ -381,7 +399,7 @@ def convert_sharded(
         merge._abort()
         raise
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remote.remove_tree(folder)
     report.options["report_path"] = str(merge.report_path)
     return report
 
@@ -461,7 +479,7 @@ def _run(tasks: Sequence[ShardTask], options: ConvertOptions, client: Any, progr
 class _MergeWriter(_Writer):
     """The client's writer: no asset of its own; it finishes the run with the shards'."""
 
-    def finish_shards(self, shards: Sequence[Shard], results: Sequence[ShardResult], folder: Path, *, keep: bool) -> None:
+    def finish_shards(self, shards: Sequence[Shard], results: Sequence[ShardResult], folder: str, *, keep: bool) -> None:
         report = self.report
         for result in results:
             report.merge(result.report)
@@ -475,21 +493,21 @@ class _MergeWriter(_Writer):
             self._replay(results, folder)
         if self.o.write_data_rows:
             for r in results:
-                path = _base(str(folder), r.index) + ".datarows"
-                if os.path.exists(path):
-                    with open(path, encoding="utf-8") as fh:
+                path = _base(folder, r.index) + ".datarows"
+                if _remote.exists(path):
+                    with _remote.open_file(path, "r") as fh:
                         for line in fh:
                             self.data_rows_out.add_item(line.rstrip("\n"))
         n = sum(r.assets for r in results)
         self._finish(n, sum(r.matched for r in results), sum(r.unscored for r in results),
                      next((r.first_name for r in results if r.first_name), ""))
 
-    def _check_keys(self, shards: Sequence[Shard], folder: Path) -> None:
+    def _check_keys(self, shards: Sequence[Shard], folder: str) -> None:
         """Two assets of two shards must not share a data row key (one process checks it as
         it goes; here the shards' keys are compared once they are all known)."""
         seen: dict[str, tuple[str, str]] = {}
         for shard in shards:
-            with open(_base(str(folder), shard.index) + ".keys", encoding="utf-8") as fh:
+            with _remote.open_file(_base(folder, shard.index) + ".keys", "r") as fh:
                 for line in fh:
                     identity, name = json.loads(line)
                     other = seen.get(identity)
@@ -501,14 +519,14 @@ class _MergeWriter(_Writer):
                         )
                     seen.setdefault(identity, (name, shard.what))
 
-    def _replay(self, results: Sequence[ShardResult], folder: Path) -> None:
+    def _replay(self, results: Sequence[ShardResult], folder: str) -> None:
         """Each shard's rows, in source order, through the chunked output of one process."""
         out: NDJSONOutput = self.rows_out
         for r in results:
-            base = _base(str(folder), r.index)
-            handles = [open(f"{base}.L{level}.ndjson", "rb") for level in range(r.levels)]  # noqa: SIM115
+            base = _base(folder, r.index)
+            handles = [_remote.open_file(f"{base}.L{level}.ndjson", "rb") for level in range(r.levels)]
             try:
-                with open(base + ".index", encoding="ascii") as index:
+                with _remote.open_file(base + ".index", "r") as index:
                     for line in index:
                         for group in line.split():
                             level, count = map(int, group.split(":"))
@@ -523,21 +541,19 @@ class _KeptShards:
     """``--keep-shards``: the shards' files moved into place as ``OUT.shardNNNNN.ndjson``
     (overflow levels as ``OUT.shardNNNNN.overflowN.ndjson``), with ``OUT.manifest.json``."""
 
-    def __init__(self, out: Path, shards: Sequence[Shard], results: Sequence[ShardResult], folder: Path) -> None:
+    def __init__(self, out: Path, shards: Sequence[Shard], results: Sequence[ShardResult], folder: str) -> None:
         self.out = out
-        self.moves: list[tuple[Path, Path]] = []
+        self.moves: list[tuple[str, Path]] = []
         self.overflow_rows = 0
         entries = []
         for shard, r in zip(shards, results):
             files = []
             for level in range(max(r.levels, 1)):
-                tmp = Path(f"{_base(str(folder), r.index)}.L{level}.ndjson")
+                tmp = f"{_base(folder, r.index)}.L{level}.ndjson"
                 tag = f".shard{r.index:05d}" + (f".overflow{level}" if level else "")
                 final = out.with_name(f"{out.stem}{tag}{out.suffix}")
-                if not tmp.exists():
-                    tmp.touch()  # a shard without rows still has its (empty) file
                 if level:
-                    self.overflow_rows += _count_lines(tmp)
+                    self.overflow_rows += r.level_rows[level]
                 self.moves.append((tmp, final))
                 files.append(final.name)
             entries.append({"shard": r.index, "source": shard.what, "files": files, "assets": r.assets,
@@ -550,7 +566,14 @@ class _KeptShards:
 
     def commit(self) -> list[Path]:
         for tmp, final in self.moves:
-            os.replace(tmp, final)
+            if not _remote.exists(tmp):
+                write_text_atomic(final, "")  # a shard without rows still has its (empty) file
+            elif _remote.is_url(tmp):  # shards staged beside a remote OUT: fetched, then uploaded with it
+                with _remote.open_file(tmp, "rb") as src, open(staging_path(final), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.replace(staging_path(final), final)
+            else:
+                os.replace(tmp, final)
         write_text_atomic(self.manifest, self.text)
         keep = {final for _, final in self.moves}
         for stale in output_set(self.out):
@@ -560,8 +583,3 @@ class _KeptShards:
 
     def abort(self) -> None:
         pass  # the files are in the staging folder, removed by convert_sharded
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(1 for _ in fh)

@@ -108,3 +108,25 @@ def test_workers_flag_starts_a_local_cluster(tmp_path, capsys) -> None:
     assert main(["convert", src, "-o", str(tmp_path / "one.ndjson"), "--quiet"]) == 0
     assert main(["convert", src, "-o", str(tmp_path / "two.ndjson"), "--quiet", "--workers", "2"]) == 0
     assert (tmp_path / "one.ndjson").read_bytes() == (tmp_path / "two.ndjson").read_bytes()
+
+
+def test_memory_urls_on_a_dask_cluster(tmp_path) -> None:
+    """fsspec ``memory://`` SOURCE and OUT on a Dask cluster. ``memory://`` lives in one
+    process, so this cluster's workers are threads of this one; the shard files go through
+    fsspec exactly as they go to ``s3://`` from worker processes."""
+    import fsspec
+    from dask.distributed import Client, LocalCluster
+
+    fs = fsspec.filesystem("memory")
+    src = OWN_FIXTURES / "sample" / "instances.json"
+    fs.pipe("/lbc-dask/src/instances.json", src.read_bytes())
+    converters.convert([src], tmp_path / "local.ndjson")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as lc, Client(lc) as client:
+        converters.convert(["memory://lbc-dask/src/instances.json"], "memory://lbc-dask/out/x.ndjson", client=client)
+        report = converters.convert(["memory://lbc-dask/src/instances.json"], "memory://lbc-dask/kept/x.ndjson",
+                                    client=client, keep_shards=True)
+    assert fs.cat("/lbc-dask/out/x.ndjson") == (tmp_path / "local.ndjson").read_bytes()
+    kept = [u for u in report.outputs if u.endswith(".ndjson")]
+    assert b"".join(fs.cat(u.removeprefix("memory://")) for u in kept) == (tmp_path / "local.ndjson").read_bytes()
+    assert not [p for p in fs.find("/lbc-dask") if ".shards-" in p]
+    fs.rm("/lbc-dask", recursive=True)

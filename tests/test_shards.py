@@ -189,7 +189,6 @@ def test_worker_error_crosses_processes_as_one_line() -> None:
 @pytest.mark.parametrize(
     ("kw", "text"),
     [
-        ({"keep_shards": True}, "keep_shards needs workers"),
         ({"workers": 0}, "workers must be at least 1"),
         ({"workers": 2, "dask_scheduler": "tcp://x:1"}, "not both"),
         ({"workers": 2, "keep_shards": True, "max_rows_per_file": 5}, "not both"),
@@ -198,6 +197,13 @@ def test_worker_error_crosses_processes_as_one_line() -> None:
 def test_sharding_options_are_checked(kw, text) -> None:
     with pytest.raises(OptionsError, match=text):
         converters.ConvertOptions(**kw)
+
+
+def test_keep_shards_needs_a_sharded_run(tmp_path, capsys) -> None:
+    out = tmp_path / "o.ndjson"
+    assert main(["convert", str(OWN_FIXTURES / "sample" / "instances.json"), "-o", str(out), "--keep-shards"]) == 1
+    assert capsys.readouterr().err.startswith("error: --keep-shards needs --workers N (N > 1) or --dask-scheduler")
+    assert not out.exists()
 
 
 def test_without_the_extra_workers_names_it(tmp_path, capsys, monkeypatch) -> None:
@@ -247,3 +253,30 @@ def test_ontology_merge_is_the_one_process_ontology() -> None:
     clash.classification_for(Classification.radio("tags", "x"))
     with pytest.raises(converters.MappingError, match="tags"):
         merged.merge(clash)
+
+
+def test_memory_urls_round_trip(tmp_path, tiny_shards) -> None:
+    """SOURCE and OUT as fsspec ``memory://`` URLs, in one process and sharded: the bytes of a
+    local run, the report beside OUT naming the URLs, no staging folder left behind."""
+    fsspec = pytest.importorskip("fsspec", reason="needs the [dask] extra (fsspec)")
+    fs = fsspec.filesystem("memory")
+    src = OWN_FIXTURES / "sample" / "instances.json"
+    fs.pipe("/lbc-test/src/instances.json", src.read_bytes())
+    expected = tmp_path / "local.ndjson"
+    converters.convert([src], expected)
+    for tag, client in (("one", None), ("sharded", InlineClient())):
+        url = f"memory://lbc-test/{tag}/out.ndjson"
+        report = converters.convert(["memory://lbc-test/src/instances.json"], url, client=client)
+        assert fs.cat(f"/lbc-test/{tag}/out.ndjson") == expected.read_bytes()
+        assert report.outputs == [url] and report.inputs == ["memory://lbc-test/src/instances.json"]
+        written = json.loads(fs.cat(f"/lbc-test/{tag}/out.report.json"))
+        assert written["outputs"] == [url] and written["counts"] == report.counts()
+        assert sorted(p.rsplit("/", 1)[1] for p in fs.ls(f"/lbc-test/{tag}", detail=False)) == ["out.ndjson", "out.report.json"]
+    fs.rm("/lbc-test", recursive=True)
+
+
+def test_file_urls_are_local_paths(tmp_path) -> None:
+    src = OWN_FIXTURES / "sample" / "instances.json"
+    converters.convert([src], tmp_path / "a.ndjson")
+    converters.convert([f"file://{src}"], f"file://{tmp_path}/b.ndjson")
+    assert (tmp_path / "a.ndjson").read_bytes() == (tmp_path / "b.ndjson").read_bytes()
