@@ -371,8 +371,8 @@ def convert_sharded(
         merge.ontology.declare(kinds)
     else:
         kinds = {}
-    reader.release()
     shards = reader.shards()
+    reader.release()
     set_total = getattr(progress, "set_total", None)
     if set_total is not None:
         set_total(source.total())

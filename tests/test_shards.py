@@ -280,3 +280,21 @@ def test_file_urls_are_local_paths(tmp_path) -> None:
     converters.convert([src], tmp_path / "a.ndjson")
     converters.convert([f"file://{src}"], f"file://{tmp_path}/b.ndjson")
     assert (tmp_path / "a.ndjson").read_bytes() == (tmp_path / "b.ndjson").read_bytes()
+
+
+def test_coco_folder_of_disjoint_files_is_one_shard_per_file(tmp_path, capsys, inline) -> None:
+    """A folder of instances files of different images (SA-1B-like: a file per image or batch)
+    is read a file per shard; the same bytes as the merge by image of one process."""
+    data = json.loads((OWN_FIXTURES / "sample" / "instances.json").read_text(encoding="utf-8"))
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, image in enumerate(data["images"]):
+        part = dict(data, images=[image], annotations=[a for a in data["annotations"] if a["image_id"] == image["id"]])
+        (src / f"part{i}.json").write_text(json.dumps(part), encoding="utf-8")
+    reader = get_reader("coco")([src])
+    shards = reader.shards()
+    assert sorted(s.what for s in shards) == [str(src / f"part{i}.json") for i in range(len(data["images"]))]
+    run_both(tmp_path, capsys, [str(src)])
+    # the same image in two files: merged by image, so read together
+    (src / "part9.json").write_text(json.dumps(dict(data, annotations=[])), encoding="utf-8")
+    assert len(get_reader("coco")([src]).shards()) == 1

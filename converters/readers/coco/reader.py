@@ -258,9 +258,11 @@ class COCOReader(Reader[COCOOptions]):
 
     def shards(self) -> Sequence[Shard]:
         """One shard per split (its files are merged by image, so they are read together),
-        split into image ranges when its files are large (:data:`SHARD_BYTES`), then one
-        for the results files. Nothing is parsed: file names give the split, the first
-        byte tells a results file (a top-level list)."""
+        or per file when the split's files have no image in common (a folder of per-image or
+        per-batch files); each split into image ranges when its files are
+        large (:data:`SHARD_BYTES`); then one for the results files. File names give the
+        split, the first byte tells a results file (a top-level list); telling disjoint
+        files needs their image lists (parsed by :meth:`label_kinds` already, else here)."""
         groups: dict[str, list[Path]] = defaultdict(list)
         results: list[Path] = []
         for path in self.files:
@@ -268,15 +270,37 @@ class COCOReader(Reader[COCOOptions]):
         out: list[Shard] = []
         for split in sorted(groups):
             files = groups[split]
-            size = sum(p.stat().st_size for p in files)
-            parts = max(1, -(-size // SHARD_BYTES))
-            names = ", ".join(str(p) for p in files)
-            for k in range(parts):
-                what = names if parts == 1 else f"{names} (images part {k + 1} of {parts})"
-                out.append(Shard(len(out), what, ("split", tuple(str(p) for p in files), k, parts)))
+            kinds = self._apart(files)
+            units = [[p] for p in sorted(files, key=lambda p: (_KIND_ORDER.get(kinds[p], 9), str(p)))] if kinds else [files]
+            for unit in units:
+                size = sum(p.stat().st_size for p in unit)
+                parts = max(1, -(-size // SHARD_BYTES))
+                names = ", ".join(str(p) for p in unit)
+                for k in range(parts):
+                    what = names if parts == 1 else f"{names} (images part {k + 1} of {parts})"
+                    out.append(Shard(len(out), what, ("split", tuple(str(p) for p in unit), k, parts)))
         if results:
             out.append(Shard(len(out), ", ".join(str(p) for p in results), ("results", tuple(str(p) for p in results))))
         return tuple(out)
+
+    def _apart(self, files: Sequence[Path]) -> dict[Path, str]:
+        """When several files of one split have no image in common, each file's kind (else
+        empty): each then reads alone exactly as in the merge, which only joins what files
+        say of one image (read in the merge's order: by kind, then name)."""
+        if len(files) < 2:
+            return {}
+        seen: set[str] = set()
+        kinds: dict[Path, str] = {}
+        for path in files:
+            data = self._loaded[path] if path in self._loaded else load_coco_file(path)
+            if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+                return {}
+            names = [img.get("file_name") for img in data["images"] if isinstance(img, dict)]
+            if len(names) != len(data["images"]) or not all(isinstance(n, str) for n in names) or not seen.isdisjoint(names):
+                return {}
+            seen.update(str(n) for n in names)
+            kinds[path] = file_kind(path, data)
+        return kinds
 
     def read_shard(self, shard: Shard) -> Iterator[Asset]:
         if shard.unit[0] == "results":
