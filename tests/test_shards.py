@@ -298,3 +298,18 @@ def test_coco_folder_of_disjoint_files_is_one_shard_per_file(tmp_path, capsys, i
     # the same image in two files: merged by image, so read together
     (src / "part9.json").write_text(json.dumps(dict(data, annotations=[])), encoding="utf-8")
     assert len(get_reader("coco")([src]).shards()) == 1
+
+
+def test_mask_files_are_written_by_the_shards(tmp_path, capsys, tiny_shards, inline) -> None:
+    """``--mask-dir``: the workers write the PNGs into the client's staging folder, committed
+    with the rows; the same files and rows as one process (same folder, so same URIs)."""
+    src = str(OWN_FIXTURES / "sample" / "instances.json")
+    out, masks = tmp_path / "out.ndjson", tmp_path / "masks"
+    seen = []
+    for more in ([], ["--workers", "2"]):
+        code = main(["convert", src, "-o", str(out), "--quiet", "--mask-format", "uri", "--mask-dir", str(masks),
+                     "--allow-file-uris", *more])
+        assert code == 0, capsys.readouterr().err
+        seen.append((out.read_bytes(), {p.relative_to(masks).as_posix(): p.read_bytes() for p in masks.rglob("*") if p.is_file()}))
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+    assert seen[0] == seen[1] and seen[0][1]
