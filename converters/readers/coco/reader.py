@@ -54,8 +54,11 @@ _DRIVE = re.compile(r"^[A-Za-z]:/")
 _TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 #: A sharded run splits the images of a split into ranges, one per this many bytes of its
-#: JSON files (each range's worker parses the files again and builds only its images).
-SHARD_BYTES = 48 << 20
+#: JSON files (each range's worker parses the files again and builds only its images, so
+#: ranges are large, and at most SHARD_PARTS of them: parsing a 1 GB file costs seconds, the
+#: conversion of its images minutes).
+SHARD_BYTES = 8 << 20
+SHARD_PARTS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +277,7 @@ class COCOReader(Reader[COCOOptions]):
             units = [[p] for p in sorted(files, key=lambda p: (_KIND_ORDER.get(kinds[p], 9), str(p)))] if kinds else [files]
             for unit in units:
                 size = sum(p.stat().st_size for p in unit)
-                parts = max(1, -(-size // SHARD_BYTES))
+                parts = min(SHARD_PARTS, max(1, -(-size // SHARD_BYTES)))
                 names = ", ".join(str(p) for p in unit)
                 for k in range(parts):
                     what = names if parts == 1 else f"{names} (images part {k + 1} of {parts})"
