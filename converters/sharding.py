@@ -39,6 +39,7 @@ import dataclasses
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,11 +143,9 @@ class _ShardRows(NDJSONOutput):
     to its own file, and one index line per data row (``level:count`` pairs)."""
 
     def __init__(self, folder: str, index: int, per_row_limit: int = PER_ROW_LIMIT) -> None:
+        # The parent's state as for any output (its path is never written: _level is ours).
+        super().__init__(Path(tempfile.gettempdir()) / "shard.ndjson", per_row_limit=per_row_limit)
         self.base = _base(folder, index)
-        self.per_row_limit = per_row_limit
-        self.max_rows = None
-        self.rows_written = 0
-        self.overflow_rows = 0
         self.levels: dict[int, _LevelFile] = {}
         self.index = _remote.open_file(self.base + ".index", "w")
         self._groups: list[str] = []

@@ -313,3 +313,24 @@ def test_mask_files_are_written_by_the_shards(tmp_path, capsys, tiny_shards, inl
         seen.append((out.read_bytes(), {p.relative_to(masks).as_posix(): p.read_bytes() for p in masks.rglob("*") if p.is_file()}))
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
     assert seen[0] == seen[1] and seen[0][1]
+
+
+ERROR_CASES = [c for c in shared_json(WILD / "cases.json") or [] if c["expect"] == "clean-error" and not _needs_spacy(c)]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c["id"])
+def test_wild_error_entry_fails_alike_when_sharded(tmp_path, capsys, monkeypatch, tiny_shards, inline, case) -> None:
+    """An entry one process refuses in one line is refused in the same line when sharded
+    (whether the client or a shard meets the problem), and nothing is written."""
+    monkeypatch.chdir(WILD / case["id"])
+    lines = []
+    for tag, more in (("one", []), ("sharded", ["--workers", "2"])):
+        out = tmp_path / f"{tag}.ndjson"
+        code = main(["convert", *case["source"], *case["args"], "-o", str(out), "--quiet", *more])
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert code == 1 and len(err) == 1 and err[0].startswith("error: "), err
+        assert not out.exists()
+        lines.append(err[0])
+    assert lines[0] == lines[1]
+    assert [p.name for p in tmp_path.iterdir()] == []
