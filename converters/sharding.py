@@ -324,9 +324,18 @@ def make_client(options: ConvertOptions) -> tuple[Any, list[Any]]:
     if options.dask_scheduler is not None:
         client = distributed.Client(options.dask_scheduler)
         return client, [client]
-    cluster = distributed.LocalCluster(
-        n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
+    import dask
+
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 (memory back to the system
+    # sooner); setting it turns off glibc's adaptive mmap threshold, so every mask-sized
+    # array becomes an mmap and fresh page faults: measured 30% more CPU per conversion in
+    # a worker than in this process. This cluster lives for one run: keep glibc's default.
+    environ = {k: v for k, v in dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})).items()
+               if k != "MALLOC_TRIM_THRESHOLD_"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        cluster = distributed.LocalCluster(
+            n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
     client = distributed.Client(cluster)
     return client, [client, cluster]
 
