@@ -48,7 +48,7 @@ from typing import IO, Any
 from . import _remote
 from ._atomic import staging_path
 from .datarows import DataRowRef
-from .errors import ConversionError, DataRowError, MissingDependencyError, ShardError
+from .errors import ConversionError, DataRowError, MissingDependencyError, OptionsError, ShardError
 from .model import Kind
 from .ontology import Ontology
 from .options import ConvertOptions, WriteOptions, flag_of
@@ -322,7 +322,11 @@ def make_client(options: ConvertOptions) -> tuple[Any, list[Any]]:
     any free port (``:0``): the default 8787 may be another cluster's."""
     distributed = _dask()
     if options.dask_scheduler is not None:
-        client = distributed.Client(options.dask_scheduler)
+        try:
+            client = distributed.Client(options.dask_scheduler)
+        except (OSError, ValueError) as exc:  # refused, timed out, a malformed address
+            raise OptionsError(f"{{dask_scheduler}} {options.dask_scheduler}: cannot connect to the Dask scheduler "
+                               f"({type(exc).__name__}: {exc})", fields=("dask_scheduler",)) from None
         return client, [client]
     import dask
 

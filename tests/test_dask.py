@@ -130,3 +130,20 @@ def test_memory_urls_on_a_dask_cluster(tmp_path) -> None:
     assert b"".join(fs.cat(u.removeprefix("memory://")) for u in kept) == (tmp_path / "local.ndjson").read_bytes()
     assert not [p for p in fs.find("/lbc-dask") if ".shards-" in p]
     fs.rm("/lbc-dask", recursive=True)
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path, capsys) -> None:
+    import socket
+
+    import dask
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "o.ndjson"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(["convert", str(OWN_FIXTURES / "sample" / "instances.json"), "-o", str(out),
+                     "--dask-scheduler", f"tcp://127.0.0.1:{port}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith(f"error: --dask-scheduler tcp://127.0.0.1:{port}: cannot connect")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
