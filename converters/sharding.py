@@ -406,6 +406,7 @@ def convert_sharded(
             for shard in shards
         ]
         results = _run(tasks, options, client, progress)
+        _shard_counts(report, shards, results)
         merge.finish_shards(shards, results, folder, keep=options.keep_shards)
     except BaseException:
         merge._abort()
@@ -414,6 +415,12 @@ def convert_sharded(
         _remote.remove_tree(folder)
     report.options["report_path"] = str(merge.report_path)
     return report
+
+
+def _shard_counts(report: Report, shards: Sequence[Shard], results: Sequence[ShardResult]) -> None:
+    """How the run was cut (the report's options: a run of one shard used one worker)."""
+    report.options["shards"] = len(shards)
+    report.options["shard_assets"] = [r.assets for r in results]
 
 
 class InlineClient:

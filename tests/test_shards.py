@@ -334,3 +334,11 @@ def test_wild_error_entry_fails_alike_when_sharded(tmp_path, capsys, monkeypatch
         lines.append(err[0])
     assert lines[0] == lines[1]
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_report_says_how_the_run_was_cut(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(voc_reader, "SHARD_ITEMS", 1)
+    voc = PUBLIC / "voc/openvinotoolkit-datumaro/tests/assets/voc_dataset/voc_dataset1"
+    report = converters.convert([voc], tmp_path / "o.ndjson", client=InlineClient())
+    assert report.options["shards"] == len(report.options["shard_assets"]) > 1
+    assert sum(report.options["shard_assets"]) == report.assets
