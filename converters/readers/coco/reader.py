@@ -296,12 +296,10 @@ class COCOReader(Reader[COCOOptions]):
         kinds: dict[Path, str] = {}
         for path in files:
             data = self._loaded[path] if path in self._loaded else load_coco_file(path)
-            if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+            names = _image_names(data)
+            if names is None or not seen.isdisjoint(names):
                 return {}
-            names = [img.get("file_name") for img in data["images"] if isinstance(img, dict)]
-            if len(names) != len(data["images"]) or not all(isinstance(n, str) for n in names) or not seen.isdisjoint(names):
-                return {}
-            seen.update(str(n) for n in names)
+            seen.update(names)
             kinds[path] = file_kind(path, data)
         return kinds
 
@@ -550,6 +548,18 @@ class COCOReader(Reader[COCOOptions]):
             if cat["name"] not in self._labels:
                 self._labels.append(cat["name"])
         return cats
+
+
+def _image_names(data: Any) -> list[str] | None:
+    """The ``file_name`` of every image of a parsed file, or None when the file is not a
+    well-formed object with an ``images`` list (then it is read with its split's files)."""
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, list):
+        return None
+    names = [img.get("file_name") for img in images if isinstance(img, dict)]
+    if len(names) != len(images) or not all(isinstance(n, str) for n in names):
+        return None
+    return [str(n) for n in names]
 
 
 def _starts_list(path: Path) -> bool:
