@@ -40,10 +40,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from . import _remote
 from ._atomic import staging_path
@@ -57,10 +57,12 @@ from .readers import ReadContext, Reader, Shard
 from .report import Report
 from .writer import Progress, Source, _Writer
 
-__all__ = ["InlineClient", "ShardResult", "ShardTask", "convert_sharded", "run_shard"]
+__all__ = ["InlineClient", "ShardResult", "ShardTask", "convert_sharded", "label_shard", "run_shard"]
 
 #: The extra that brings Dask (named in the error when it is missing).
 EXTRA = "dask"
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +262,7 @@ def run_shard(task: ShardTask) -> ShardResult:
         writer = _ShardWriter(task, source, report)
         writer.run(reader.read_shard(task.shard), None)
     except ConversionError as exc:
-        message = exc.render(flag_of) if hasattr(exc, "render") else str(exc)
-        raise ShardError(message, exc.exit_code) from None
+        raise ShardError(exc.render(flag_of) if isinstance(exc, OptionsError) else str(exc), exc.exit_code) from None
     n, matched, unscored, first_name = writer.stats
     keys_path = _base(task.folder, task.shard.index) + ".keys"
     with _remote.open_file(keys_path, "w") as fh:
@@ -281,6 +282,22 @@ def run_shard(task: ShardTask) -> ShardResult:
         rows=rows.rows_written,
         level_rows=tuple(rows.levels[lv].rows if lv in rows.levels else 0 for lv in range(max(rows.levels, default=-1) + 1)),
     )
+
+
+def label_shard(task: ShardTask) -> dict[str, frozenset[Kind]]:
+    """The labels pass of one shard on a worker: :meth:`Reader.shard_label_kinds`.
+
+    Raises:
+        ShardError: as :func:`run_shard`.
+    """
+    try:
+        for url in task.remote:
+            _remote.localize(url)
+        reader = task.reader(task.sources, options=task.reader_options,
+                             context=dataclasses.replace(task.context, report=Report()))
+        return {label: frozenset(k) for label, k in reader.shard_label_kinds(task.shard).items()}
+    except ConversionError as exc:
+        raise ShardError(exc.render(flag_of) if isinstance(exc, OptionsError) else str(exc), exc.exit_code) from None
 
 
 # -- the client's side ------------------------------------------------------------------------
@@ -378,11 +395,6 @@ def convert_sharded(
         check_available()
     o = options.write_options()
     merge = _MergeWriter(o, output, source, report)
-    if not merge.ontology.fixed:  # the labels pass: every shard declares the same kinds
-        kinds = {label: frozenset(k) for label, k in source.label_kinds().items()}
-        merge.ontology.declare(kinds)
-    else:
-        kinds = {}
     shards = reader.shards()
     reader.release()
     set_total = getattr(progress, "set_total", None)
@@ -392,26 +404,39 @@ def convert_sharded(
     folder = _remote.join(stage, name) if stage is not None else str(staging_path(output).with_name(name).resolve())
     _remote.remove_tree(folder)
     _remote.make_folder(folder)
+    cluster: _Cluster | None = None
     try:
         merge._open_outputs()
         tasks = [
             ShardTask(
                 shard=shard, reader=type(reader), sources=tuple(str(s) for s in reader.sources),
                 reader_options=reader.options, context=dataclasses.replace(reader.context, report=Report()),
-                options=o, identity=source.identity, key_template=source.key_template, label_kinds=kinds,
+                options=o, identity=source.identity, key_template=source.key_template, label_kinds={},
                 folder=folder, remote=tuple(remote),
                 mask_tmp=str(merge.mask_dir.tmp.resolve()) if merge.mask_dir is not None else None,
                 mask_final=str(merge.mask_dir.final.resolve()) if merge.mask_dir is not None else None,
             )
             for shard in shards
         ]
-        results = _run(tasks, options, client, progress)
+        cluster = _Cluster(options, client)
+        if not merge.ontology.fixed:
+            # The labels pass, on the workers: the union of the shards' label kinds is the
+            # source's; every shard's ontology then declares the same kinds, as one process's.
+            kinds: dict[str, frozenset[Kind]] = {}
+            for part in _run(cluster, label_shard, tasks):
+                for label, k in part.items():
+                    kinds[label] = kinds.get(label, frozenset()) | k
+            merge.ontology.declare(kinds)
+            tasks = [dataclasses.replace(t, label_kinds=kinds) for t in tasks]
+        results = _run(cluster, run_shard, tasks, progress)
         _shard_counts(report, shards, results)
         merge.finish_shards(shards, results, folder, keep=options.keep_shards)
     except BaseException:
         merge._abort()
         raise
     finally:
+        if cluster is not None:
+            cluster.close()
         _remote.remove_tree(folder)
     report.options["report_path"] = str(merge.report_path)
     return report
@@ -464,35 +489,32 @@ def _as_completed(client: Any, futures: list[Any]) -> Any:
     return _dask().as_completed(futures)
 
 
-def _run(tasks: Sequence[ShardTask], options: ConvertOptions, client: Any, progress: Progress | None) -> list[ShardResult]:
-    """Submit every task, gather the results in source order; on a failure cancel the rest."""
-    cluster = _Cluster(options, client)
-    futures: list[Any] = []
+def _run(cluster: _Cluster, fn: Callable[[ShardTask], R], tasks: Sequence[ShardTask],
+         progress: Progress | None = None) -> list[R]:
+    """Submit ``fn`` on every task, gather the results in source order; on a failure cancel
+    the rest. ``progress`` is told the assets done as each shard's result comes."""
+    c = cluster.client
+    futures = [c.submit(fn, t, pure=False) for t in tasks]
     try:
-        c = cluster.client
-        futures = [c.submit(run_shard, t, pure=False) for t in tasks]
-        by_future = {f.key: t for f, t in zip(futures, tasks)}
-        results: list[ShardResult | None] = [None] * len(tasks)
+        by_key = {f.key: i for i, f in enumerate(futures)}
+        results: list[R | None] = [None] * len(tasks)
         done = 0
         for future in _as_completed(c, futures):
             try:
-                result: ShardResult = future.result()
+                result: R = future.result()
             except ConversionError:
                 raise
             except Exception as exc:  # a worker lost, a bug: still one line, the shard named
-                what = by_future[future.key].shard.what
+                what = tasks[by_key[future.key]].shard.what
                 raise ShardError(f"{what}: the worker failed ({type(exc).__name__}: {exc})") from exc
-            results[result.index] = result
-            done += result.assets
-            if progress is not None:
+            results[by_key[future.key]] = result
+            if progress is not None and isinstance(result, ShardResult):
+                done += result.assets
                 progress(done)
         return [r for r in results if r is not None]
     except BaseException:
-        if futures:
-            cluster.client.cancel(futures)
+        c.cancel(futures)
         raise
-    finally:
-        cluster.close()
 
 
 class _MergeWriter(_Writer):

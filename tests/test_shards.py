@@ -342,3 +342,46 @@ def test_report_says_how_the_run_was_cut(tmp_path, monkeypatch) -> None:
     report = converters.convert([voc], tmp_path / "o.ndjson", client=InlineClient())
     assert report.options["shards"] == len(report.options["shard_assets"]) > 1
     assert sum(report.options["shard_assets"]) == report.assets
+
+
+def _kinds(mapping) -> dict[str, set]:
+    return {label: set(k) for label, k in mapping.items() if k}
+
+
+LABEL_SOURCES = [*(pytest.param([str(WILD / c["id"] / s) for s in c["source"]], id=c["id"]) for c in CASES if not c["args"]),
+                 *(pytest.param([str(PUBLIC / src)], id=src) for src, args in PUBLIC_SWEEP if not args)]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("sources", LABEL_SOURCES)
+def test_shards_label_kinds_union_is_the_source_label_kinds(tiny_shards, sources) -> None:
+    """The labels pass on the workers: the union of every shard's label kinds is the whole
+    source's, so every shard's ontology names tools as one process does."""
+    from converters.pipeline import build_reader
+
+    whole = _kinds(build_reader(sources, converters.ConvertOptions(), Report()).label_kinds())
+    union: dict[str, set] = {}
+    for shard in build_reader(sources, converters.ConvertOptions(), Report()).shards():
+        part = build_reader(sources, converters.ConvertOptions(), Report()).shard_label_kinds(shard)
+        for label, k in _kinds(part).items():
+            union.setdefault(label, set()).update(k)
+    assert union == whole
+
+
+def test_a_class_of_two_kinds_in_two_shards_keeps_its_tool_names(tmp_path, capsys, inline) -> None:
+    """'cat' is a polygon in one file and a box in the next: each shard names both tools as
+    one process does (the kinds are declared from the labels pass, not met in order)."""
+    data = json.loads((OWN_FIXTURES / "sample" / "instances.json").read_text(encoding="utf-8"))
+    cats = [{"id": 1, "name": "cat"}]
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, image in enumerate(data["images"][:2]):
+        shape = {"bbox": [1, 1, 5, 5]} if i == 1 else {"segmentation": [[1, 1, 6, 1, 6, 6]], "bbox": [1, 1, 5, 5]}
+        part = {"images": [image], "categories": cats, "annotations": [{"id": 1, "image_id": image["id"], "category_id": 1, **shape}]}
+        (src / f"part{i}.json").write_text(json.dumps(part), encoding="utf-8")
+    assert len(get_reader("coco")([src]).shards()) == 2
+    report = run_both(tmp_path, capsys, [str(src), "--write-ontology", "{out}/ontology.json"])
+    assert report["rows"] == {"bbox": 1, "polygon": 1}
+    tools = json.loads((tmp_path / "sharded" / "ontology.json").read_text(encoding="utf-8"))["tools"]
+    # boxes rank first: the box is "cat" though the first shard only met the polygon
+    assert {t["tool"]: t["name"] for t in tools} == {"rectangle": "cat", "polygon": "cat (polygon)"}

@@ -303,6 +303,19 @@ class COCOReader(Reader[COCOOptions]):
             kinds[path] = file_kind(path, data)
         return kinds
 
+    def shard_label_kinds(self, shard: Shard) -> Mapping[str, Collection[Kind]]:
+        """The kinds of the shard's files (a split's first image range only; results files
+        declare none)."""
+        if shard.unit[0] == "results" or shard.unit[2] > 0:
+            return {}
+        files = self.files
+        self.files = [Path(p) for p in shard.unit[1]]
+        try:
+            return self.label_kinds()
+        finally:
+            self.files = files
+            self._loaded.clear()
+
     def read_shard(self, shard: Shard) -> Iterator[Asset]:
         if shard.unit[0] == "results":
             return self._read_files([Path(p) for p in shard.unit[1]], None)
