@@ -127,6 +127,10 @@ class NDJSONOutput:
 
     def write_data_row(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
         """Write all rows of one data row: ``(feature name, row)`` pairs."""
+        if 0 < len(rows) <= self.per_row_limit:  # no feature can pass the limit: all in the main series
+            self._level(0).write([dumps_line(row) for _, row in rows])
+            self.rows_written += len(rows)
+            return
         per_name: Counter[str] = Counter()
         by_level: dict[int, list[bytes]] = {}
         for name, row in rows:
