@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import warnings
 from typing import Any
-from importlib.metadata import entry_points
 from types import MappingProxyType
 
 from ..errors import UnknownFormatError
@@ -53,6 +52,8 @@ _entry_points: dict[str, object] | None = None
 def _load_entry_points() -> dict[str, object]:
     global _entry_points
     if _entry_points is None:
+        from importlib.metadata import entry_points  # ~40 ms: only when a name is not built in
+
         found: dict[str, object] = {}
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if ep.name in BUILTIN_READERS:
