@@ -183,6 +183,7 @@ class COCOReader(Reader[COCOOptions]):
         self._labels: list[str] = []
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
+        self._fast = _fast.enabled()  # the plain-object lanes (_plain.py); LBCONVERT_NO_FAST_PATH=1: off
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
 
@@ -225,7 +226,7 @@ class COCOReader(Reader[COCOOptions]):
 
     def _kinds_of(self, ann: Mapping[str, Any]) -> Collection[Kind]:
         seg, bbox = ann.get("segmentation"), ann.get("bbox")
-        if self.options.geometry == "auto" and type(seg) is list and ann.get("iscrowd") not in (1, True):
+        if self._fast and self.options.geometry == "auto" and type(seg) is list and ann.get("iscrowd") not in (1, True):
             # the plain objects' answers, without building a set each (val2017: every object)
             if seg:
                 return _POLYGON
@@ -313,7 +314,7 @@ class COCOReader(Reader[COCOOptions]):
     def _build(self, raw: Iterable[_Pending], image: ImageEntry) -> list[Any]:
         """The model annotations of one image from its grouped raw annotations."""
         out: list[Any] = []
-        plain = self.options.geometry == "auto" and _fast.enabled()
+        plain = self.options.geometry == "auto" and self._fast
         for p in raw:
             if plain and p.cat is not None and p.shapes:
                 a = plain_annotation(p.file, p.ann, p.cat)
