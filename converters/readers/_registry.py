@@ -49,11 +49,17 @@ _runtime: dict[str, type[Reader[Any]]] = {}
 _entry_points: dict[str, object] | None = None
 
 
+def entry_points(group: str) -> Any:
+    """``importlib.metadata.entry_points``, imported on first use: the import and the scan
+    cost a start-up (~40 ms), paid only when a name is not a built-in reader."""
+    from importlib.metadata import entry_points as scan
+
+    return scan(group=group)
+
+
 def _load_entry_points() -> dict[str, object]:
     global _entry_points
     if _entry_points is None:
-        from importlib.metadata import entry_points  # ~40 ms: only when a name is not built in
-
         found: dict[str, object] = {}
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if ep.name in BUILTIN_READERS:
