@@ -15,7 +15,7 @@ Each process's wall time and peak RSS (``os.wait4``) are recorded; the table pri
 target of the issue with the measured ratio and whether it is met. Machines are noisy: only
 the ratios (measured in the same run, interleaved) mean anything.
 
-    python bench/bench_coco.py [--scale 1 10] [--repeat 3] [--sdk-scales 1]
+    python bench/bench_coco.py [--scale 1 10] [--repeat 3] [--sdk-scales 1] [--baseline OTHER/lbconvert]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def run(cmd: list[str]) -> tuple[float, int]:
     return wall, usage.ru_maxrss * 1024  # Linux: kilobytes
 
 
-def commands(src: Path, tmp: Path, sdk_python: str | None) -> dict[str, list[str]]:
+def commands(src: Path, tmp: Path, sdk_python: str | None, baseline: str | None = None) -> dict[str, list[str]]:
     lbconvert = shutil.which("lbconvert", path=str(Path(sys.executable).parent)) or shutil.which("lbconvert")
     if lbconvert is None:
         raise SystemExit("lbconvert is not installed beside this python (pip install -e .)")
@@ -88,18 +88,20 @@ def commands(src: Path, tmp: Path, sdk_python: str | None) -> dict[str, list[str
         "floor": [sys.executable, str(HERE / "bench_coco.py"), "--floor", str(src), str(tmp / "floor.ndjson")],
         "lbconvert": [lbconvert, "convert", str(src), "-o", str(tmp / "ours.ndjson")],
     }
+    if baseline:  # another checkout's lbconvert (e.g. main's), to show what a branch gained
+        cmds["baseline"] = [baseline, "convert", str(src), "-o", str(tmp / "baseline.ndjson")]
     if sdk_python:
         cmds["sdk"] = [sdk_python, str(HERE / "sdk_coco.py"), str(src), str(tmp / "sdk.ndjson")]
     return cmds
 
 
 def measure(scale: int, repeat: int, sdk_python: str | None, tmp: Path,
-            base: int = IMAGES) -> dict[str, tuple[float, int]]:
+            base: int = IMAGES, baseline: str | None = None) -> dict[str, tuple[float, int]]:
     """Median wall time and peak RSS of each command at one scale (runs interleaved)."""
     src = tmp / f"instances_x{scale}.json"
     objects = generate(src, images=base * scale)
     print(f"scale {scale}x: {base * scale} images, {objects} objects, {src.stat().st_size / 1e6:.1f} MB", flush=True)
-    cmds = commands(src, tmp, sdk_python)
+    cmds = commands(src, tmp, sdk_python, baseline)
     times: dict[str, list[float]] = {name: [] for name in cmds}
     rss: dict[str, list[int]] = {name: [] for name in cmds}
     for _ in range(repeat):
@@ -124,6 +126,9 @@ def table(results: dict[int, dict[str, tuple[float, int]]]) -> list[tuple[str, s
         if "sdk" in r:
             speedup = r["sdk"][0] / r["lbconvert"][0]
             rows.append((f"SDK script / lbconvert, {scale}x (time)", ">= 3.5 (5 wanted)", speedup, speedup >= 3.5))
+        if "baseline" in r:
+            gain = r["baseline"][0] / r["lbconvert"][0]
+            rows.append((f"baseline / lbconvert, {scale}x (time)", "(information)", gain, gain >= 1))
     if 1 in results and 10 in results:
         growth = results[10]["lbconvert"][1] / results[1]["lbconvert"][1]
         rows.append(("lbconvert peak RSS 10x / 1x", "<= 1.3", growth, growth <= 1.3))
@@ -137,6 +142,7 @@ def main() -> int:
     ap.add_argument("--sdk-python", default=os.environ.get("LB_ORACLE_PYTHON"),
                     help="python with labelbox[data]==5.2.1 for bench/sdk_coco.py (default $LB_ORACLE_PYTHON)")
     ap.add_argument("--sdk-scales", type=int, nargs="*", default=[1], help="scales the SDK script runs at")
+    ap.add_argument("--baseline", metavar="LBCONVERT", help="also time this lbconvert (another checkout's)")
     ap.add_argument("--images", type=int, default=IMAGES, help="images at scale 1 (a quick run: fewer)")
     ap.add_argument("--floor", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -147,7 +153,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for scale in args.scale:
             sdk = args.sdk_python if scale in args.sdk_scales else None
-            results[scale] = measure(scale, args.repeat, sdk, Path(tmp), args.images)
+            results[scale] = measure(scale, args.repeat, sdk, Path(tmp), args.images, args.baseline)
     print(f"\n{'target':44} {'wanted':18} {'measured':>8}  met")
     for what, target, value, met in table(results):
         print(f"{what:44} {target:18} {value:8.2f}  {'yes' if met else 'no'}")
