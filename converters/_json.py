@@ -1,4 +1,4 @@
-"""JSON in and out, through orjson when it is installed (the ``fast`` extra).
+"""JSON in and out, through orjson (a core dependency; the standard library if it is missing).
 
 orjson parses large COCO files about twice as fast as the standard library and serialises
 rows several times faster; the benchmark in bench/ shows what it buys. Output is identical
