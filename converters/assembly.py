@@ -295,7 +295,7 @@ class AssetConverter:
             }
             if ann.classifications:  # each resolved once, and written with what it resolved to
                 row["classifications"] = [
-                    classification_payload(c, self.ontology.classification_for(c, parent=tool), self.ctx)
+                    classification_payload(self.ontology.resolve(c, parent=tool), self.ctx)
                     for c in ann.classifications
                 ]
             self._confidence(row, ann.confidence)
@@ -312,7 +312,7 @@ class AssetConverter:
                 row["polygon"] = self._points.pop(id(shape))
             else:
                 row.update(shape_payload(shape))
-            if media is not Media.GEOSPATIAL and _vanishes(row):  # degrees: north-up boxes have height < 0
+            if media is not Media.GEOSPATIAL and _vanishes(row, out_kind):  # degrees: north-up boxes have height < 0
                 reasons.append(("degenerate-at-output-precision",
                                 "the shape has no extent at the output's precision (0.0001 px)"))
                 continue
@@ -331,10 +331,9 @@ class AssetConverter:
             self.report.skip(ann.source, ann.kind, *reason)
             return []
         scoped = bool(cls.frames or cls.times_ms or cls.message_id is not None)
-        definition = self.ontology.classification_for(cls, scope="index" if scoped else "global")
-        payload = temporal_payload(cls, definition, self.ctx) if cls.times_ms else classification_payload(
-            cls, definition, self.ctx
-        )
+        resolved = self.ontology.resolve(cls, scope="index" if scoped else "global")
+        payload = temporal_payload(resolved, self.ctx) if cls.times_ms else classification_payload(resolved, self.ctx)
+        definition = resolved.definition
         row: dict[str, Any] = {
             "uuid": self._uuid(definition.name, ref, ann.key, ann.source, ann.kind),
             "dataRow": self._data_row,
@@ -356,10 +355,6 @@ class AssetConverter:
             self.report.tally("video-frames-read", obj.frames_read)
         if obj.kind is Kind.MASK:  # DICOM: the form check let no other mask track through
             return [self._dicom_mask_row(ref, obj, tool, rows)]
-        for seg in obj.segments:
-            for kf in seg.keyframes:
-                for c in kf.classifications:
-                    self.ontology.classification_for(c, parent=tool)
         row: dict[str, Any] = {
             "uuid": self._uuid(tool.name, ref, obj.key, obj.source, obj.kind),
             "dataRow": self._data_row,
@@ -367,7 +362,7 @@ class AssetConverter:
         }
         if obj.group_key is not None:
             row["groupKey"] = obj.group_key.value
-        row.update(video_payload(obj, tool, self.ctx))
+        row.update(video_payload(obj, lambda c: self.ontology.resolve(c, parent=tool), self.ctx))
         if not self._keep_keyframes(row, obj):
             return []
         self._confidence(row, obj.confidence)
@@ -408,8 +403,9 @@ class AssetConverter:
         """Drop keyframes whose shape has no extent (a zero-width box row in a CVAT track),
         reported; a track left without keyframes is skipped. Labelbox refuses the row else."""
         segments, dropped = [], 0
-        for seg in row["segments"]:
-            kept = [kf for kf in seg["keyframes"] if not _vanishes(kf)]
+        for seg, source_seg in zip(row["segments"], obj.segments):
+            kept = [kf for kf, skf in zip(seg["keyframes"], source_seg.keyframes)
+                    if not _vanishes(kf, shape_kind(skf.shape))]
             dropped += len(seg["keyframes"]) - len(kept)
             if kept:
                 segments.append({**seg, "keyframes": kept})
@@ -431,16 +427,16 @@ class AssetConverter:
 _IMAGE_SHAPES = frozenset({Box, Point, Polyline, Polygon, MultiPolygon, Mask})
 
 
-def _vanishes(row: Mapping[str, Any]) -> bool:
-    """Whether a repaired shape collapsed once rounded to the row's 4 decimals (a sliver left
-    by clipping a far-away vertex): fewer than 3 distinct polygon points, 2 line points, or a
-    box without width or height. Labelbox refuses such rows."""
-    if "polygon" in row:
-        return len({(p["x"], p["y"]) for p in row["polygon"]}) < 3
-    if "line" in row:
-        return len({(p["x"], p["y"]) for p in row["line"]}) < 2
-    if "bbox" in row:
-        return not (row["bbox"]["width"] > 0 and row["bbox"]["height"] > 0)
+def _vanishes(payload: Mapping[str, Any], kind: Kind) -> bool:
+    """Whether a repaired shape of ``kind`` collapsed once rounded to the payload's 4 decimals
+    (a sliver left by clipping a far-away vertex): fewer than 3 distinct polygon points, 2
+    line points, or a box without width or height. Labelbox refuses such rows."""
+    if kind is Kind.POLYGON:
+        return len({(p["x"], p["y"]) for p in payload["polygon"]}) < 3
+    if kind is Kind.POLYLINE:
+        return len({(p["x"], p["y"]) for p in payload["line"]}) < 2
+    if kind is Kind.BBOX:
+        return not (payload["bbox"]["width"] > 0 and payload["bbox"]["height"] > 0)
     return False
 
 

@@ -196,6 +196,7 @@ def _parser(full: bool = True) -> tuple[argparse.ArgumentParser, dict[str, tuple
     o.add_argument("--from", dest="fmt", default="auto", metavar="{" + ",".join(formats) + "}", help="source format (default: auto-detect)")
     o.add_argument("--media", choices=[m.value for m in Media])
     o.add_argument("--class-map", metavar="MAP")
+    o.add_argument("--images", metavar="DIR", help="folder of the images (where the reader needs their sizes)")
     o.add_argument("--mode", default="prelabel", choices=sorted(_MODES))
     o.add_argument("--follow-links", action="store_true", help="open files whose links lead outside the dataset folder")
     _reader_flags(o)
@@ -316,25 +317,36 @@ def _formats() -> int:
 
 
 def _ontology(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int:
-    import os
-    import tempfile
-
-    from .pipeline import convert
+    """Derive the ontology from the labels and the mapping only (no row is built, no mask
+    encoded), and write it atomically; the file equals ``convert --write-ontology``'s."""
+    from .output import check_output_paths, write_text_atomic
+    from .pipeline import derive_ontology
 
     picked = _reader_options(args, dests, args.fmt)
-    with tempfile.TemporaryDirectory() as tmp:
-        options = ConvertOptions(
-            fmt=args.fmt,
-            mode=_MODES[args.mode],
-            media=Media(args.media) if args.media else None,
-            class_map=args.class_map,
-            write_ontology=args.output,
-            follow_links=args.follow_links,
-            reader_options={n: v for (_, n), v in picked.items()},
-            report=os.path.join(tmp, "report.json"),
-        )
-        report = convert(args.sources, os.path.join(tmp, "rows.ndjson"), options)
-    print(f"ontology of {report.assets} assets -> {args.output}", file=sys.stderr)
+    out = Path(args.output)
+    sources = [Path(s) for s in args.sources]
+    check_output_paths(
+        {"-o": out},
+        inputs=[p for p in sources if p.is_file()] + ([Path(args.class_map)] if args.class_map else []),
+        roots=[p if p.is_dir() else p.parent for p in sources if p.exists()],
+        folders={},
+    )
+    options = ConvertOptions(
+        fmt=args.fmt,
+        mode=_MODES[args.mode],
+        media=Media(args.media) if args.media else None,
+        class_map=args.class_map,
+        images=args.images,
+        follow_links=args.follow_links,
+        reader_options={n: v for (_, n), v in picked.items()},
+    )
+    ontology, count = derive_ontology(args.sources, options)
+    write_text_atomic(out, ontology.to_json())
+    print(
+        f"ontology of {count.assets} assets ({len(ontology.tools)} tools, "
+        f"{len(ontology.classifications)} global classifications) -> {out}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -23,7 +23,7 @@ LAYERS = {
     "geometry": 2, "readers": 2,
     "options": 3, "ndjson": 3,
     "payloads": 4, "output": 4, "fastrows": 4,
-    "assembly": 5, "validate": 5,
+    "assembly": 5, "validate": 5, "features": 5,
     "writer": 6,
     "pipeline": 7,
     "_preview_images": 3, "_preview_inputs": 3, "_preview_draw": 4, "_preview_pages": 5, "_preview_html": 6,
