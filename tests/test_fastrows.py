@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from converters import fastrows, geometry
 from converters.assembly import _vanishes
-from converters.model import Box, Polygon
+from converters.model import Box, Kind, Polygon
 from converters.ndjson import points_payloads, shape_payload
 
 GEO = geometry.GeometryOptions()
@@ -24,7 +24,7 @@ def plain_box(box: Box, width: int | None, height: int | None) -> dict | None:
     if outcome.fixes or outcome.skip or outcome.shapes != (box,):
         return None
     payload = shape_payload(box)
-    return None if _vanishes(payload) else payload
+    return None if _vanishes(payload, Kind.BBOX) else payload
 
 
 BOXES = [
@@ -66,7 +66,7 @@ def plain_polygons(items: list[tuple[Polygon, int | None, int | None]]) -> dict[
     flags = geometry.valid_polygons(items)
     valid = [p for (p, _, _), ok in zip(items, flags) if ok]
     payloads = points_payloads([p.exterior for p in valid]) if valid else []
-    return {id(p): pts for p, pts in zip(valid, payloads) if not _vanishes({"polygon": pts})}
+    return {id(p): pts for p, pts in zip(valid, payloads) if not _vanishes({"polygon": pts}, Kind.POLYGON)}
 
 
 def _area(pts: list[dict]) -> float:
