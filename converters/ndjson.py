@@ -383,11 +383,9 @@ class AssetRows:
 
     def _per_instance_files(self) -> None:
         for p in self.pending:
-            arr = _decode(p.mask, p.source)  # 0/1 uint8
-            rgb = np.zeros((*arr.shape, 3), dtype=np.uint8)
-            band = masks.pixel_rows(arr)  # white on black; only the rows the mask touches
-            rgb[band] = arr[band, :, None] * np.uint8(255)
-            ref = self._write_file(masks.encode_rgb_png(rgb), f"{self.asset_key}/{p.key}.png")
+            # White on black, RGB; the RGB image itself is never built.
+            png = masks.encode_colour_png(_decode(p.mask, p.source), (255, 255, 255))
+            ref = self._write_file(png, f"{self.asset_key}/{p.key}.png")
             p.row["mask"] = {"instanceURI": ref, "colorRGB": [255, 255, 255]}
 
     def _write_file(self, data: bytes, relative: str) -> str:

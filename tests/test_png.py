@@ -143,6 +143,17 @@ def test_random_rgb_composites_decode_to_the_same_pixels(seed):
     check_same(rgb)
 
 
+@pytest.mark.parametrize("name", ["empty", "full", "touches all borders", "tall, box in the middle", "odd width 7"])
+@pytest.mark.parametrize("colour", [(255, 255, 255), (10, 200, 30), (0, 0, 0)])
+def test_coloured_mask_files_decode_like_the_rgb_image(name, colour):
+    arr = EDGE_CASES[name]
+    rgb = (arr[:, :, None] != 0) * np.asarray(colour, np.uint8)
+    ours = masks.encode_colour_png(arr, colour)
+    assert Image.open(io.BytesIO(ours)).mode == "RGB"
+    assert np.array_equal(pillow_pixels(ours), pillow_pixels(masks.encode_rgb_png_pillow(rgb)))
+    assert np.array_equal(inflate_pixels(ours), rgb)
+
+
 @settings(max_examples=150, deadline=None)
 @given(hnp.arrays(np.uint8, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40), elements=st.integers(0, 1)))
 def test_any_small_mask_round_trips(arr):
