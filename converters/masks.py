@@ -262,7 +262,14 @@ def encode_png(array: np.ndarray) -> bytes:
     differ. 8-bit greyscale because the SDK's parser reads a 1-bit PNG as a bool array
     and refuses it (``MaskData.from_2D_arr``: "Array must be an integer subtype").
     """
-    return encode_rows_png(_binary(array), level=PNG_LEVEL)
+    arr = np.asarray(array)
+    if arr.dtype == np.uint8 and arr.ndim == 2 and arr.size:
+        # One pass gives both the 0/1 check and the rows the encoder must deflate.
+        arr = np.ascontiguousarray(arr)
+        row_max = arr.max(axis=1)
+        if int(row_max.max()) <= 1:
+            return encode_rows_png(arr, level=PNG_LEVEL, row_max=row_max)
+    return encode_rows_png(_binary(arr), level=PNG_LEVEL)
 
 
 def encode_rgb_png(array: np.ndarray) -> bytes:
