@@ -321,6 +321,7 @@ class AssetRows:
         # The canvas is allocated from the first *decoded* mask, so the size a file claims
         # has passed the decoder's pixel limit before any image-sized array exists.
         label: np.ndarray | None = None
+        bands: list[slice] = []
         for n, p in enumerate(self.pending, start=1):
             arr = _decode(p.mask, p.source)
             if label is None:
@@ -330,14 +331,23 @@ class AssetRows:
                                  f"mask is {arr.shape[1]}x{arr.shape[0]} but the image's other masks are "
                                  f"{label.shape[1]}x{label.shape[0]} (width x height)",
                                  location=(p.source.location() or None) if p.source else None)
-            label[arr != 0] = n
+            # Only the band of rows the mask touches: O(box) per instance, not O(image)
+            # (a palette lookup over a 7360x4912 label image alone took 2 s).
+            band = masks.pixel_rows(arr)
+            label[band][arr[band] != 0] = n
+            bands.append(band)
         assert label is not None  # pending is not empty
         h, w = label.shape
         colours = instance_colours(len(self.pending))
+        # Each instance paints the pixels it still owns (later instances cover earlier ones):
+        # the same image as palette[label], built band by band.
         rgb = np.zeros((h, w, 3), dtype=np.uint8)
-        palette = np.array([(0, 0, 0), *colours], dtype=np.uint8)
-        rgb[...] = palette[label]
-        present = set(np.unique(label).tolist())
+        present: set[int] = set()
+        for n, (band, colour) in enumerate(zip(bands, colours), start=1):
+            owned = label[band] == n
+            if owned.any():
+                rgb[band][owned] = colour
+                present.add(n)
         png = masks.encode_rgb_png(rgb)
         dropped = []
         if self.mask_options.url_prefix is not None:
@@ -355,9 +365,9 @@ class AssetRows:
 
     def _per_instance_files(self) -> None:
         for p in self.pending:
-            arr = _decode(p.mask, p.source)
-            rgb = np.repeat((arr != 0).astype(np.uint8)[:, :, None] * 255, 3, axis=2)
-            ref = self._write_file(masks.encode_rgb_png(rgb), f"{self.asset_key}/{p.key}.png")
+            # White on black, RGB; the RGB image itself is never built.
+            png = masks.encode_colour_png(_decode(p.mask, p.source), (255, 255, 255))
+            ref = self._write_file(png, f"{self.asset_key}/{p.key}.png")
             p.row["mask"] = {"instanceURI": ref, "colorRGB": [255, 255, 255]}
 
     def _write_file(self, data: bytes, relative: str) -> str:

@@ -137,6 +137,17 @@ def test_png_round_trip_is_pixel_exact():
     assert set(np.unique(px).tolist()) <= {0, 1} and np.array_equal(px, arr)
 
 
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [((), slice(0, 0)), ((0,), slice(0, 1)), ((6,), slice(6, 7)), ((2, 4), slice(2, 5)), ((0, 6), slice(0, 7))],
+)
+def test_pixel_rows_span_first_to_last_row_with_pixels(rows, expected):
+    arr = np.zeros((7, 5), np.uint8)
+    for r in rows:
+        arr[r, r % 5] = 1
+    assert masks.pixel_rows(arr) == expected
+
+
 def test_rgb_png_round_trip():
     rgb = np.zeros((5, 9, 3), np.uint8)
     rgb[1:3, 2:7] = (10, 200, 30)

@@ -176,6 +176,37 @@ def test_mask_composite__colours_map_back_to_instances_and_hidden_dropped() -> N
         assert np.array_equal(np.all(composite == colour, axis=2), arr.astype(bool))
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_mask_composite__band_by_band_equals_the_whole_label_image(seed: int) -> None:
+    """The composite is painted per instance on its band of rows; it must be the image the
+    whole-image way gives: a label map (later instances on top), then palette[label]."""
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(1, 60, 2))
+    arrays = []
+    for _ in range(int(rng.integers(1, 9))):
+        arr = np.zeros((h, w), np.uint8)
+        if rng.random() < 0.85:  # some instances are empty
+            top, left = int(rng.integers(0, h)), int(rng.integers(0, w))
+            bh, bw = int(rng.integers(1, h - top + 1)), int(rng.integers(1, w - left + 1))
+            arr[top : top + bh, left : left + bw] = rng.random((bh, bw)) < 0.7
+        arrays.append(arr)
+    label = np.zeros((h, w), np.int32)
+    for n, arr in enumerate(arrays, start=1):
+        label[arr != 0] = n
+    colours = instance_colours(len(arrays))
+    expected = np.array([(0, 0, 0), *colours], np.uint8)[label]
+    shown = set(np.unique(label).tolist()) - {0}
+    rows = AssetRows(MaskOptions(format="composite"))
+    for i, arr in enumerate(arrays):
+        rows.add_mask({"name": str(i)}, str(i), _mask(arr), str(i))
+    finished, dropped = rows.finish()
+    assert [int(r["name"]) + 1 for _, r in finished] == sorted(shown)
+    assert sorted(d[0] for d in dropped) == [n - 1 for n in range(1, len(arrays) + 1) if n not in shown]
+    for _, row in finished:
+        assert np.array_equal(_png(row["mask"]["imBytes"]), expected)
+        assert row["mask"]["colorRGB"] == list(colours[int(row["name"])])
+
+
 def test_instance_colours__distinct_and_not_black() -> None:
     colours = instance_colours(500)
     assert len(set(colours)) == 500 and (0, 0, 0) not in colours
