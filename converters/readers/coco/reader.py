@@ -17,6 +17,8 @@ What each file kind becomes (the kind is read from the file, not only its name):
 * labels_*: image-level labels, one ``tags`` checklist per image.
 * panoptic: see ``_panoptic``. Captions: no Labelbox target on images, so reported.
 * results (a top-level list, model output): names and sizes from ``--coco-images``.
+* SA-1B per-image files (``{"image": {...}, "annotations": [...]}``) and folders of them:
+  one asset per file, streamed; see ``_sa1b``.
 
 Coordinates: COCO's are already ours (absolute, continuous, top-left corner), so boxes,
 polygons and keypoints pass through unchanged. Category ids are looked up, never used as
@@ -39,9 +41,10 @@ from ._files import file_kind, load_coco_file
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._results import ResultsInput, read_results
+from ._sa1b import SA1BReader, is_sa1b
 from .._images import image_size
 from .._paths import Confinement, clean_relative, resolve_inside
-from ..base import Reader, check_options, option
+from ..base import Reader, check_options, option, option_error
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
@@ -91,6 +94,11 @@ class COCOOptions:
         "their path relative to this folder (default: by their base name)",
         flag="--path-root",
     )
+    sa1b_class: str = option(
+        "object",
+        help="class name of SA-1B masks (SA-1B files have no categories)",
+        flag="--sa1b-class",
+    )
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -98,6 +106,8 @@ class COCOOptions:
             self.keypoint_name.format_map({"class": "c", "keypoint": "k", "index": 1})
         except (KeyError, ValueError, IndexError) as exc:
             raise ValueError(f"--coco-keypoint-name {self.keypoint_name!r}: bad template ({exc})") from None
+        if not self.sa1b_class.strip():
+            raise option_error(self, "sa1b_class", "must be a class name, not empty")
 
 
 def _split_of(path: Path) -> str:
@@ -182,6 +192,7 @@ class COCOReader(Reader[COCOOptions]):
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
+        self.sa1b = SA1BReader(self.report, self.objects, self.options.sa1b_class, self._image_name, self.asset)
 
     def labels(self) -> Sequence[str]:
         return tuple(self._labels)
@@ -195,9 +206,14 @@ class COCOReader(Reader[COCOOptions]):
         to the same kind whatever order the objects come in."""
         out: dict[str, set[Kind]] = {}
         for path in self.files:
-            if path not in self._loaded:
-                self._loaded[path] = load_coco_file(path)
-            data = self._loaded[path]
+            data = self._loaded[path] if path in self._loaded else load_coco_file(path)
+            if is_sa1b(data):  # not kept: read() streams SA-1B files (parsing one again is cheap)
+                anns = data.get("annotations")
+                for ann in anns if isinstance(anns, list) else ():
+                    if isinstance(ann, dict):
+                        out.setdefault(self.options.sa1b_class, set()).update(self._kinds_of(ann))
+                continue
+            self._loaded[path] = data
             if not isinstance(data, dict):
                 continue  # a results file: its categories are in --coco-images
             # a scan only: anything malformed is left for read() to refuse with its one-line error
@@ -231,15 +247,21 @@ class COCOReader(Reader[COCOOptions]):
     def read(self) -> Iterator[Asset]:
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         results: list[CocoFile] = []
+        sa1b = 0
         for path in self.files:
             data = self._loaded.pop(path) if path in self._loaded else load_coco_file(path)
+            if is_sa1b(data):  # one asset per file, yielded now: nothing of it is kept
+                sa1b += 1
+                self._total = len(self.files)  # exact for a folder of SA-1B files; set below otherwise
+                yield self.sa1b.read_file(path, data)
+                continue
             kind = file_kind(path, data)
             if kind != "results" and not isinstance(data, dict):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
             f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
                          role=_role_of(path, kind))
             (results if kind == "results" else groups[f.split]).append(f)
-        self._total = sum(max(_count(f.data.get("images")) for f in fs) for fs in groups.values())
+        self._total = sa1b + sum(max(_count(f.data.get("images")) for f in fs) for fs in groups.values())
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from self._read_split(split, files)
