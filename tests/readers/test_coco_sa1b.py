@@ -21,7 +21,7 @@ from pycocotools import mask as cocomask
 from converters import masks
 from converters.cli import main
 from converters.errors import InvalidFieldError, MissingFieldError, OptionsError, ParseError, UnsafeInputError
-from converters.model import Box, Mask
+from converters.model import Box, Kind, Mask
 from converters.pipeline import convert, detect_format
 from converters.readers import ReadContext
 from converters.readers.coco import COCOOptions, COCOReader
@@ -114,6 +114,26 @@ def test_label_kinds_scan_keeps_nothing_of_sa1b_files(tmp_path: Path) -> None:
     assert {k: sorted(v) for k, v in reader.label_kinds().items()} == {"thing": ["bbox", "mask"]}
     assert reader._loaded == {}
     assert sum(len(a.annotations) for a in reader.read()) == 12
+
+
+def test_label_kinds_does_not_parse_sa1b_files(tmp_path: Path) -> None:
+    """11M files: the ontology scan tells SA-1B files by their first bytes and takes their
+    kinds from the options; a broken file is read()'s one-line error, not the scan's."""
+    path, _ = sa1b_file(tmp_path, 1, 2)
+    path.write_text(path.read_text()[:-40])
+    reader = COCOReader([path], options=COCOOptions(), context=ReadContext(report=Report()))
+    assert reader.label_kinds() == {"object": {Kind.MASK}}
+    with pytest.raises(ParseError, match="invalid JSON"):
+        list(reader.read())
+
+
+def test_keys_in_another_order_are_still_sa1b(tmp_path: Path) -> None:
+    path, _ = sa1b_file(tmp_path, 1, 2)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({"annotations": data["annotations"], "image": data["image"]}))
+    reader = COCOReader([path], options=COCOOptions(geometry="bbox"), context=ReadContext(report=Report()))
+    assert reader.label_kinds() == {"object": {Kind.BBOX}} and reader._loaded == {}
+    assert [len(a.annotations) for a in reader.read()] == [2]
 
 
 @pytest.mark.parametrize(("geometry", "shapes"), [("auto", [Mask]), ("segmentation", [Mask]), ("bbox", [Box]),

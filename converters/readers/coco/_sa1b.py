@@ -26,6 +26,7 @@ gets the reader's callables, never the reader (no import cycle).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from ...model import Asset, Kind, SourceRef
 from ...report import Report
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 
-__all__ = ["SA1B_FIELDS_NOTE", "SA1BReader", "is_sa1b"]
+__all__ = ["SA1B_FIELDS_NOTE", "SA1BReader", "is_sa1b", "looks_sa1b", "sa1b_kinds"]
 
 #: File kind and key prefix of SA-1B annotations (uuids: ``sa1b:<annotation id>``).
 KIND = "sa1b"
@@ -47,6 +48,25 @@ SA1B_FIELDS_NOTE = (
     "stability_score, crop_box, point_coords and area describe how SAM made each mask and have no "
     "Labelbox target: not carried over"
 )
+
+
+#: How SA-1B's files begin (``{"image": {"image_id": ...``): told from the first bytes, unparsed.
+_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"image"\s*:\s*\{')
+
+
+def looks_sa1b(path: Path) -> bool:
+    """Whether a JSON file begins like an SA-1B file, from its first bytes (no parsing: the
+    ontology scan and the progress total must not parse 11M files). A file whose keys come in
+    another order is recognised when it is parsed (:func:`is_sa1b`)."""
+    with open(path, "rb") as fh:
+        return _HEAD.match(fh.read(256)) is not None
+
+
+def sa1b_kinds(geometry: str) -> set[Kind]:
+    """The kinds SA-1B objects are written with under ``--coco-geometry``: every SA-1B
+    annotation has an RLE ``segmentation`` and a ``bbox``. (An annotation without a
+    segmentation would still be written, as a box, under a derived ``object (bbox)`` tool.)"""
+    return {"auto": {Kind.MASK}, "segmentation": {Kind.MASK}, "bbox": {Kind.BBOX}}.get(geometry, {Kind.MASK, Kind.BBOX})
 
 
 def is_sa1b(data: Any) -> bool:

@@ -41,7 +41,7 @@ from ._files import file_kind, load_coco_file
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._results import ResultsInput, read_results
-from ._sa1b import SA1BReader, is_sa1b
+from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_kinds
 from .._images import image_size
 from .._paths import Confinement, clean_relative, resolve_inside
 from ..base import Reader, check_options, option, option_error
@@ -206,12 +206,14 @@ class COCOReader(Reader[COCOOptions]):
         to the same kind whatever order the objects come in."""
         out: dict[str, set[Kind]] = {}
         for path in self.files:
-            data = self._loaded[path] if path in self._loaded else load_coco_file(path)
-            if is_sa1b(data):  # not kept: read() streams SA-1B files (parsing one again is cheap)
-                anns = data.get("annotations")
-                for ann in anns if isinstance(anns, list) else ():
-                    if isinstance(ann, dict):
-                        out.setdefault(self.options.sa1b_class, set()).update(self._kinds_of(ann))
+            # SA-1B files are not parsed here (their kinds follow from the options) nor kept:
+            # read() streams them, one at a time
+            if path in self._loaded:
+                data = self._loaded[path]
+            else:
+                data = None if looks_sa1b(path) else load_coco_file(path)
+            if data is None or is_sa1b(data):
+                out.setdefault(self.options.sa1b_class, set()).update(sa1b_kinds(self.options.geometry))
                 continue
             self._loaded[path] = data
             if not isinstance(data, dict):
