@@ -105,6 +105,14 @@ def test_a_folder_is_one_asset_per_file_sorted_by_name(tmp_path: Path) -> None:
     assert reader.total() == 3 and all(len(a.annotations) == 2 for a in assets)
 
 
+def test_a_root_of_unpacked_tar_folders_is_read_folder_by_folder(tmp_path: Path) -> None:
+    """SA-1B ships 1,000 tar files (sa_000000.tar ...): unpacked side by side, their parent is a SOURCE."""
+    for folder, image_id in (("sa_000001", 9), ("sa_000000", 5), ("sa_000000", 1)):
+        sa1b_file(tmp_path / folder, image_id, 1)
+    assert detect_format([tmp_path]) == "coco"
+    assert [a.name for a in read(tmp_path)] == ["sa_1.jpg", "sa_5.jpg", "sa_9.jpg"]
+
+
 def test_label_kinds_scan_keeps_nothing_of_sa1b_files(tmp_path: Path) -> None:
     """A folder streams: the ontology scan does not hold the parsed files for read()."""
     for image_id in (1, 2):

@@ -136,11 +136,13 @@ def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
     if source.is_file():
         return [source]
     conf = Confinement(source, follow_links)
-    for pattern in ("annotations/*.json", "*.json", "*/_annotations.coco.json", "*/annotations/*.json"):
+    # */sa_*.json: SA-1B's tar files unpacked side by side (sa_000000/sa_1.json, sa_000001/...)
+    for pattern in ("annotations/*.json", "*.json", "*/_annotations.coco.json", "*/annotations/*.json", "*/sa_*.json"):
         found = sorted(p for p in source.glob(pattern) if p.is_file())
         if found:
             return [conf.check(p) for p in found]
-    raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
+    raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json, "
+                          "*/annotations/, */sa_*.json)")
 
 
 @dataclass(frozen=True, slots=True)
