@@ -37,6 +37,7 @@ __all__ = [
     "NoAssetsError",
     "OptionsError",
     "ParseError",
+    "ShardError",
     "SourceNotFoundError",
     "UnknownFormatError",
     "UnsafeInputError",
@@ -207,3 +208,19 @@ class DataRowError(ConversionError):
 
 class WriteError(ConversionError):
     """The output could not be written."""
+
+
+class ShardError(ConversionError):
+    """A shard of a sharded run (``--workers``, ``--dask-scheduler``) failed: the worker's
+    one-line error (naming the file), raised again in the client, which committed nothing.
+
+    It carries the message, not the worker's exception, so it crosses process boundaries
+    (pickled by Dask) whatever the original's constructor takes.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type[ShardError], tuple[str, int]]:
+        return (type(self), (str(self), self.exit_code))

@@ -26,6 +26,7 @@ class map merges them (the normalised match is only used against a given ontolog
 
 from __future__ import annotations
 
+import copy
 import csv
 import difflib
 import json
@@ -351,6 +352,27 @@ class Ontology:
                 self.classification_for(sub, parent=option)
         return found
 
+    # -- sharded runs (issue 17) -----------------------------------------------------
+
+    def merge(self, other: Ontology) -> None:
+        """Add what a shard's derived ontology met: new tools (coloured by their place here,
+        as one process colours them), new classifications and answers. Merging the shards'
+        ontologies in source order gives the ontology of one process.
+
+        Raises:
+            MappingError: a classification is of another type in ``other``.
+        """
+        if self.fixed:
+            return  # a given ontology never grows
+        for tool in other.tools:
+            mine = next((t for t in self.tools if t.name == tool.name and t.tool == tool.tool), None)
+            if mine is None:
+                mine = Tool(name=tool.name, tool=tool.tool, schema_id=tool.schema_id,
+                            color=_PALETTE[len(self.tools) % len(_PALETTE)])
+                self.tools.append(mine)
+            _merge_classes(mine.classifications, tool.classifications, _owner(mine))
+        _merge_classes(self.classifications, other.classifications, "global classifications")
+
     # -- output ---------------------------------------------------------------------
 
     def asdict(self) -> dict[str, Any]:
@@ -362,6 +384,24 @@ class Ontology:
 
     def to_json(self) -> str:
         return json.dumps(self.asdict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _merge_classes(pool: list[ClassDef], others: Iterable[ClassDef], where: str) -> None:
+    for c in others:
+        found = next((f for f in pool if f.name == c.name), None)
+        if found is None:
+            pool.append(copy.deepcopy(c))
+            continue
+        if found.type != c.type:
+            raise MappingError(
+                f"classification {c.name!r} is a {c.type} in one part of the source but a {found.type} in another ({where})"
+            )
+        for option in c.options:
+            mine = found.option(option.value)
+            if mine is None:
+                found.options.append(copy.deepcopy(option))
+            else:
+                _merge_classes(mine.classifications, option.classifications, _owner(mine))
 
 
 def _owner(parent: Tool | OptionDef) -> str:

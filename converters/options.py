@@ -194,7 +194,40 @@ class ConvertOptions(WriteOptions):
                     help="source format (default: auto-detect; aliases such as pascal-voc accepted)")
     images: str | Path | None = _opt(metavar="DIR", help="folder holding the images (for sizes)")
     follow_links: bool = _opt(False, help="open files whose links lead outside the dataset folder")
+    workers: int | None = _opt(
+        metavar="N", help="convert the source's shards on N local worker processes (Dask, extra [dask]); "
+        "the output is the same as one process's",
+    )
+    dask_scheduler: str | None = _opt(
+        metavar="tcp://HOST:PORT", help="convert the shards on this running Dask cluster (extra [dask]); "
+        "SOURCE and OUT must be reachable by every worker (a shared path or an fsspec URL)",
+    )
+    keep_shards: bool = _opt(
+        False, help="with --workers or --dask-scheduler: write one OUT.shardNNNNN.ndjson per shard and "
+        "OUT.manifest.json listing them, instead of OUT.ndjson",
+    )
     reader_options: Mapping[str, Any] = field(default_factory=dict, metadata={"cli": False})
+
+    def __post_init__(self) -> None:
+        WriteOptions.__post_init__(self)
+        if self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
+        ):
+            raise OptionsError(f"{{workers}} must be at least 1 (got {self.workers!r})", fields=("workers",))
+        if self.workers is not None and self.workers > 1 and self.dask_scheduler is not None:
+            raise OptionsError("give {workers} or {dask_scheduler}, not both", fields=("workers", "dask_scheduler"))
+        if self.keep_shards and not self.sharded:
+            raise OptionsError("{keep_shards} needs {workers} N (N > 1) or {dask_scheduler}",
+                               fields=("keep_shards", "workers", "dask_scheduler"))
+        if self.keep_shards and self.max_rows_per_file is not None:
+            raise OptionsError("give {keep_shards} (one file per shard) or {max_rows_per_file}, not both",
+                               fields=("keep_shards", "max_rows_per_file"))
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the run is sharded (``workers`` > 1 or a ``dask_scheduler``); a run given
+        a Dask client through the API is sharded too."""
+        return (self.workers or 1) > 1 or self.dask_scheduler is not None
 
     def write_options(self) -> WriteOptions:
         """The writer's part of these options."""
@@ -235,6 +268,9 @@ class ConvertKeywords(WriteKeywords, total=False):
     fmt: str
     images: str | Path | None
     follow_links: bool
+    workers: int | None
+    dask_scheduler: str | None
+    keep_shards: bool
     reader_options: Mapping[str, Any]
 
 

@@ -139,6 +139,15 @@ class NDJSONOutput:
                 self.overflow_rows += len(by_level[level])
         self.rows_written += len(rows)
 
+    def write_lines(self, level: int, lines: list[bytes]) -> None:
+        """Write rows already encoded, of one data row and one overflow level (a sharded run
+        replays each shard's rows through here, so the files are cut exactly as when
+        :meth:`write_data_row` wrote them in one process)."""
+        self._level(level).write(lines)
+        if level:
+            self.overflow_rows += len(lines)
+        self.rows_written += len(lines)
+
     def planned(self) -> list[Path]:
         """The final paths :meth:`commit` will write (known once every row is written)."""
         if not self.series:
@@ -195,11 +204,14 @@ class DataRowsOutput:
                 "Labelbox's conversation JSON (messages with ids), which the source does not carry",
             )
             return
+        self.add_item(json.dumps({"global_key": ref.global_key, "row_data": asset.text}, ensure_ascii=False))
+
+    def add_item(self, item: str) -> None:
+        """Add one data row payload, already JSON (one line)."""
         if self.handle is None:
-            self.tmp = staging_path(self.path)
+            self.tmp = staging_path(self.path)  # type: ignore[arg-type]
             self.handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115
             self.handle.write("[")
-        item = json.dumps({"global_key": ref.global_key, "row_data": asset.text}, ensure_ascii=False)
         self.handle.write(("\n" if self.count == 0 else ",\n") + item)
         self.count += 1
 
@@ -222,9 +234,10 @@ class DataRowsOutput:
 
 
 def output_set(path: Path) -> list[Path]:
-    """The existing files of one OUT: itself, its parts, its overflow files and their parts."""
+    """The existing files of one OUT: itself, its parts, its overflow files and their parts,
+    and the shard files of a ``--keep-shards`` run (``OUT.shardNNNNN[.overflowN].ndjson``)."""
     pattern = re.compile(
-        rf"{re.escape(path.stem)}(?:\.overflow[0-9]+)?(?:\.part[0-9]{{3,}})?{re.escape(path.suffix)}"
+        rf"{re.escape(path.stem)}(?:\.shard[0-9]{{5,}})?(?:\.overflow[0-9]+)?(?:\.part[0-9]{{3,}})?{re.escape(path.suffix)}"
     )
     try:
         names = os.listdir(path.parent)

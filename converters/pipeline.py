@@ -18,6 +18,7 @@ from .model import Asset, Media
 from .options import ConvertOptions, build
 from .readers import ReadContext, Reader, available_formats, get_reader
 from .report import Report
+from .sharding import check_available, convert_sharded
 from .writer import Progress, Source, _options_dict, write
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,6 +100,12 @@ def read(
 
 
 def _reading(sources: Sequence[str | Path], options: ConvertOptions, report: Report) -> Reading:
+    reader, source = _prepare(sources, options, report)
+    return Reading(reader.read(), report, source)
+
+
+def _prepare(sources: Sequence[str | Path], options: ConvertOptions, report: Report) -> tuple[Reader[Any], Source]:
+    """The reader, and the :class:`Source` the writer needs, for ``sources``."""
     reader = build_reader(sources, options, report)
     report.options["format"] = reader.format_name
     paths = [Path(s) for s in sources]
@@ -114,7 +121,7 @@ def _reading(sources: Sequence[str | Path], options: ConvertOptions, report: Rep
         label_kinds=reader.label_kinds,
         no_assets=lambda rep: _no_assets(sources, reader, rep),
     )
-    return Reading(reader.read(), report, source)
+    return reader, source
 
 
 _WHAT = {Media.IMAGE: "images", Media.VIDEO: "videos", Media.TEXT: "documents", Media.CONVERSATIONAL: "conversations"}
@@ -144,6 +151,7 @@ def convert(
     options: ConvertOptions | None = None,
     *,
     progress: Progress | None = None,
+    client: Any = None,
     **kw: Unpack[ConvertKeywords],
 ) -> Report:
     """Convert ``sources`` into Labelbox import NDJSON at ``output``: :func:`read`, then
@@ -158,6 +166,11 @@ def convert(
     Every output path is checked before the input is read; the report, the ontology and
     the NDJSON files are staged and put in place together at the end.
 
+    With ``workers`` N > 1, ``dask_scheduler``, or a ``dask.distributed.Client`` as
+    ``client``, the source's shards are converted on Dask workers
+    (:mod:`converters.sharding`; the ``[dask]`` extra): the same files, byte for byte,
+    unless ``keep_shards`` asks for one file per shard.
+
     Raises:
         ConversionError: bad input or options; nothing is written.
     """
@@ -168,6 +181,11 @@ def convert(
     )
     _check_sources_against_outputs(sources, out_path, report_path, options)
     report = Report(inputs=[str(s) for s in sources], options=_options_dict(options))
+    if client is not None or options.sharded:
+        if client is None:
+            check_available()  # before anything is read: the extra is missing, say which
+        reader, source = _prepare(sources, options, report)
+        return convert_sharded(reader, source, report, out_path, options, progress=progress, client=client)
     reading = _reading(sources, options, report)
     return write(reading.assets, out_path, options.write_options(), reader_report=report, source=reading.source,
                  progress=progress)

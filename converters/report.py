@@ -176,6 +176,41 @@ class Report:
             for i in self._pending.pop(source, ()):
                 self.entries[i] = dataclasses.replace(self.entries[i], data_row=data_row, uuids=tuple(uuids))
 
+    # -- sharded runs (issue 17) -----------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything recorded so far (inputs and options kept). A sharded run's
+        worker builds the same reader as the client, which records what building it
+        records, once; the worker keeps only what reading its shard records."""
+        self.read.clear()
+        self.written.clear()
+        self.skipped.clear()
+        self.rows.clear()
+        self.tallies.clear()
+        self.notes.clear()
+        self.entries.clear()
+        self.outputs.clear()
+        self.assets = self.entries_dropped = 0
+        self._pending.clear()
+
+    def merge(self, other: Report) -> None:
+        """Add a shard's report to this one: counts summed, entries appended (up to
+        :attr:`max_entries`; the rest counted as not listed), notes added unless already
+        there. Merging the shards' reports in source order gives the report of one process
+        (entries and notes in the same order when each shard's come after the last's)."""
+        self.read.update(other.read)
+        self.written.update(other.written)
+        self.skipped.update(other.skipped)
+        self.rows.update(other.rows)
+        self.tallies.update(other.tallies)
+        for item in other.notes:
+            if item not in self.notes:
+                self.notes.append(item)
+        room = max(0, self.max_entries - len(self.entries))
+        self.entries.extend(other.entries[:room])
+        self.entries_dropped += other.entries_dropped + max(0, len(other.entries) - room)
+        self.assets += other.assets
+
     # -- reading --------------------------------------------------------------------
 
     @property

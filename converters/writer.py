@@ -106,7 +106,16 @@ def write(
 
 
 class _Writer:
-    """One write: the outputs staged, every asset turned into rows, then commit or abort."""
+    """One write: the outputs staged, every asset turned into rows, then commit or abort.
+
+    A sharded run (:mod:`converters.sharding`) uses it in two halves: each shard's worker
+    runs the rows into its shard's files (a subclass's outputs, :meth:`_finish` left to the
+    client), and the client finishes the run once with the shards' counts and rows.
+    """
+
+    #: Whether the output paths are checked (the client of a sharded run checks them; its
+    #: workers write to the shard folder it made).
+    check_outputs = True
 
     def __init__(self, options: WriteOptions, output: Path, source: Source, report: Report) -> None:
         self.o = options
@@ -116,7 +125,8 @@ class _Writer:
         self.report_path = Path(options.report) if options.report else output.with_name(
             output.name.removesuffix(".ndjson") + ".report.json"
         )
-        _check_paths(options, output, self.report_path, source)
+        if self.check_outputs:
+            _check_paths(options, output, self.report_path, source)
         if not report.options:
             report.options = _options_dict(options)
         report.options.setdefault("format", source.identity)
@@ -145,9 +155,7 @@ class _Writer:
                 f"mask rows point at file:/// URIs under {o.mask_dir} (--allow-file-uris): "
                 "Labelbox cannot fetch them; serve the folder and use --mask-url-prefix for an import",
             )
-        writer = NDJSONOutput(self.out, max_rows_per_file=o.max_rows_per_file)
-        data_rows_out = DataRowsOutput(o.write_data_rows)
-        mask_dir = StagedFolder(Path(o.mask_dir)) if o.mask_dir is not None else None
+        writer, data_rows_out, mask_dir = self._open_outputs()
         # Mask files go to a staging folder; their URLs already name the final place (a
         # file:/// URI is the final folder's, exactly as if the files were written there).
         mask_options = MaskOptions(
@@ -162,7 +170,6 @@ class _Writer:
         if set_total is not None:
             set_total(self.source.total())
         frozen = False
-        staged: list[StagedText] = []
         matched = unscored = n = 0
         first_name = ""
         media = o.media_value
@@ -198,55 +205,76 @@ class _Writer:
                         data_rows_out.add(asset, ref, report)
                     if progress is not None:
                         progress(n)
-            if n == 0:
-                if self.source.no_assets is not None:
-                    raise self.source.no_assets(report)
-                raise NoAssetsError(f"the assets given to write() ({self.source.identity})", "assets")
-            report.check()
-            if self.data_rows is not None and n and not matched:
-                raise DataRowError(
-                    f"{self.data_rows.source}: the --data-rows map lists none of the {n} assets "
-                    f"(e.g. {first_name!r}); names must match the source's file names"
-                )
-            self._notes(unscored)
-            rows_out = sum(report.rows.values())
-            if o.strict and (report.total_skipped or report.changed or rows_out == 0):
-                writer.abort()
-                data_rows_out.abort()
-                if mask_dir is not None:
-                    mask_dir.abort()
-                report.options["strict_failed"] = True
-                write_text_atomic(self.report_path, report.to_json())
-            else:
-                report.outputs = [str(p) for p in writer.planned()]
-                if writer.overflow_rows:
-                    report.note(
-                        "per-row-limit",
-                        f"{writer.overflow_rows} rows exceed Labelbox's 5,000 annotations per data row "
-                        "and feature; they are in the .overflowN files, to import as separate jobs",
-                    )
-                if o.write_ontology:
-                    staged.append(StagedText(Path(o.write_ontology), self._ontology_text()))
-                staged.append(StagedText(self.report_path, report.to_json()))
-                writer.commit()
-                data_rows_out.commit()
-                if mask_dir is not None:
-                    mask_dir.commit()
-                for item in staged:
-                    item.commit()
+            self._finish(n, matched, unscored, first_name)
         except BaseException:
-            writer.abort()
-            data_rows_out.abort()
-            if mask_dir is not None:
-                mask_dir.abort()
-            for item in staged:
-                item.abort()
+            self._abort()
             raise
         finally:
             if frozen:
                 gc.unfreeze()
         report.options["report_path"] = str(self.report_path)
         return report
+
+    def _open_outputs(self) -> tuple[Any, DataRowsOutput, StagedFolder | None]:
+        """The staged outputs the rows go to: the NDJSON files, ``--write-data-rows`` and
+        ``--mask-dir`` (kept on the writer, so :meth:`_finish` and :meth:`_abort` find them)."""
+        o = self.o
+        self.rows_out: Any = NDJSONOutput(self.out, max_rows_per_file=o.max_rows_per_file)
+        self.data_rows_out = DataRowsOutput(o.write_data_rows)
+        self.mask_dir = StagedFolder(Path(o.mask_dir)) if o.mask_dir is not None else None
+        self.staged: list[StagedText] = []
+        return self.rows_out, self.data_rows_out, self.mask_dir
+
+    def _finish(self, n: int, matched: int, unscored: int, first_name: str) -> None:
+        """After the last asset: the run-wide checks and notes, then commit (or, with
+        ``strict``, refuse); ``n`` assets were read, ``matched`` of them had a data row."""
+        o, report = self.o, self.report
+        writer, data_rows_out, mask_dir, staged = self.rows_out, self.data_rows_out, self.mask_dir, self.staged
+        if n == 0:
+            if self.source.no_assets is not None:
+                raise self.source.no_assets(report)
+            raise NoAssetsError(f"the assets given to write() ({self.source.identity})", "assets")
+        report.check()
+        if self.data_rows is not None and n and not matched:
+            raise DataRowError(
+                f"{self.data_rows.source}: the --data-rows map lists none of the {n} assets "
+                f"(e.g. {first_name!r}); names must match the source's file names"
+            )
+        self._notes(unscored)
+        rows_out = sum(report.rows.values())
+        if o.strict and (report.total_skipped or report.changed or rows_out == 0):
+            writer.abort()
+            data_rows_out.abort()
+            if mask_dir is not None:
+                mask_dir.abort()
+            report.options["strict_failed"] = True
+            write_text_atomic(self.report_path, report.to_json())
+        else:
+            report.outputs = [str(p) for p in writer.planned()]
+            if writer.overflow_rows:
+                report.note(
+                    "per-row-limit",
+                    f"{writer.overflow_rows} rows exceed Labelbox's 5,000 annotations per data row "
+                    "and feature; they are in the .overflowN files, to import as separate jobs",
+                )
+            if o.write_ontology:
+                staged.append(StagedText(Path(o.write_ontology), self._ontology_text()))
+            staged.append(StagedText(self.report_path, report.to_json()))
+            writer.commit()
+            data_rows_out.commit()
+            if mask_dir is not None:
+                mask_dir.commit()
+            for item in staged:
+                item.commit()
+
+    def _abort(self) -> None:
+        """Remove every staged output (nothing is left at the output paths)."""
+        self.rows_out.abort()
+        self.data_rows_out.abort()
+        if self.mask_dir is not None:
+            self.mask_dir.abort()
+        for item in self.staged:
+            item.abort()
 
     def _ontology_text(self) -> str:
         """The ontology the rows use. A given ``ontology`` is fixed (nothing is added), so it is

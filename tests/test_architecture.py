@@ -25,10 +25,11 @@ LAYERS = {
     "payloads": 4, "output": 4,
     "assembly": 5, "validate": 5,
     "writer": 6,
-    "pipeline": 7,
+    "sharding": 7,
+    "pipeline": 8,
     "_preview_images": 3, "_preview_inputs": 3, "_preview_draw": 4, "_preview_pages": 5, "_preview_html": 6,
-    "preview": 7,
-    "cli": 8, "__init__": 9, "__main__": 9,
+    "preview": 8,
+    "cli": 9, "__init__": 10, "__main__": 10,
 }  # fmt: skip
 #: What readers may use besides each other: they know nothing of ontologies, rows or output.
 READERS_MAY_IMPORT = {"errors", "model", "report", "masks", "_json"}

@@ -7,13 +7,14 @@ from ._registry import (
     register_reader,
     unregister_reader,
 )
-from .base import NoOptions, ReadContext, Reader, option
+from .base import NoOptions, ReadContext, Reader, Shard, option
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "NoOptions",
     "ReadContext",
     "Reader",
+    "Shard",
     "available_formats",
     "get_reader",
     "option",

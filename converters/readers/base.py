@@ -28,7 +28,7 @@ from ..errors import OptionsError
 from ..model import Asset, Kind, Media
 from ..report import Report
 
-__all__ = ["NoOptions", "ReadContext", "Reader", "check_options", "option", "option_error"]
+__all__ = ["NoOptions", "ReadContext", "Reader", "Shard", "check_options", "option", "option_error"]
 
 
 def option(
@@ -101,6 +101,28 @@ class ReadContext:
     min_score: float | None = None
     media: Media | None = None
     follow_links: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """An independent part of one reading: a small picklable description, never loaded data.
+
+    A sharded run (``--workers``, ``--dask-scheduler``) sends each shard to a worker, which
+    builds the same reader (same SOURCE, same options) and reads only that part with
+    :meth:`Reader.read_shard`. Shards are numbered in source order: their outputs,
+    concatenated in that order, are exactly what :meth:`Reader.read` yields.
+
+    Attributes:
+        index: the position in source order (0-based).
+        what: names the part for people (``instances_val.json``, ``images 1/4 of x.json``):
+            a failing shard's error and the manifest say it.
+        unit: what the reader needs to find its part again (file paths, item ranges; plain
+            picklable values only); ``()`` is the whole reading.
+    """
+
+    index: int
+    what: str
+    unit: tuple[Any, ...] = ()
 
 
 O = TypeVar("O")
@@ -181,3 +203,26 @@ class Reader(abc.ABC, Generic[O]):
     @abc.abstractmethod
     def read(self) -> Iterator[Asset]:
         """Yield the source's assets, each with its annotations."""
+
+    # -- shards (issue 17) --------------------------------------------------------------
+
+    def shards(self) -> Sequence[Shard]:
+        """The independent parts of this reading, in source order (see :class:`Shard`).
+
+        The default is one shard, the whole reading: a reader that does not split still runs
+        on a worker. Readers split at file granularity (one file or a batch of files each),
+        and must keep :meth:`read_shard` of every shard, concatenated, equal to :meth:`read`:
+        decisions that need the whole dataset are taken again by each shard's reader (they
+        are deterministic) or carried in the shard's ``unit``.
+        """
+        return (Shard(0, ", ".join(str(s) for s in self.sources)),)
+
+    def read_shard(self, shard: Shard) -> Iterator[Asset]:
+        """The assets of one shard (of :meth:`shards` of a reader built like this one)."""
+        if shard.unit:
+            raise ValueError(f"{type(self).__name__} cannot read shard {shard.what!r}: it does not split")
+        return self.read()
+
+    def release(self) -> None:
+        """Forget what :meth:`label_kinds` kept for :meth:`read` (a sharded run's client
+        never reads: the workers do)."""

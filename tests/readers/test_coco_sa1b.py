@@ -273,3 +273,39 @@ def test_rows_pass_the_oracle(tmp_path: Path, oracle: Any, mode: str, oracle_mod
     assert sum("mask" in r for r in rows) == 12 and sum("bbox" in r for r in rows) == 12
     result = oracle(out, mode=oracle_mode, media="image")
     assert result.failed == 0 and result.ok == len(rows), result.output
+
+
+# --------------------------------------------------------------------------- sharded runs
+
+
+def test_shards_are_batches_of_files_in_path_order(tmp_path: Path) -> None:
+    for image_id in range(1, 26):
+        sa1b_file(tmp_path, image_id, 1)
+    reader = COCOReader([tmp_path], options=COCOOptions(), context=ReadContext(report=Report()))
+    shards = reader.shards()
+    assert [len(s.unit[1]) for s in shards] == [10, 10, 5] and {s.unit[0] for s in shards} == {"sa1b"}
+    assert reader.total() == 25
+    assert shards[0].what == f"{tmp_path / 'sa_1.json'} .. {tmp_path / 'sa_18.json'} (10 SA-1B files)"
+    sharded = [a.name for s in shards for a in reader.read_shard(s)]
+    assert sharded == [a.name for a in read(tmp_path)]
+
+
+def test_shard_batches_grow_past_the_shard_cap() -> None:
+    from converters.readers.coco._sa1b import MAX_SHARDS, sa1b_batches
+
+    paths = [Path(f"sa_{i}.json") for i in range(MAX_SHARDS * 10 + 7)]
+    batches = sa1b_batches(paths)
+    assert len(batches) <= MAX_SHARDS and [p for b in batches for p in b] == paths
+
+
+def test_a_sharded_run_writes_what_one_process_writes(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed")
+    for image_id in range(1, 24):
+        sa1b_file(tmp_path / "src", image_id, 3)
+    one, sharded = tmp_path / "one.ndjson", tmp_path / "sharded.ndjson"
+    convert([tmp_path / "src"], one, fmt="coco", mode="prelabel")
+    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+        report = convert([tmp_path / "src"], sharded, fmt="coco", mode="prelabel", client=client)
+    assert sharded.read_bytes() == one.read_bytes() and len(read_ndjson(one)) == 69
+    report.check()
+    assert report.read["mask"] == 69 and "sa1b-fields" in {n["code"] for n in report.notes}

@@ -37,12 +37,19 @@ from ...model import Asset, Kind, SourceRef
 from ...report import Report
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 
-__all__ = ["SA1B_FIELDS_NOTE", "SA1BReader", "is_sa1b", "looks_sa1b", "sa1b_kinds"]
+__all__ = ["SA1B_FIELDS_NOTE", "SA1BReader", "is_sa1b", "looks_sa1b", "sa1b_batches", "sa1b_kinds"]
 
 #: File kind and key prefix of SA-1B annotations (uuids: ``sa1b:<annotation id>``).
 KIND = "sa1b"
 #: Image sides beyond this are not images (the reader's bound for COCO image entries).
 _MAX_SIDE = 2**31 - 1
+#: A sharded run's SA-1B shards hold at least this many files: a shard task costs a reader,
+#: a writer and staging files, ~0.1-0.3 s on a worker (bench/bench_dask.py), against ~1-5 s
+#: of work per file (50-100 masks). See docs/scaling.md.
+SHARD_FILES = 10
+#: ... and there are at most this many of them (bigger shards beyond): a Dask scheduler
+#: spends ~1 ms per task, and the client keeps one small result per shard.
+MAX_SHARDS = 10_000
 SA1B_FIELDS_NOTE = (
     "SA-1B: predicted_iou is the confidence of pre-label rows (ground truth drops it, counted); "
     "stability_score, crop_box, point_coords and area describe how SAM made each mask and have no "
@@ -67,6 +74,13 @@ def sa1b_kinds(geometry: str) -> set[Kind]:
     annotation has an RLE ``segmentation`` and a ``bbox``. (An annotation without a
     segmentation would still be written, as a box, under a derived ``object (bbox)`` tool.)"""
     return {"auto": {Kind.MASK}, "segmentation": {Kind.MASK}, "bbox": {Kind.BBOX}}.get(geometry, {Kind.MASK, Kind.BBOX})
+
+
+def sa1b_batches(paths: list[Path]) -> list[list[Path]]:
+    """SA-1B files cut into shards in path order: :data:`SHARD_FILES` files each, or more
+    when that would make over :data:`MAX_SHARDS` shards (11M files: 1,100 a shard)."""
+    size = max(SHARD_FILES, -(-len(paths) // MAX_SHARDS))
+    return [paths[i : i + size] for i in range(0, len(paths), size)]
 
 
 def is_sa1b(data: Any) -> bool:

@@ -41,10 +41,10 @@ from ._files import file_kind, load_coco_file
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._results import ResultsInput, read_results
-from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_kinds
+from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
 from .._images import image_size
 from .._paths import Confinement, clean_relative, resolve_inside
-from ..base import Reader, check_options, option, option_error
+from ..base import Reader, Shard, check_options, option, option_error
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
@@ -56,6 +56,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:/")
 #: "annotations" holding [text, {...}] pairs: a NER Annotator (spaCy family) file, not COCO.
 _TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
+#: A sharded run splits the images of a split into ranges, one per this many bytes of its
+#: JSON files (each range's worker parses the files again and builds only its images).
+SHARD_BYTES = 48 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,9 +277,76 @@ class COCOReader(Reader[COCOOptions]):
                 report=self.report, min_score=self.context.min_score, images=self.options.images,
                 objects=self.objects, index=self._index, asset=self.asset))
 
+    def release(self) -> None:
+        self._loaded.clear()
+
+    # -- shards (issue 17) ----------------------------------------------------------------
+
+    def shards(self) -> Sequence[Shard]:
+        """One shard per split (its files are merged by image, so they are read together),
+        split into image ranges when its files are large (:data:`SHARD_BYTES`), then one
+        for the results files. Nothing is parsed: file names give the split, the first
+        byte tells a results file (a top-level list). SA-1B files (told by their first bytes)
+        come first, as read() yields them: batches of files (:func:`._sa1b.sa1b_batches`)."""
+        groups: dict[str, list[Path]] = defaultdict(list)
+        results: list[Path] = []
+        sa1b: list[Path] = []
+        for path in self.files:
+            if looks_sa1b(path):
+                sa1b.append(path)
+                continue
+            (results if _starts_list(path) else groups[_split_of(path)]).append(path)
+        out: list[Shard] = []
+        for batch in sa1b_batches(sa1b):
+            what = str(batch[0]) if len(batch) == 1 else f"{batch[0]} .. {batch[-1]} ({len(batch)} SA-1B files)"
+            out.append(Shard(len(out), what, ("sa1b", tuple(str(p) for p in batch))))
+        if sa1b and not groups and not results:
+            self._total = len(sa1b)  # the progress total: one asset per file
+        for split in sorted(groups):
+            files = groups[split]
+            size = sum(p.stat().st_size for p in files)
+            parts = max(1, -(-size // SHARD_BYTES))
+            names = ", ".join(str(p) for p in files)
+            for k in range(parts):
+                what = names if parts == 1 else f"{names} (images part {k + 1} of {parts})"
+                out.append(Shard(len(out), what, ("split", tuple(str(p) for p in files), k, parts)))
+        if results:
+            out.append(Shard(len(out), ", ".join(str(p) for p in results), ("results", tuple(str(p) for p in results))))
+        return tuple(out)
+
+    def read_shard(self, shard: Shard) -> Iterator[Asset]:
+        if shard.unit[0] in ("results", "sa1b"):
+            return self._read_files([Path(p) for p in shard.unit[1]], None)
+        _, files, k, parts = shard.unit
+        return self._read_files([Path(p) for p in files], (k, parts))
+
+    def _read_files(self, paths: list[Path], part: tuple[int, int] | None) -> Iterator[Asset]:
+        """The assets of some files: one split (image range ``part``), the results files, or
+        SA-1B files (yielded as they are parsed, as read() does)."""
+        split: list[CocoFile] = []
+        results: list[CocoFile] = []
+        for path in paths:
+            data = load_coco_file(path)
+            if is_sa1b(data):
+                yield self.sa1b.read_file(path, data)
+                continue
+            kind = file_kind(path, data)
+            if kind != "results" and not isinstance(data, dict):
+                raise ParseError(path, "top level must be an object (or a list, for a results file)")
+            f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
+                         role=_role_of(path, kind))
+            (results if kind == "results" else split).append(f)
+        if split:
+            files = sorted(split, key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
+            yield from self._read_split(split[0].split, files, part)
+        if results:
+            yield from read_results(results, ResultsInput(
+                report=self.report, min_score=self.context.min_score, images=self.options.images,
+                objects=self.objects, index=self._index, asset=self.asset))
+
     # -- ground-truth files ---------------------------------------------------------------
 
-    def _read_split(self, split: str, files: list[CocoFile]) -> Iterator[Asset]:
+    def _read_split(self, split: str, files: list[CocoFile], part: tuple[int, int] | None = None) -> Iterator[Asset]:
         """One asset per image of the split.
 
         A first pass checks every annotation's image and category (so a bad id fails before
@@ -288,6 +358,12 @@ class COCOReader(Reader[COCOOptions]):
         pending: dict[str, list[_Pending]] = defaultdict(list)
         tags: dict[str, dict[str, SourceRef]] = defaultdict(dict)
         objects: set[tuple[str, str]] = set()  # (file_name, ann id) of instances objects
+        # A sharded run's later image ranges check the whole split again but record nothing
+        # of it (captions, repeated keypoint objects): the first range records it once. (On
+        # an error the shard's report is dropped anyway.)
+        report = self.context.report
+        if part is not None and part[0] > 0:
+            self.context.report = type(report)()
         for f in files:
             by_id = self._images(f, images, order)
             cats = self.categories(f)
@@ -315,6 +391,10 @@ class COCOReader(Reader[COCOOptions]):
                 elif "id" in ann:
                     objects.add((name, str(ann["id"])))
                 pending[name].append(_Pending(f, ann, index, cats, cat, shapes))
+        self.context.report = report
+        if part is not None:
+            k, parts = part
+            order = order[k * len(order) // parts : (k + 1) * len(order) // parts]
         for name in order:
             image = images[name]
             anns = self._build(pending.pop(name, ()), image)
@@ -483,6 +563,13 @@ class COCOReader(Reader[COCOOptions]):
             if cat["name"] not in self._labels:
                 self._labels.append(cat["name"])
         return cats
+
+
+def _starts_list(path: Path) -> bool:
+    """Whether a JSON file's top level is a list (a results file), from its first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
 
 
 def _tags_annotation(key: str, tags: Mapping[str, SourceRef]) -> Annotation:

@@ -30,7 +30,7 @@ from ._meta import parse_meta
 from ._options import CVATOptions
 from ._stream import FileWalker
 from .._paths import Confinement
-from ..base import Reader
+from ..base import Reader, Shard
 
 __all__ = ["CVATOptions", "CVATReader"]
 
@@ -111,6 +111,14 @@ class CVATReader(Reader[CVATOptions]):
     def read(self) -> Iterator[Asset]:
         for path in self.files():
             yield from FileWalker(path, self.options, self.context, self.report).walk()
+
+    def shards(self) -> Sequence[Shard]:
+        """One shard per XML file (a task, project or job export is read whole)."""
+        return tuple(Shard(i, str(path), (str(path),)) for i, path in enumerate(self.files()))
+
+    def read_shard(self, shard: Shard) -> Iterator[Asset]:
+        (path,) = shard.unit
+        return FileWalker(Path(path), self.options, self.context, self.report).walk()
 
 
 def _count_tag(path: Path, tag: bytes) -> int:

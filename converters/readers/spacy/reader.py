@@ -30,7 +30,7 @@ from ._docbin import open_docbin
 from ._docs import RawDoc, RawSpan
 from ._json_docs import NOTES, iter_json_docs, iter_jsonl_docs
 from .._paths import Confinement
-from ..base import Reader, check_options, option, option_error
+from ..base import Reader, Shard, check_options, option, option_error
 
 __all__ = ["MAX_TEXT_CHARS", "SpacyOptions", "SpacyReader"]
 
@@ -149,6 +149,15 @@ class SpacyReader(Reader[SpacyOptions]):
         media = Media.CONVERSATIONAL if self.context.media is Media.CONVERSATIONAL else Media.TEXT
         for path, name in self._files():
             yield from self._read_file(path, name, media)
+
+    def shards(self) -> Sequence[Shard]:
+        """One shard per file (a DocBin, a training JSON, a JSONL file)."""
+        return tuple(Shard(i, str(path), (str(path), name)) for i, (path, name) in enumerate(self._files()))
+
+    def read_shard(self, shard: Shard) -> Iterator[Asset]:
+        path, name = shard.unit
+        media = Media.CONVERSATIONAL if self.context.media is Media.CONVERSATIONAL else Media.TEXT
+        return self._read_file(Path(path), name, media)
 
     def _files(self) -> Iterator[tuple[Path, str]]:
         for source in self.sources:

@@ -30,7 +30,7 @@ from ._kinds import dataset_kinds
 from ._layout import VocDataset, VocItem, discover, looks_like_voc, read_image_labels
 from ._masks import DEFAULT_LABELMAP, LabelMap, load_labelmap, png_size
 from ._annotation import VocFile, has_zero_coordinate, parse_voc_file
-from ..base import Reader, check_options, option
+from ..base import Reader, Shard, check_options, option
 
 __all__ = ["VOCOptions", "VOCReader"]
 
@@ -92,6 +92,10 @@ class VOCOptions:
             object.__setattr__(self, name, value)
 
 
+#: Images per shard of a sharded run (one XML file and its PNGs each).
+SHARD_ITEMS = 2000
+
+
 class VOCReader(Reader[VOCOptions]):
     """Pascal VOC XML and segmentation PNGs."""
 
@@ -139,19 +143,41 @@ class VOCReader(Reader[VOCOptions]):
 
     def read(self) -> Iterator[Asset]:
         for ds in self.datasets:
-            labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP
-            build = BuildOptions(
-                origin=self._origin(ds),
-                drop_difficult=self.options.difficult == "drop",
-                geometry=self.options.geometry,
-            )
-            self._notes(ds)
-            self._conf = ds.conf or Confinement(ds.root, self.context.follow_links)
-            image_labels = read_image_labels(ds.class_list_files, self._conf) if self.options.image_labels == "tags" else {}
-            for item in ds.items:
-                asset = self._asset(ds, item, build, labelmap, image_labels.get(item.id, ()))
-                if asset is not None:
-                    yield asset
+            yield from self._read_items(ds, self._origin(ds), 0, len(ds.items))
+
+    def _read_items(self, ds: VocDataset, origin: int, start: int, stop: int) -> Iterator[Asset]:
+        """Items ``start:stop`` of one dataset (all of them for :meth:`read`)."""
+        labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP
+        build = BuildOptions(
+            origin=origin,
+            drop_difficult=self.options.difficult == "drop",
+            geometry=self.options.geometry,
+        )
+        self._notes(ds)
+        self._conf = ds.conf or Confinement(ds.root, self.context.follow_links)
+        image_labels = read_image_labels(ds.class_list_files, self._conf) if self.options.image_labels == "tags" else {}
+        for item in ds.items[start:stop]:
+            asset = self._asset(ds, item, build, labelmap, image_labels.get(item.id, ()))
+            if asset is not None:
+                yield asset
+
+    def shards(self) -> Sequence[Shard]:
+        """Batches of :data:`SHARD_ITEMS` images (their XML files and PNGs) per dataset. The
+        coordinate origin is a dataset-wide decision (one 0 coordinate anywhere proves a
+        0-based writer): taken here, once, and carried in each shard."""
+        out: list[Shard] = []
+        for i, ds in enumerate(self.datasets):
+            origin = self._origin(ds)
+            n = len(ds.items)
+            for start in range(0, max(n, 1), SHARD_ITEMS):
+                stop = min(n, start + SHARD_ITEMS)
+                what = str(ds.root) if n <= SHARD_ITEMS else f"{ds.root} (images {start + 1}-{stop} of {n})"
+                out.append(Shard(len(out), what, (i, start, stop, origin)))
+        return tuple(out)
+
+    def read_shard(self, shard: Shard) -> Iterator[Asset]:
+        i, start, stop, origin = shard.unit
+        return self._read_items(self.datasets[i], origin, start, stop)
 
     # -- dataset-wide decisions -----------------------------------------------------------
 

@@ -30,13 +30,15 @@ from .._images import image_size
 from .._paths import Confinement
 from ._layout import NAME_FILES, Dataset, Split, discover, find_images, holds_only_labels, is_image, label_files
 from ._rows import RowRules, looks_like_labels, parse_rows, row_kinds, skip_rows
-from ..base import Reader, check_options, option
+from ..base import Reader, Shard, check_options, option
 
 __all__ = ["YOLOOptions", "YOLOReader"]
 
 _TASKS = ("auto", "detect", "segment", "pose", "obb", "classify")
 _LABEL_DIRS = ("labels", "Labels", "annotations", "Annotations", "labelTxt")
 _WINDOW = 256
+#: Images per shard of a sharded run (their label files are read by one worker).
+SHARD_ITEMS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +300,36 @@ class YOLOReader(Reader[YOLOOptions]):
             on_error=o.on_error, min_score=self.context.min_score,
         )
 
-    def _read_dataset(self, ds: Dataset) -> Iterator[Asset]:
+    def shards(self) -> Sequence[Shard]:
+        """Batches of :data:`SHARD_ITEMS` images with their label files, per dataset (a
+        folder-per-class dataset is one shard). Pairing images with label files is done
+        here, once per reader; every shard's reader pairs alike (it is deterministic)."""
+        out: list[Shard] = []
+        for i, ds in enumerate(self.datasets):
+            n = 0 if self._task(ds) == "classify" else len(self._items(ds))
+            for start in range(0, max(n, 1), SHARD_ITEMS):
+                stop = min(n, start + SHARD_ITEMS)
+                what = str(ds.source) if n <= SHARD_ITEMS else f"{ds.source} (images {start + 1}-{stop} of {n})"
+                out.append(Shard(len(out), what, (i, start, stop if n > SHARD_ITEMS else None)))
+        return tuple(out)
+
+    def read_shard(self, shard: Shard) -> Iterator[Asset]:
+        i, start, stop = shard.unit
+        ds = self.datasets[i]
+        if self._task(ds) == "classify":
+            return self._read_classify(ds)
+        # Pairing records dataset-wide tallies (a label file shared by two images): the
+        # reader that listed the shards recorded them once; this one keeps them to itself.
+        report, self.context.report = self.context.report, type(self.context.report)()
+        try:
+            self._items(ds)
+        finally:
+            self.context.report = report
+        return self._read_dataset(ds, start, stop)
+
+    def _read_dataset(self, ds: Dataset, start: int = 0, stop: int | None = None) -> Iterator[Asset]:
+        """Items ``start:stop`` of one dataset (``stop`` None: all, the label files no image
+        points at included)."""
         rules = self._rules(ds)
         items = self._items(ds)
         if items and not any(_exists(i.label) for i in items):
@@ -308,23 +339,29 @@ class YOLOReader(Reader[YOLOOptions]):
             if real and rules.task == "auto" and rules.kpt_shape is None and all(
                 _rel(i.image, i.split.image_root).count("/") in (1, 2) for i in real
             ):
-                self.report.note("task-classify", f"{ds.source}: no label files and images sit in class folders: read as classification")
-                yield from self._read_classify(ds)
+                if start == 0:  # a sharded run: the dataset's first shard reads it all
+                    self.report.note("task-classify", f"{ds.source}: no label files and images sit in class folders: read as classification")
+                    yield from self._read_classify(ds)
                 return
             if real:
                 raise ParseError(ds.source, _no_labels_message(ds, self.options.labels_dir))
         used: set[Path] = set()
         o: YOLOOptions = self.options
+        whole = stop is None
+        mine = items[start:stop]
         with ThreadPoolExecutor(max_workers=o.workers) as pool:
-            for start in range(0, len(items), _WINDOW):
-                chunk = items[start : start + _WINDOW]
+            for first in range(0, len(mine), _WINDOW):
+                chunk = mine[first : first + _WINDOW]
                 for item, (text, size) in zip(chunk, pool.map(self._load, chunk)):
                     if item.label is not None and text is not None:
                         used.add(item.label)
                     asset = self._asset(ds, item, text, size, rules)
                     if asset is not None:
                         yield asset
-        self._orphans(ds, items, used)
+        if whole:
+            self._orphans(ds, items, used)
+        elif stop == len(items):  # the last shard: the orphans only ask whether any label file was read
+            self._orphans(ds, items, {i.label for i in items if i.label is not None and _exists(i.label)})
 
     def _load(self, item: _Item) -> tuple[str | None, tuple[int, int] | ConversionError | None]:
         """Worker: the label text (None if absent) and, when there are rows, the image size."""
