@@ -10,8 +10,14 @@ Each run is a whole process (``python -m converters convert SRC -o OUT --quiet``
 ``--workers N`` when the CLI has it), so start-up, the cluster and the merge are counted.
 Runs are interleaved (1, 2, 1, 2 ...); the medians and the median of the per-pair ratios
 t(1 worker) / t(2 workers) are printed, against the issue's target (>= 1.6x on the
-masks-heavy set, on 2 cores). A ``single`` run (no ``--workers`` flag: the plain one-process
-path) is timed in the same loop as the baseline the workers are compared with.
+masks-heavy set, on 2 cores). ``--single`` adds a run without ``--workers`` (the plain
+one-process path) to the same loop: t(single) / t(workers=1) is the cost of the Dask path.
+
+``--task-overhead``: what one shard task costs besides its work. A folder of SA-1B files
+without annotations is converted on an in-process Dask client twice, as 1 shard and as one
+shard per file; (t(many) - t(one)) / (shards - 1) is the cost of a task (reader, writer,
+staging files, scheduling, merging its rows), at two SOURCE sizes, since every task builds
+the reader of the whole SOURCE again.
 
 Peak memory: each run's maximum resident set (``os.wait4``: the largest of the process and
 the children it waited for, so with Dask workers it is the largest single process, not
@@ -21,7 +27,8 @@ in one process and prints its peak RSS: the memory figure of docs/scaling.md.
 Machines are noisy and shared: only the ratios mean anything.
 
     python bench/bench_dask.py [--repeat 3] [--files 200] [--masks 50] [--images 5000]
-                               [--only masks|coco] [--keep DIR] [--rss-only]
+                               [--only masks|coco] [--keep DIR] [--single] [--rss-only]
+                               [--task-overhead]
 """
 
 from __future__ import annotations
@@ -128,9 +135,23 @@ def run(src: Path, out: Path, extra: list[str]) -> tuple[float, int]:
     return wall, usage.ru_maxrss // 1024
 
 
-def compare_workers(name: str, src: Path, work: Path, *, repeat: int, workers: bool, target: float | None) -> None:
-    """Interleaved single / --workers 1 / --workers 2 runs; prints medians and ratios."""
-    variants: dict[str, list[str]] = {"single": []}
+def shard_count(src: Path) -> int | None:
+    """How many shards the COCO reader makes of ``src`` (None before dask-core)."""
+    from converters.readers import ReadContext
+    from converters.readers.coco import COCOOptions, COCOReader
+    from converters.report import Report
+
+    reader = COCOReader([src], options=COCOOptions(), context=ReadContext(report=Report()))
+    shards = getattr(reader, "shards", None)
+    return len(shards()) if shards is not None else None
+
+
+def compare_workers(name: str, src: Path, work: Path, *, repeat: int, workers: bool, single: bool,
+                    target: float | None) -> None:
+    """Interleaved [single /] --workers 1 / --workers 2 runs; prints medians and ratios."""
+    variants: dict[str, list[str]] = {}
+    if single or not workers:
+        variants["single"] = []
     if workers:
         variants.update({"workers=1": ["--workers", "1"], "workers=2": ["--workers", "2"]})
     times: dict[str, list[float]] = {v: [] for v in variants}
@@ -141,24 +162,58 @@ def compare_workers(name: str, src: Path, work: Path, *, repeat: int, workers: b
             wall, peak = run(src, out, extra)
             times[variant].append(wall)
             rss[variant].append(peak)
-    print(f"\n[{name}] {src}")
+    print(f"\n[{name}] {src}: {shard_count(src)} shards")
     for variant in variants:
         ts = times[variant]
         print(f"  {variant:10} median {statistics.median(ts):7.2f}s  (min {min(ts):.2f}, max {max(ts):.2f})  "
               f"peak RSS {max(rss[variant])} MB")
-    rows = sum(1 for _ in open(work / f"{name}-single.ndjson", "rb"))
-    print(f"  rows written: {rows}")
+    first = next(iter(variants))
+    out = work / f"{name}-{first}.ndjson"
+    with open(out, "rb") as fh:
+        rows = sum(1 for _ in fh)
+    print(f"  rows written: {rows}, {out.stat().st_size / rows:.0f} bytes a row")
     if not workers:
         print("  workers=2 / workers=1: not available (this CLI has no --workers; merge dask-core)")
         return
     pairs = [a / b for a, b in zip(times["workers=1"], times["workers=2"])]
-    base = [a / b for a, b in zip(times["single"], times["workers=1"])]
     speedup = statistics.median(pairs)
     print(f"  speed-up t(workers=1)/t(workers=2): median {speedup:.2f}x  (min {min(pairs):.2f}, max {max(pairs):.2f})")
-    print(f"  t(single)/t(workers=1): median {statistics.median(base):.2f}  (the cost of the Dask path at 1 worker)")
+    if "single" in times:
+        base = [a / b for a, b in zip(times["single"], times["workers=1"])]
+        print(f"  t(single)/t(workers=1): median {statistics.median(base):.2f}  (below 1: what the Dask path costs)")
     if target is not None:
         verdict = "meets" if speedup >= target else "MISSES"
         print(f"  target >= {target:.1f}x at 2 workers: {verdict}")
+
+
+def task_overhead(root: Path, sizes: tuple[int, ...] = (200, 2000), repeat: int = 3) -> None:
+    """Per shard task cost (see the module docstring), on an in-process Dask client."""
+    import distributed
+
+    from converters import convert
+    from converters.readers.coco import _sa1b
+
+    for n in sizes:
+        folder = root / f"empty-{n}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            path = folder / f"sa_{i}.json"
+            if not path.exists():
+                image = {"image_id": i, "width": WIDTH, "height": HEIGHT, "file_name": f"sa_{i}.jpg"}
+                path.write_text(json.dumps({"image": image, "annotations": []}))
+        timings: dict[int, list[float]] = {1: [], n: []}
+        default = _sa1b.SHARD_FILES
+        with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+            for _ in range(repeat):
+                for files_per_shard in (n, 1):
+                    _sa1b.SHARD_FILES = files_per_shard
+                    t = time.perf_counter()
+                    convert([folder], root / "overhead.ndjson", fmt="coco", client=client)
+                    timings[n // files_per_shard].append(time.perf_counter() - t)
+        _sa1b.SHARD_FILES = default
+        one, many = statistics.median(timings[1]), statistics.median(timings[n])
+        print(f"SOURCE of {n} files: 1 shard {one:.2f}s, {n} shards {many:.2f}s: "
+              f"{(many - one) / (n - 1) * 1000:.1f} ms a shard task")
 
 
 def main() -> int:
@@ -170,6 +225,8 @@ def main() -> int:
     ap.add_argument("--only", choices=("masks", "coco"), help="run one of the two datasets")
     ap.add_argument("--keep", type=Path, help="generate into (and reuse) this folder instead of a temporary one")
     ap.add_argument("--rss-only", action="store_true", help="peak RSS of one single-process shard conversion")
+    ap.add_argument("--single", action="store_true", help="also time the plain one-process path (no --workers)")
+    ap.add_argument("--task-overhead", action="store_true", help="the cost of one shard task, at two SOURCE sizes")
     args = ap.parse_args()
     tmp = None
     if args.keep is None:
@@ -178,11 +235,14 @@ def main() -> int:
     try:
         sa1b = root / f"sa1b-{args.files}x{args.masks}"
         coco = root / f"coco-{args.images}" / "instances_val2017.json"
-        if args.only != "coco" and not sa1b.is_dir():
+        if args.only != "coco" and not args.task_overhead and not sa1b.is_dir():
             t = time.perf_counter()
             size = sa1b_folder(sa1b, files=args.files, masks=args.masks)
             print(f"generated {args.files} SA-1B-like files x {args.masks} masks at {WIDTH}x{HEIGHT}: "
                   f"{size / 1e6:.1f} MB in {time.perf_counter() - t:.0f}s")
+        if args.task_overhead:
+            task_overhead(root, repeat=args.repeat)
+            return 0
         if args.only != "masks" and not args.rss_only and not coco.is_file():
             coco.parent.mkdir(parents=True, exist_ok=True)
             objects, _ = synthetic_coco(coco, images=args.images, polygon_share=0.6)
@@ -196,9 +256,11 @@ def main() -> int:
         workers = has_workers()
         print(f"--workers in this CLI: {'yes' if workers else 'no'}; {os.cpu_count()} CPUs; repeat {args.repeat}")
         if args.only != "coco":
-            compare_workers("masks-heavy", sa1b, work, repeat=args.repeat, workers=workers, target=TARGET)
+            compare_workers("masks-heavy", sa1b, work, repeat=args.repeat, workers=workers, single=args.single,
+                            target=TARGET)
         if args.only != "masks":
-            compare_workers("val2017-sized", coco, work, repeat=args.repeat, workers=workers, target=None)
+            compare_workers("val2017-sized", coco, work, repeat=args.repeat, workers=workers, single=args.single,
+                            target=None)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -191,13 +191,22 @@ class COCOReader(Reader[COCOOptions]):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.files = [p for s in self.sources for p in find_coco_files(s, follow_links=self.context.follow_links)]
+        self._files: list[Path] | None = None
         self._labels: list[str] = []
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
         self.sa1b = SA1BReader(self.report, self.objects, self.options.sa1b_class, self._image_name, self.asset)
+
+    @property
+    def files(self) -> list[Path]:
+        """The COCO JSON files of the sources, listed on first use: a sharded run's task reads
+        the files its shard names, and listing a SOURCE of 11M SA-1B files (~35 us a file,
+        links checked) in every task would cost minutes a task (bench/bench_dask.py)."""
+        if self._files is None:
+            self._files = [p for s in self.sources for p in find_coco_files(s, follow_links=self.context.follow_links)]
+        return self._files
 
     def labels(self) -> Sequence[str]:
         return tuple(self._labels)
