@@ -121,8 +121,9 @@ def has_workers() -> bool:
     return "--workers" in proc.stdout
 
 
-def run(src: Path, out: Path, extra: list[str]) -> tuple[float, int]:
-    """One ``lbconvert convert`` process: (wall seconds, peak RSS in MB)."""
+def run(src: Path, out: Path, extra: list[str]) -> tuple[float, int, float]:
+    """One ``lbconvert convert`` process: (wall seconds, peak RSS in MB, CPU seconds of it and
+    the children it waited for: what a busy machine does not inflate)."""
     cmd = [sys.executable, "-m", "converters", "convert", str(src), "-o", str(out), "--quiet", *extra]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -132,7 +133,7 @@ def run(src: Path, out: Path, extra: list[str]) -> tuple[float, int]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.strip()}")
-    return wall, usage.ru_maxrss // 1024
+    return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def shard_count(src: Path) -> int | None:
@@ -159,7 +160,7 @@ def compare_workers(name: str, src: Path, work: Path, *, repeat: int, workers: b
     for _ in range(repeat):
         for variant, extra in variants.items():
             out = work / f"{name}-{variant}.ndjson"
-            wall, peak = run(src, out, extra)
+            wall, peak, _ = run(src, out, extra)
             times[variant].append(wall)
             rss[variant].append(peak)
     print(f"\n[{name}] {src}: {shard_count(src)} shards")
@@ -250,8 +251,10 @@ def main() -> int:
         work = root / "out"
         work.mkdir(exist_ok=True)
         if args.rss_only:
-            wall, peak = run(sa1b, work / "shard.ndjson", [])
-            print(f"one shard ({args.files} files x {args.masks} masks), one process: {wall:.1f}s, peak RSS {peak} MB")
+            wall, peak, cpu = run(sa1b, work / "shard.ndjson", [])
+            masks = args.files * args.masks
+            print(f"one shard ({args.files} files x {args.masks} masks), one process: {wall:.1f}s wall, {cpu:.1f}s CPU "
+                  f"({cpu / masks * 1000:.1f} ms CPU a mask), peak RSS {peak} MB")
             return 0
         workers = has_workers()
         print(f"--workers in this CLI: {'yes' if workers else 'no'}; {os.cpu_count()} CPUs; repeat {args.repeat}")

@@ -43,12 +43,14 @@ __all__ = ["SA1B_FIELDS_NOTE", "SA1BReader", "is_sa1b", "looks_sa1b", "sa1b_batc
 KIND = "sa1b"
 #: Image sides beyond this are not images (the reader's bound for COCO image entries).
 _MAX_SIDE = 2**31 - 1
-#: A sharded run's SA-1B shards hold at least this many files: a shard task costs a reader,
-#: a writer and staging files, ~0.1-0.3 s on a worker (bench/bench_dask.py), against ~1-5 s
-#: of work per file (50-100 masks). See docs/scaling.md.
+#: A sharded run's SA-1B shards hold at least this many files: a shard task costs ~10 ms
+#: besides its work (reader, writer, staging files, merge; ``bench_dask.py --task-overhead``)
+#: against seconds of work a file (50-100 masks to PNG), and small shards balance 2 workers
+#: on a 200-file folder. See docs/scaling.md.
 SHARD_FILES = 10
-#: ... and there are at most this many of them (bigger shards beyond): a Dask scheduler
-#: spends ~1 ms per task, and the client keeps one small result per shard.
+#: ... and there are at most this many of them (bigger shards beyond: 11M files make 10,000
+#: shards of 1,100): a Dask scheduler spends ~1 ms a task, and the client keeps one small
+#: result and one staging file set per shard.
 MAX_SHARDS = 10_000
 SA1B_FIELDS_NOTE = (
     "SA-1B: predicted_iou is the confidence of pre-label rows (ground truth drops it, counted); "
