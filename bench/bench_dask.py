@@ -157,17 +157,22 @@ def compare_workers(name: str, src: Path, work: Path, *, repeat: int, workers: b
         variants.update({"workers=1": ["--workers", "1"], "workers=2": ["--workers", "2"]})
     times: dict[str, list[float]] = {v: [] for v in variants}
     rss: dict[str, list[int]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    load: dict[str, list[float]] = {v: [] for v in variants}
     for _ in range(repeat):
         for variant, extra in variants.items():
             out = work / f"{name}-{variant}.ndjson"
-            wall, peak, _ = run(src, out, extra)
+            load[variant].append(os.getloadavg()[0])
+            wall, peak, seconds = run(src, out, extra)
             times[variant].append(wall)
             rss[variant].append(peak)
+            cpu[variant].append(seconds)
     print(f"\n[{name}] {src}: {shard_count(src)} shards")
     for variant in variants:
         ts = times[variant]
         print(f"  {variant:10} median {statistics.median(ts):7.2f}s  (min {min(ts):.2f}, max {max(ts):.2f})  "
-              f"peak RSS {max(rss[variant])} MB")
+              f"CPU {statistics.median(cpu[variant]):.1f}s  peak RSS {max(rss[variant])} MB  "
+              f"(load average before: {statistics.median(load[variant]):.1f})")
     first = next(iter(variants))
     out = work / f"{name}-{first}.ndjson"
     with open(out, "rb") as fh:
@@ -179,6 +184,9 @@ def compare_workers(name: str, src: Path, work: Path, *, repeat: int, workers: b
     pairs = [a / b for a, b in zip(times["workers=1"], times["workers=2"])]
     speedup = statistics.median(pairs)
     print(f"  speed-up t(workers=1)/t(workers=2): median {speedup:.2f}x  (min {min(pairs):.2f}, max {max(pairs):.2f})")
+    extra_cpu = [b / a for a, b in zip(cpu["workers=1"], cpu["workers=2"])]
+    print(f"  CPU(workers=2)/CPU(workers=1): median {statistics.median(extra_cpu):.2f}  (the work the 2-worker run "
+          "adds: cluster start, shard tasks, merge; wall ratios only mean something on otherwise idle cores)")
     if "single" in times:
         base = [a / b for a, b in zip(times["single"], times["workers=1"])]
         print(f"  t(single)/t(workers=1): median {statistics.median(base):.2f}  (below 1: what the Dask path costs)")
