@@ -216,9 +216,6 @@ class ConvertOptions(WriteOptions):
             raise OptionsError(f"{{workers}} must be at least 1 (got {self.workers!r})", fields=("workers",))
         if self.workers is not None and self.workers > 1 and self.dask_scheduler is not None:
             raise OptionsError("give {workers} or {dask_scheduler}, not both", fields=("workers", "dask_scheduler"))
-        if self.keep_shards and not self.sharded:
-            raise OptionsError("{keep_shards} needs {workers} N (N > 1) or {dask_scheduler}",
-                               fields=("keep_shards", "workers", "dask_scheduler"))
         if self.keep_shards and self.max_rows_per_file is not None:
             raise OptionsError("give {keep_shards} (one file per shard) or {max_rows_per_file}, not both",
                                fields=("keep_shards", "max_rows_per_file"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _remote
 from .errors import InputError, NoAssetsError, OptionsError, SourceNotFoundError
 from .model import Asset, Media
 from .options import ConvertOptions, build
@@ -96,7 +97,7 @@ def read(
     """
     options = _options(options, kw, "read")
     report = Report(inputs=[str(s) for s in sources], options=_options_dict(options))
-    return _reading(sources, options, report)
+    return _reading(_local_sources(sources)[0], options, report)
 
 
 def _reading(sources: Sequence[str | Path], options: ConvertOptions, report: Report) -> Reading:
@@ -169,23 +170,87 @@ def convert(
     With ``workers`` N > 1, ``dask_scheduler``, or a ``dask.distributed.Client`` as
     ``client``, the source's shards are converted on Dask workers
     (:mod:`converters.sharding`; the ``[dask]`` extra): the same files, byte for byte,
-    unless ``keep_shards`` asks for one file per shard.
+    unless ``keep_shards`` asks for one file per shard. SOURCE and ``output`` may be fsspec
+    URLs (:mod:`converters._remote`).
 
     Raises:
         ConversionError: bad input or options; nothing is written.
     """
     options = _options(options, kw, "convert")
-    out_path = Path(output)
+    output = _remote.local(str(output)) if isinstance(output, str) else output
+    if _remote.is_url(output):
+        return _convert_to_url(sources, str(output), options, progress, client)
+    local_sources, remote = _local_sources(sources)
+    return _convert(local_sources, Path(output), options, progress, client, remote=remote, inputs=sources)
+
+
+def _local_sources(sources: Sequence[str | Path]) -> tuple[list[str | Path], list[str]]:
+    """SOURCEs as local paths: ``file://`` URLs are paths, a remote URL is copied to this
+    machine (:func:`converters._remote.localize`); returns them and the remote URLs."""
+    local: list[str | Path] = []
+    remote: list[str] = []
+    for s in sources:
+        if _remote.is_url(s):
+            remote.append(str(s))
+            local.append(_remote.localize(str(s)))
+        else:
+            local.append(_remote.local(s))
+    return local, remote
+
+
+def _convert_to_url(
+    sources: Sequence[str | Path], url: str, options: ConvertOptions, progress: Progress | None, client: Any
+) -> Report:
+    """``-o URL``: the run writes into a local temporary folder; its files are uploaded beside
+    URL once it succeeded (a sharded run's workers stage their shards beside URL)."""
+    import posixpath
+    import tempfile
+
+    if options.report is not None and _remote.is_url(str(options.report)):
+        raise OptionsError("{report} must be a local path (with -o URL the report is uploaded beside it)", fields=("report",))
+    parent = posixpath.dirname(url.rstrip("/"))
+    local_sources, remote = _local_sources(sources)
+    with tempfile.TemporaryDirectory(prefix="lbconvert-out-") as tmp:
+        out = Path(tmp) / posixpath.basename(url)
+        report = _convert(local_sources, out, options, progress, client, remote=remote, inputs=sources,
+                          stage=parent if options.sharded or client is not None else None)
+        report_path = Path(report.options["report_path"])
+        uploads = [Path(p) for p in report.outputs if Path(p).parent == Path(tmp)]
+        report.outputs = [_remote.join(parent, Path(p).name) if Path(p).parent == Path(tmp) else p for p in report.outputs]
+        if report_path.parent == Path(tmp):
+            report.options["report_path"] = _remote.join(parent, report_path.name)
+            report_path.write_text(report.to_json(), encoding="utf-8")  # names the URLs, not the temporary folder
+            uploads.append(report_path)
+        for path in uploads:
+            _remote.upload(path, _remote.join(parent, path.name))
+    return report
+
+
+def _convert(
+    sources: Sequence[str | Path],
+    out_path: Path,
+    options: ConvertOptions,
+    progress: Progress | None,
+    client: Any,
+    *,
+    remote: Sequence[str] = (),
+    stage: str | None = None,
+    inputs: Sequence[str | Path] = (),
+) -> Report:
     report_path = Path(options.report) if options.report else out_path.with_name(
         out_path.name.removesuffix(".ndjson") + ".report.json"
     )
     _check_sources_against_outputs(sources, out_path, report_path, options)
-    report = Report(inputs=[str(s) for s in sources], options=_options_dict(options))
+    report = Report(inputs=[str(s) for s in inputs or sources], options=_options_dict(options))
+    if options.keep_shards and client is None and not options.sharded:
+        raise OptionsError("{keep_shards} needs {workers} N (N > 1) or {dask_scheduler}",
+                           fields=("keep_shards", "workers", "dask_scheduler"))
     if client is not None or options.sharded:
         if client is None:
             check_available()  # before anything is read: the extra is missing, say which
         reader, source = _prepare(sources, options, report)
-        return convert_sharded(reader, source, report, out_path, options, progress=progress, client=client)
+        return convert_sharded(reader, source, report, out_path, options, progress=progress, client=client,
+                               stage=stage, remote=remote)
     reading = _reading(sources, options, report)
     return write(reading.assets, out_path, options.write_options(), reader_report=report, source=reading.source,
                  progress=progress)

@@ -39,14 +39,16 @@ import dataclasses
 import json
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+from . import _remote
 from ._atomic import staging_path
 from .datarows import DataRowRef
-from .errors import ConversionError, DataRowError, MissingDependencyError, ShardError
+from .errors import ConversionError, DataRowError, MissingDependencyError, OptionsError, ShardError
 from .model import Kind
 from .ontology import Ontology
 from .options import ConvertOptions, WriteOptions, flag_of
@@ -55,10 +57,12 @@ from .readers import ReadContext, Reader, Shard
 from .report import Report
 from .writer import Progress, Source, _Writer
 
-__all__ = ["ShardResult", "ShardTask", "convert_sharded", "run_shard"]
+__all__ = ["InlineClient", "ShardResult", "ShardTask", "convert_sharded", "label_shard", "run_shard"]
 
 #: The extra that brings Dask (named in the error when it is missing).
 EXTRA = "dask"
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class ShardTask:
             shard's derived ontology as one process declares them.
         folder: the staging folder the shard's files go to.
         mask_tmp, mask_final: ``--mask-dir``'s staging folder and final folder (absolute).
+        remote: the URLs of remote SOURCEs, copied to this machine before the reader is built
+            (``sources`` name those copies; see :mod:`converters._remote`).
     """
 
     shard: Shard
@@ -89,6 +95,7 @@ class ShardTask:
     folder: str
     mask_tmp: str | None = None
     mask_final: str | None = None
+    remote: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,27 +112,31 @@ class ShardResult:
     defaulted: str | None
     levels: int  # overflow levels written (files shard-NNNNN.L0.ndjson, .L1...)
     rows: int
+    level_rows: tuple[int, ...] = ()  # rows per level
 
 
 # -- the worker's side ------------------------------------------------------------------------
 
 
 def _base(folder: str, index: int) -> str:
-    return os.path.join(folder, f"shard-{index:05d}")
+    return _remote.join(folder, f"shard-{index:05d}")
 
 
 class _LevelFile:
     """One overflow level of a shard: rows appended to one file (the index says where a
     data row ends)."""
 
+    rows = 0
+
     def __init__(self, path: str, level: int, groups: list[str]) -> None:
         self.path = path
-        self.handle: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed by _ShardRows
+        self.handle: IO[bytes] = _remote.open_file(path, "wb")  # closed by _ShardRows
         self.level = level
         self.groups = groups
 
     def write(self, lines: list[bytes]) -> None:
         self.handle.write(b"".join(lines))
+        self.rows += len(lines)
         self.groups.append(f"{self.level}:{len(lines)}")
 
 
@@ -134,13 +145,11 @@ class _ShardRows(NDJSONOutput):
     to its own file, and one index line per data row (``level:count`` pairs)."""
 
     def __init__(self, folder: str, index: int, per_row_limit: int = PER_ROW_LIMIT) -> None:
+        # The parent's state as for any output (its path is never written: _level is ours).
+        super().__init__(Path(tempfile.gettempdir()) / "shard.ndjson", per_row_limit=per_row_limit)
         self.base = _base(folder, index)
-        self.per_row_limit = per_row_limit
-        self.max_rows = None
-        self.rows_written = 0
-        self.overflow_rows = 0
         self.levels: dict[int, _LevelFile] = {}
-        self.index = open(self.base + ".index", "w", encoding="ascii")  # noqa: SIM115
+        self.index = _remote.open_file(self.base + ".index", "w")
         self._groups: list[str] = []
 
     def _level(self, level: int) -> Any:
@@ -179,7 +188,7 @@ class _ShardDataRows(DataRowsOutput):
 
     def add_item(self, item: str) -> None:
         if self.out is None:
-            self.out = open(self.fragment, "w", encoding="utf-8")  # noqa: SIM115
+            self.out = _remote.open_file(self.fragment, "w")
         self.out.write(item + "\n")
         self.count += 1
 
@@ -241,6 +250,8 @@ def run_shard(task: ShardTask) -> ShardResult:
     """
     report = Report()
     try:
+        for url in task.remote:  # a remote SOURCE: this machine's copy (made once)
+            _remote.localize(url)
         reader = task.reader(task.sources, options=task.reader_options,
                              context=dataclasses.replace(task.context, report=report))
         # What building the reader records (notes on the layout, pairing tallies) the
@@ -251,11 +262,10 @@ def run_shard(task: ShardTask) -> ShardResult:
         writer = _ShardWriter(task, source, report)
         writer.run(reader.read_shard(task.shard), None)
     except ConversionError as exc:
-        message = exc.render(flag_of) if hasattr(exc, "render") else str(exc)
-        raise ShardError(message, exc.exit_code) from None
+        raise ShardError(exc.render(flag_of) if isinstance(exc, OptionsError) else str(exc), exc.exit_code) from None
     n, matched, unscored, first_name = writer.stats
     keys_path = _base(task.folder, task.shard.index) + ".keys"
-    with open(keys_path, "w", encoding="utf-8") as fh:
+    with _remote.open_file(keys_path, "w") as fh:
         for identity, name in writer.keys._seen.items():
             fh.write(json.dumps([identity, name], ensure_ascii=False) + "\n")
     rows = writer.rows_out
@@ -270,7 +280,24 @@ def run_shard(task: ShardTask) -> ShardResult:
         defaulted=writer.keys.defaulted,
         levels=max(rows.levels, default=-1) + 1,
         rows=rows.rows_written,
+        level_rows=tuple(rows.levels[lv].rows if lv in rows.levels else 0 for lv in range(max(rows.levels, default=-1) + 1)),
     )
+
+
+def label_shard(task: ShardTask) -> dict[str, frozenset[Kind]]:
+    """The labels pass of one shard on a worker: :meth:`Reader.shard_label_kinds`.
+
+    Raises:
+        ShardError: as :func:`run_shard`.
+    """
+    try:
+        for url in task.remote:
+            _remote.localize(url)
+        reader = task.reader(task.sources, options=task.reader_options,
+                             context=dataclasses.replace(task.context, report=Report()))
+        return {label: frozenset(k) for label, k in reader.shard_label_kinds(task.shard).items()}
+    except ConversionError as exc:
+        raise ShardError(exc.render(flag_of) if isinstance(exc, OptionsError) else str(exc), exc.exit_code) from None
 
 
 # -- the client's side ------------------------------------------------------------------------
@@ -298,16 +325,40 @@ class _Cluster:
         if client is not None:
             self.client = client
             return
-        distributed = _dask()
-        if options.dask_scheduler is not None:
-            self.client = distributed.Client(options.dask_scheduler)
-            self.owned = [self.client]
-        else:
-            cluster = distributed.LocalCluster(
-                n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            self.client = distributed.Client(cluster)
-            self.owned = [self.client, cluster]
+        self.client, self.owned = make_client(options)
+
+    def close(self) -> None:
+        for item in self.owned:
+            item.close()
+
+
+def make_client(options: ConvertOptions) -> tuple[Any, list[Any]]:
+    """The Dask client for ``options`` and what to close after the run: a ``Client``
+    connected to ``dask_scheduler``, or one of a new ``LocalCluster`` of ``workers``
+    processes (one thread each: the conversion is CPU-bound Python). Its HTTP server takes
+    any free port (``:0``): the default 8787 may be another cluster's."""
+    distributed = _dask()
+    if options.dask_scheduler is not None:
+        try:
+            client = distributed.Client(options.dask_scheduler)
+        except (OSError, ValueError) as exc:  # refused, timed out, a malformed address
+            raise OptionsError(f"{{dask_scheduler}} {options.dask_scheduler}: cannot connect to the Dask scheduler "
+                               f"({type(exc).__name__}: {exc})", fields=("dask_scheduler",)) from None
+        return client, [client]
+    import dask
+
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 (memory back to the system
+    # sooner); setting it turns off glibc's adaptive mmap threshold, so every mask-sized
+    # array becomes an mmap and fresh page faults: measured 30% more CPU per conversion in
+    # a worker than in this process. This cluster lives for one run: keep glibc's default.
+    environ = {k: v for k, v in dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})).items()
+               if k != "MALLOC_TRIM_THRESHOLD_"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        cluster = distributed.LocalCluster(
+            n_workers=options.workers or 1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+    client = distributed.Client(cluster)
+    return client, [client, cluster]
 
     def close(self) -> None:
         for item in self.owned:
@@ -323,8 +374,14 @@ def convert_sharded(
     *,
     progress: Progress | None = None,
     client: Any = None,
+    stage: str | None = None,
+    remote: Sequence[str] = (),
 ) -> Report:
     """Convert ``reader``'s shards on Dask workers into ``output`` (see the module docstring).
+
+    ``stage`` is the folder (a path or a URL every worker reaches) the shards' files go to,
+    by default a hidden folder beside ``output``; ``remote`` the URLs of remote SOURCEs
+    (each worker makes its copy, :func:`converters._remote.localize`).
 
     ``reader``, ``source`` and ``report`` are the client's (:func:`converters.pipeline.convert`
     built them and checked the output paths); ``client`` is a ``dask.distributed.Client``,
@@ -338,79 +395,132 @@ def convert_sharded(
         check_available()
     o = options.write_options()
     merge = _MergeWriter(o, output, source, report)
-    if not merge.ontology.fixed:  # the labels pass: every shard declares the same kinds
-        kinds = {label: frozenset(k) for label, k in source.label_kinds().items()}
-        merge.ontology.declare(kinds)
-    else:
-        kinds = {}
-    reader.release()
     shards = reader.shards()
+    reader.release()
     set_total = getattr(progress, "set_total", None)
     if set_total is not None:
         set_total(source.total())
-    folder = staging_path(output).with_name(f".{output.name}.shards-{os.getpid()}")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+    name = f".{output.name}.shards-{os.getpid()}"
+    folder = _remote.join(stage, name) if stage is not None else str(staging_path(output).with_name(name).resolve())
+    _remote.remove_tree(folder)
+    _remote.make_folder(folder)
+    cluster: _Cluster | None = None
     try:
         merge._open_outputs()
         tasks = [
             ShardTask(
                 shard=shard, reader=type(reader), sources=tuple(str(s) for s in reader.sources),
                 reader_options=reader.options, context=dataclasses.replace(reader.context, report=Report()),
-                options=o, identity=source.identity, key_template=source.key_template, label_kinds=kinds,
-                folder=str(folder.resolve()),
+                options=o, identity=source.identity, key_template=source.key_template, label_kinds={},
+                folder=folder, remote=tuple(remote),
                 mask_tmp=str(merge.mask_dir.tmp.resolve()) if merge.mask_dir is not None else None,
                 mask_final=str(merge.mask_dir.final.resolve()) if merge.mask_dir is not None else None,
             )
             for shard in shards
         ]
-        results = _run(tasks, options, client, progress)
+        cluster = _Cluster(options, client)
+        if not merge.ontology.fixed:
+            # The labels pass, on the workers: the union of the shards' label kinds is the
+            # source's; every shard's ontology then declares the same kinds, as one process's.
+            kinds: dict[str, frozenset[Kind]] = {}
+            for part in _run(cluster, label_shard, tasks):
+                for label, k in part.items():
+                    kinds[label] = kinds.get(label, frozenset()) | k
+            merge.ontology.declare(kinds)
+            tasks = [dataclasses.replace(t, label_kinds=kinds) for t in tasks]
+        results = _run(cluster, run_shard, tasks, progress)
+        _shard_counts(report, shards, results)
         merge.finish_shards(shards, results, folder, keep=options.keep_shards)
     except BaseException:
         merge._abort()
         raise
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if cluster is not None:
+            cluster.close()
+        _remote.remove_tree(folder)
     report.options["report_path"] = str(merge.report_path)
     return report
 
 
-def _run(tasks: Sequence[ShardTask], options: ConvertOptions, client: Any, progress: Progress | None) -> list[ShardResult]:
-    """Submit every task, gather the results in source order; on a failure cancel the rest."""
-    cluster = _Cluster(options, client)
-    futures: list[Any] = []
+def _shard_counts(report: Report, shards: Sequence[Shard], results: Sequence[ShardResult]) -> None:
+    """How the run was cut (the report's options: a run of one shard used one worker)."""
+    report.options["shards"] = len(shards)
+    report.options["shard_assets"] = [r.assets for r in results]
+
+
+class InlineClient:
+    """A stand-in for a ``dask.distributed.Client`` that runs each shard task in this
+    process when it is submitted (no Dask needed): for tests and debugging
+    (``convert(..., client=InlineClient())``), so the sharded path is exercised in one
+    process, where a debugger and ``memory://`` URLs reach it."""
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def submit(self, fn: Any, *args: Any, **kw: Any) -> _Done:
+        kw.pop("pure", None)
+        self.submitted += 1
+        try:
+            return _Done(self.submitted, fn(*args, **kw), None)
+        except Exception as exc:  # handed over as a Dask future hands it over: at result()
+            return _Done(self.submitted, None, exc)
+
+    def cancel(self, futures: Any) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A finished :class:`InlineClient` task."""
+
+    key: int
+    value: Any
+    error: Exception | None
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _as_completed(client: Any, futures: list[Any]) -> Any:
+    if isinstance(client, InlineClient):
+        return iter(futures)
+    return _dask().as_completed(futures)
+
+
+def _run(cluster: _Cluster, fn: Callable[[ShardTask], R], tasks: Sequence[ShardTask],
+         progress: Progress | None = None) -> list[R]:
+    """Submit ``fn`` on every task, gather the results in source order; on a failure cancel
+    the rest. ``progress`` is told the assets done as each shard's result comes."""
+    c = cluster.client
+    futures = [c.submit(fn, t, pure=False) for t in tasks]
     try:
-        distributed = _dask()
-        c = cluster.client
-        futures = [c.submit(run_shard, t, pure=False) for t in tasks]
-        by_future = {f.key: t for f, t in zip(futures, tasks)}
-        results: list[ShardResult | None] = [None] * len(tasks)
+        by_key = {f.key: i for i, f in enumerate(futures)}
+        results: list[R | None] = [None] * len(tasks)
         done = 0
-        for future in distributed.as_completed(futures):
+        for future in _as_completed(c, futures):
             try:
-                result: ShardResult = future.result()
+                result: R = future.result()
             except ConversionError:
                 raise
             except Exception as exc:  # a worker lost, a bug: still one line, the shard named
-                what = by_future[future.key].shard.what
+                what = tasks[by_key[future.key]].shard.what
                 raise ShardError(f"{what}: the worker failed ({type(exc).__name__}: {exc})") from exc
-            results[result.index] = result
-            done += result.assets
-            if progress is not None:
+            results[by_key[future.key]] = result
+            if progress is not None and isinstance(result, ShardResult):
+                done += result.assets
                 progress(done)
         return [r for r in results if r is not None]
     except BaseException:
-        if futures:
-            cluster.client.cancel(futures)
+        c.cancel(futures)
         raise
-    finally:
-        cluster.close()
 
 
 class _MergeWriter(_Writer):
     """The client's writer: no asset of its own; it finishes the run with the shards'."""
 
-    def finish_shards(self, shards: Sequence[Shard], results: Sequence[ShardResult], folder: Path, *, keep: bool) -> None:
+    def finish_shards(self, shards: Sequence[Shard], results: Sequence[ShardResult], folder: str, *, keep: bool) -> None:
         report = self.report
         for result in results:
             report.merge(result.report)
@@ -424,21 +534,21 @@ class _MergeWriter(_Writer):
             self._replay(results, folder)
         if self.o.write_data_rows:
             for r in results:
-                path = _base(str(folder), r.index) + ".datarows"
-                if os.path.exists(path):
-                    with open(path, encoding="utf-8") as fh:
+                path = _base(folder, r.index) + ".datarows"
+                if _remote.exists(path):
+                    with _remote.open_file(path, "r") as fh:
                         for line in fh:
                             self.data_rows_out.add_item(line.rstrip("\n"))
         n = sum(r.assets for r in results)
         self._finish(n, sum(r.matched for r in results), sum(r.unscored for r in results),
                      next((r.first_name for r in results if r.first_name), ""))
 
-    def _check_keys(self, shards: Sequence[Shard], folder: Path) -> None:
+    def _check_keys(self, shards: Sequence[Shard], folder: str) -> None:
         """Two assets of two shards must not share a data row key (one process checks it as
         it goes; here the shards' keys are compared once they are all known)."""
         seen: dict[str, tuple[str, str]] = {}
         for shard in shards:
-            with open(_base(str(folder), shard.index) + ".keys", encoding="utf-8") as fh:
+            with _remote.open_file(_base(folder, shard.index) + ".keys", "r") as fh:
                 for line in fh:
                     identity, name = json.loads(line)
                     other = seen.get(identity)
@@ -450,14 +560,14 @@ class _MergeWriter(_Writer):
                         )
                     seen.setdefault(identity, (name, shard.what))
 
-    def _replay(self, results: Sequence[ShardResult], folder: Path) -> None:
+    def _replay(self, results: Sequence[ShardResult], folder: str) -> None:
         """Each shard's rows, in source order, through the chunked output of one process."""
         out: NDJSONOutput = self.rows_out
         for r in results:
-            base = _base(str(folder), r.index)
-            handles = [open(f"{base}.L{level}.ndjson", "rb") for level in range(r.levels)]  # noqa: SIM115
+            base = _base(folder, r.index)
+            handles = [_remote.open_file(f"{base}.L{level}.ndjson", "rb") for level in range(r.levels)]
             try:
-                with open(base + ".index", encoding="ascii") as index:
+                with _remote.open_file(base + ".index", "r") as index:
                     for line in index:
                         for group in line.split():
                             level, count = map(int, group.split(":"))
@@ -472,21 +582,19 @@ class _KeptShards:
     """``--keep-shards``: the shards' files moved into place as ``OUT.shardNNNNN.ndjson``
     (overflow levels as ``OUT.shardNNNNN.overflowN.ndjson``), with ``OUT.manifest.json``."""
 
-    def __init__(self, out: Path, shards: Sequence[Shard], results: Sequence[ShardResult], folder: Path) -> None:
+    def __init__(self, out: Path, shards: Sequence[Shard], results: Sequence[ShardResult], folder: str) -> None:
         self.out = out
-        self.moves: list[tuple[Path, Path]] = []
+        self.moves: list[tuple[str, Path]] = []
         self.overflow_rows = 0
         entries = []
         for shard, r in zip(shards, results):
             files = []
             for level in range(max(r.levels, 1)):
-                tmp = Path(f"{_base(str(folder), r.index)}.L{level}.ndjson")
+                tmp = f"{_base(folder, r.index)}.L{level}.ndjson"
                 tag = f".shard{r.index:05d}" + (f".overflow{level}" if level else "")
                 final = out.with_name(f"{out.stem}{tag}{out.suffix}")
-                if not tmp.exists():
-                    tmp.touch()  # a shard without rows still has its (empty) file
                 if level:
-                    self.overflow_rows += _count_lines(tmp)
+                    self.overflow_rows += r.level_rows[level]
                 self.moves.append((tmp, final))
                 files.append(final.name)
             entries.append({"shard": r.index, "source": shard.what, "files": files, "assets": r.assets,
@@ -499,7 +607,14 @@ class _KeptShards:
 
     def commit(self) -> list[Path]:
         for tmp, final in self.moves:
-            os.replace(tmp, final)
+            if not _remote.exists(tmp):
+                write_text_atomic(final, "")  # a shard without rows still has its (empty) file
+            elif _remote.is_url(tmp):  # shards staged beside a remote OUT: fetched, then uploaded with it
+                with _remote.open_file(tmp, "rb") as src, open(staging_path(final), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.replace(staging_path(final), final)
+            else:
+                os.replace(tmp, final)
         write_text_atomic(self.manifest, self.text)
         keep = {final for _, final in self.moves}
         for stale in output_set(self.out):
@@ -509,8 +624,3 @@ class _KeptShards:
 
     def abort(self) -> None:
         pass  # the files are in the staging folder, removed by convert_sharded
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(1 for _ in fh)

@@ -223,6 +223,12 @@ class Reader(abc.ABC, Generic[O]):
             raise ValueError(f"{type(self).__name__} cannot read shard {shard.what!r}: it does not split")
         return self.read()
 
+    def shard_label_kinds(self, shard: Shard) -> Mapping[str, Collection[Kind]]:
+        """:meth:`label_kinds` of one shard's part: their union over the shards is the whole
+        source's (a sharded run's labels pass runs on the workers). The default gives the
+        whole source's for the first shard and nothing for the others."""
+        return self.label_kinds() if shard.index == 0 else {}
+
     def release(self) -> None:
         """Forget what :meth:`label_kinds` kept for :meth:`read` (a sharded run's client
         never reads: the workers do)."""

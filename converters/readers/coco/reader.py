@@ -57,8 +57,11 @@ _DRIVE = re.compile(r"^[A-Za-z]:/")
 _TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 #: A sharded run splits the images of a split into ranges, one per this many bytes of its
-#: JSON files (each range's worker parses the files again and builds only its images).
-SHARD_BYTES = 48 << 20
+#: JSON files (each range's worker parses the files again and builds only its images, so
+#: ranges are large, and at most SHARD_PARTS of them: parsing a 1 GB file costs seconds, the
+#: conversion of its images minutes).
+SHARD_BYTES = 8 << 20
+SHARD_PARTS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +296,13 @@ class COCOReader(Reader[COCOOptions]):
 
     def shards(self) -> Sequence[Shard]:
         """One shard per split (its files are merged by image, so they are read together),
-        split into image ranges when its files are large (:data:`SHARD_BYTES`), then one
-        for the results files. Nothing is parsed: file names give the split, the first
-        byte tells a results file (a top-level list). SA-1B files (told by their first bytes)
-        come first, as read() yields them: batches of files (:func:`._sa1b.sa1b_batches`)."""
+        or per file when the split's files have no image in common (a folder of per-image or
+        per-batch files); each split into image ranges when its files are
+        large (:data:`SHARD_BYTES`); then one for the results files. File names give the
+        split, the first byte tells a results file (a top-level list); telling disjoint
+        files needs their image lists (parsed by :meth:`label_kinds` already, else here).
+        SA-1B files (told by their first bytes) come first, as read() yields them: batches
+        of files (:func:`._sa1b.sa1b_batches`), nothing parsed."""
         groups: dict[str, list[Path]] = defaultdict(list)
         results: list[Path] = []
         sa1b: list[Path] = []
@@ -313,15 +319,48 @@ class COCOReader(Reader[COCOOptions]):
             self._total = len(sa1b)  # the progress total: one asset per file
         for split in sorted(groups):
             files = groups[split]
-            size = sum(p.stat().st_size for p in files)
-            parts = max(1, -(-size // SHARD_BYTES))
-            names = ", ".join(str(p) for p in files)
-            for k in range(parts):
-                what = names if parts == 1 else f"{names} (images part {k + 1} of {parts})"
-                out.append(Shard(len(out), what, ("split", tuple(str(p) for p in files), k, parts)))
+            kinds = self._apart(files)
+            units = [[p] for p in sorted(files, key=lambda p: (_KIND_ORDER.get(kinds[p], 9), str(p)))] if kinds else [files]
+            for unit in units:
+                size = sum(p.stat().st_size for p in unit)
+                parts = min(SHARD_PARTS, max(1, -(-size // SHARD_BYTES)))
+                names = ", ".join(str(p) for p in unit)
+                for k in range(parts):
+                    what = names if parts == 1 else f"{names} (images part {k + 1} of {parts})"
+                    out.append(Shard(len(out), what, ("split", tuple(str(p) for p in unit), k, parts)))
         if results:
             out.append(Shard(len(out), ", ".join(str(p) for p in results), ("results", tuple(str(p) for p in results))))
         return tuple(out)
+
+    def _apart(self, files: Sequence[Path]) -> dict[Path, str]:
+        """When several files of one split have no image in common, each file's kind (else
+        empty): each then reads alone exactly as in the merge, which only joins what files
+        say of one image (read in the merge's order: by kind, then name)."""
+        if len(files) < 2:
+            return {}
+        seen: set[str] = set()
+        kinds: dict[Path, str] = {}
+        for path in files:
+            data = self._loaded[path] if path in self._loaded else load_coco_file(path)
+            names = _image_names(data)
+            if names is None or not seen.isdisjoint(names):
+                return {}
+            seen.update(names)
+            kinds[path] = file_kind(path, data)
+        return kinds
+
+    def shard_label_kinds(self, shard: Shard) -> Mapping[str, Collection[Kind]]:
+        """The kinds of the shard's files (a split's first image range only; results files
+        declare none)."""
+        if shard.unit[0] == "results" or (shard.unit[0] == "split" and shard.unit[2] > 0):
+            return {}
+        files = self._files
+        self._files = [Path(p) for p in shard.unit[1]]  # SA-1B: told by their first bytes
+        try:
+            return self.label_kinds()
+        finally:
+            self._files = files
+            self._loaded.clear()
 
     def read_shard(self, shard: Shard) -> Iterator[Asset]:
         if shard.unit[0] in ("results", "sa1b"):
@@ -572,6 +611,18 @@ class COCOReader(Reader[COCOOptions]):
             if cat["name"] not in self._labels:
                 self._labels.append(cat["name"])
         return cats
+
+
+def _image_names(data: Any) -> list[str] | None:
+    """The ``file_name`` of every image of a parsed file, or None when the file is not a
+    well-formed object with an ``images`` list (then it is read with its split's files)."""
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, list):
+        return None
+    names = [img.get("file_name") for img in images if isinstance(img, dict)]
+    if len(names) != len(images) or not all(isinstance(n, str) for n in names):
+        return None
+    return [str(n) for n in names]
 
 
 def _starts_list(path: Path) -> bool:

@@ -116,6 +116,10 @@ class CVATReader(Reader[CVATOptions]):
         """One shard per XML file (a task, project or job export is read whole)."""
         return tuple(Shard(i, str(path), (str(path),)) for i, path in enumerate(self.files()))
 
+    def shard_label_kinds(self, shard: Shard) -> Mapping[str, Collection[Kind]]:
+        (path,) = shard.unit
+        return file_kinds(Path(path), self.options, self.context.media)
+
     def read_shard(self, shard: Shard) -> Iterator[Asset]:
         (path,) = shard.unit
         return FileWalker(Path(path), self.options, self.context, self.report).walk()

@@ -16,6 +16,7 @@ full decode), then from a mask PNG; an image with annotations and no size is an 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,14 +133,26 @@ class VOCReader(Reader[VOCOptions]):
         class a segmentation PNG of the dataset can hold (see :mod:`._kinds`)."""
         out: dict[str, set[Kind]] = {}
         for ds in self.datasets:
-            labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP
-            found = dataset_kinds(
-                ds, labelmap, geometry=self.options.geometry, drop_difficult=self.options.difficult == "drop",
-                masks=self.options.masks,
-            )
-            for name, kinds in found.items():
-                out.setdefault(name, set()).update(kinds)
+            self._kinds_into(out, ds)
         return out
+
+    def shard_label_kinds(self, shard: Shard) -> Mapping[str, Collection[Kind]]:
+        """The kinds of the shard's images (their union over a dataset's shards is the
+        dataset's: every rule of :mod:`._kinds` is per image, or any image's)."""
+        i, start, stop, _ = shard.unit
+        ds = self.datasets[i]
+        out: dict[str, set[Kind]] = {}
+        self._kinds_into(out, dataclasses.replace(ds, items=ds.items[start:stop]))
+        return out
+
+    def _kinds_into(self, out: dict[str, set[Kind]], ds: VocDataset) -> None:
+        labelmap = load_labelmap(ds.labelmap) if ds.labelmap is not None else DEFAULT_LABELMAP
+        found = dataset_kinds(
+            ds, labelmap, geometry=self.options.geometry, drop_difficult=self.options.difficult == "drop",
+            masks=self.options.masks,
+        )
+        for name, kinds in found.items():
+            out.setdefault(name, set()).update(kinds)
 
     def read(self) -> Iterator[Asset]:
         for ds in self.datasets:

@@ -265,11 +265,34 @@ class YOLOReader(Reader[YOLOOptions]):
                 rules = self._rules(ds)
             except ConversionError:
                 continue
-            labels = sorted({i.label for i in self._items(ds) if i.label is not None})
-            with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
-                for text in pool.map(_label_text, labels):
-                    if text:
-                        row_kinds(text, rules, out)
+            self._kinds_into(out, self._items(ds), rules)
+        return out
+
+    def _kinds_into(self, out: dict[str, set[Kind]], items: Sequence[_Item], rules: RowRules) -> None:
+        labels = sorted({i.label for i in items if i.label is not None})
+        with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
+            for text in pool.map(_label_text, labels):
+                if text:
+                    row_kinds(text, rules, out)
+
+    def shard_label_kinds(self, shard: Shard) -> Mapping[str, Collection[Kind]]:
+        """The kinds of the rows of the shard's label files (the union over a dataset's
+        shards is the dataset's, rows being read one by one)."""
+        i, start, stop = shard.unit
+        ds = self.datasets[i]
+        out: dict[str, set[Kind]] = {}
+        if self._task(ds) == "classify":
+            return out
+        try:
+            rules = self._rules(ds)
+        except ConversionError:
+            return out
+        report, self.context.report = self.context.report, type(self.context.report)()
+        try:
+            items = self._items(ds)
+        finally:
+            self.context.report = report
+        self._kinds_into(out, items[start:stop], rules)
         return out
 
     # -- reading -------------------------------------------------------------------
