@@ -1,40 +1,54 @@
-"""Benchmark: COCO val2017-sized conversion against a floor measured in the same run.
+"""Benchmark (issue 16): whole processes on a val2017-shaped COCO file, as ratios with targets.
 
-Generates a COCO instances file the size of val2017 (5,000 images, ~37,000 objects: boxes
-and polygons, 80 sparse categories), then times, alternately and several times:
+Generates COCO instances files shaped like val2017 (``--scale 1`` = 5,000 images, ~37,000
+objects: boxes and polygons, 80 sparse categories; ``--scale 10`` = 50,000 images), then
+runs, interleaved and ``--repeat`` times (medians), one process each of:
 
-* **floor**: load the JSON (orjson), build one Labelbox-shaped dict per object, dump every
-  row (orjson) to a file: the least any converter must do;
-* **convert**: ``converters.convert()`` on the same file (validation, geometry checks,
-  ontology, uuids, report, atomic write).
+* **floor**: ``python bench/bench_coco.py --floor SRC OUT``: load the JSON (orjson), build one
+  Labelbox-shaped dict per object, dump every row (orjson): the least any converter must do;
+* **lbconvert**: ``lbconvert convert SRC -o OUT`` as a user runs it (validation, geometry
+  checks, ontology, uuids, report, atomic write);
+* **sdk** (1x by default): ``bench/sdk_coco.py`` run with the Labelbox SDK's python
+  (``--sdk-python``, default ``$LB_ORACLE_PYTHON``): the hand-written SDK conversion.
 
-Prints the medians and the ratio convert/floor (target for the foundation issue: <= 3).
-Machines are noisy: only the ratio means anything.
+Each process's wall time and peak RSS (``os.wait4``) are recorded; the table prints every
+target of the issue with the measured ratio and whether it is met. Machines are noisy: only
+the ratios (measured in the same run, interleaved) mean anything.
 
-    python bench/bench_coco.py [--images 5000] [--repeat 5]
+    python bench/bench_coco.py [--scale 1 10] [--repeat 3] [--sdk-scales 1] [--baseline OTHER/lbconvert]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
-import orjson  # noqa: E402  (the floor uses the fastest JSON library there is)
-
-from _harness import compare, synthetic_coco  # noqa: E402
-from converters import convert  # noqa: E402
+#: Images at scale 1 (val2017).
+IMAGES = 5000
 
 
 def generate(path: Path, *, images: int, seed: int = 0) -> int:
     """val2017-like: 60% of the objects carry a polygon as well as their box."""
+    from _harness import synthetic_coco
+
     return synthetic_coco(path, images=images, polygon_share=0.6, seed=seed)[0]
 
 
 def floor(src: Path, out: Path) -> None:
+    """The least any converter must do: orjson load, one dict per object, orjson dump."""
+    import orjson  # the floor uses the fastest JSON library there is
+
     data = orjson.loads(src.read_bytes())
     names = {c["id"]: c["name"] for c in data["categories"]}
     files = {i["id"]: i["file_name"] for i in data["images"]}
@@ -51,20 +65,98 @@ def floor(src: Path, out: Path) -> None:
             fh.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
 
 
-def ours(src: Path, out: Path) -> None:
-    convert([src], out, fmt="coco", report=out.with_suffix(".report.json"))
+def run(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one child process; a failure stops the bench."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    return wall, usage.ru_maxrss * 1024  # Linux: kilobytes
+
+
+def commands(src: Path, tmp: Path, sdk_python: str | None, baseline: str | None = None) -> dict[str, list[str]]:
+    lbconvert = shutil.which("lbconvert", path=str(Path(sys.executable).parent)) or shutil.which("lbconvert")
+    if lbconvert is None:
+        raise SystemExit("lbconvert is not installed beside this python (pip install -e .)")
+    cmds = {
+        "floor": [sys.executable, str(HERE / "bench_coco.py"), "--floor", str(src), str(tmp / "floor.ndjson")],
+        "lbconvert": [lbconvert, "convert", str(src), "-o", str(tmp / "ours.ndjson")],
+    }
+    if baseline:  # another checkout's lbconvert (e.g. main's), to show what a branch gained
+        cmds["baseline"] = [baseline, "convert", str(src), "-o", str(tmp / "baseline.ndjson")]
+    if sdk_python:
+        cmds["sdk"] = [sdk_python, str(HERE / "sdk_coco.py"), str(src), str(tmp / "sdk.ndjson")]
+    return cmds
+
+
+def measure(scale: int, repeat: int, sdk_python: str | None, tmp: Path,
+            base: int = IMAGES, baseline: str | None = None) -> dict[str, tuple[float, int]]:
+    """Median wall time and peak RSS of each command at one scale (runs interleaved)."""
+    src = tmp / f"instances_x{scale}.json"
+    objects = generate(src, images=base * scale)
+    print(f"scale {scale}x: {base * scale} images, {objects} objects, {src.stat().st_size / 1e6:.1f} MB", flush=True)
+    cmds = commands(src, tmp, sdk_python, baseline)
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    rss: dict[str, list[int]] = {name: [] for name in cmds}
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            wall, peak = run(cmd)
+            times[name].append(wall)
+            rss[name].append(peak)
+    for name in cmds:
+        ts = times[name]
+        print(f"  {name:9} median {statistics.median(ts):7.3f}s (min {min(ts):.3f}, max {max(ts):.3f})  "
+              f"peak RSS {max(rss[name]) / 2**20:7.1f} MiB", flush=True)
+    src.unlink()
+    return {name: (statistics.median(times[name]), max(rss[name])) for name in cmds}
+
+
+def table(results: dict[int, dict[str, tuple[float, int]]]) -> list[tuple[str, str, float, bool]]:
+    """(what, target, measured, met) for every target of issue 16 the run can tell."""
+    rows: list[tuple[str, str, float, bool]] = []
+    for scale, r in sorted(results.items()):
+        ratio = r["lbconvert"][0] / r["floor"][0]
+        rows.append((f"lbconvert / floor, {scale}x (time)", "<= 2.0", ratio, ratio <= 2.0))
+        if "sdk" in r:
+            speedup = r["sdk"][0] / r["lbconvert"][0]
+            rows.append((f"SDK script / lbconvert, {scale}x (time)", ">= 3.5 (5 wanted)", speedup, speedup >= 3.5))
+        if "baseline" in r:
+            gain = r["baseline"][0] / r["lbconvert"][0]
+            rows.append((f"baseline / lbconvert, {scale}x (time)", "(information)", gain, gain >= 1))
+    if 1 in results and 10 in results:
+        growth = results[10]["lbconvert"][1] / results[1]["lbconvert"][1]
+        rows.append(("lbconvert peak RSS 10x / 1x", "<= 1.3", growth, growth <= 1.3))
+    return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--images", type=int, default=5000)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--scale", type=int, nargs="+", default=[1], help="sizes, in val2017s (1 = 5,000 images)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sdk-python", default=os.environ.get("LB_ORACLE_PYTHON"),
+                    help="python with labelbox[data]==5.2.1 for bench/sdk_coco.py (default $LB_ORACLE_PYTHON)")
+    ap.add_argument("--sdk-scales", type=int, nargs="*", default=[1], help="scales the SDK script runs at")
+    ap.add_argument("--baseline", metavar="LBCONVERT", help="also time this lbconvert (another checkout's)")
+    ap.add_argument("--images", type=int, default=IMAGES, help="images at scale 1 (a quick run: fewer)")
+    ap.add_argument("--floor", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.floor:
+        floor(Path(args.floor[0]), Path(args.floor[1]))
+        return 0
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "instances_val2017.json"
-        objects = generate(src, images=args.images)
-        print(f"generated {args.images} images, {objects} objects, {src.stat().st_size / 1e6:.1f} MB")
-        compare(floor, ours, src=src, workdir=Path(tmp), repeat=args.repeat)
+        for scale in args.scale:
+            sdk = args.sdk_python if scale in args.sdk_scales else None
+            results[scale] = measure(scale, args.repeat, sdk, Path(tmp), args.images, args.baseline)
+    print(f"\n{'target':44} {'wanted':18} {'measured':>8}  met")
+    for what, target, value, met in table(results):
+        print(f"{what:44} {target:18} {value:8.2f}  {'yes' if met else 'no'}")
     return 0
 
 

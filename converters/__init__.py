@@ -54,7 +54,7 @@ from .model import (
 )
 from .ontology import Ontology
 from .options import ConvertOptions, WriteOptions
-from .pipeline import Reading, convert, read
+from .pipeline import Reading, convert, derive_ontology, read
 from .readers import Reader, available_formats, get_reader, register_reader
 from .report import Report
 from .writer import Source, write
@@ -107,6 +107,7 @@ __all__ = [
     "WriteOptions",
     "available_formats",
     "convert",
+    "derive_ontology",
     "get_reader",
     "read",
     "register_reader",

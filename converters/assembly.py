@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import geometry
+from . import fastrows, geometry
 from .datarows import DataRowRef
 from .errors import MappingError
 from .matrix import Mode, why_not
@@ -101,6 +101,9 @@ class AssetConverter:
         self._points: dict[int, list[dict[str, float]]] = {}
         self._uuids: set[str] = set()
         self.mask_options = mask_options or MaskOptions()
+        #: The fast lane (:mod:`converters.fastrows`) for plain boxes and valid polygons.
+        self._fast = fastrows.enabled()
+        self._importable: dict[Kind, bool] = {}
 
     def prevalidate(self, assets: Sequence[Asset]) -> None:
         """Check the plain polygons of a batch of image assets in one vectorised pass.
@@ -116,6 +119,10 @@ class AssetConverter:
             for ann in asset.annotations
             if isinstance(ann, Annotation) and type(ann.shape) is Polygon
         ]
+        if self._fast:
+            self._points = fastrows.polygon_points(items) if items else {}
+            self._valid = set(self._points)
+            return
         flags = geometry.valid_polygons(items) if items else []
         valid = [item[0] for item, ok in zip(items, flags) if ok]
         # Valid polygons are written as they are: round all their points in one go too.
@@ -149,6 +156,7 @@ class AssetConverter:
         placed: list[tuple[AnyAnnotation, list[int]]] = []
         read = self.report.read
         min_score = self.o.min_score
+        plain = self._fast and asset.media is Media.IMAGE and min_score is None
         for ann in asset.annotations:
             kind = ann.kind
             read[kind._value_] += 1
@@ -156,7 +164,8 @@ class AssetConverter:
                 self.report.skip(ann.source, kind, *min_score_reason(ann.confidence, min_score))  # type: ignore[arg-type]
                 continue
             try:
-                indexes = self._annotation_rows(asset, ref, ann, rows)
+                fast = self._plain_row(asset, ref, ann, kind, rows) if plain else None
+                indexes = self._annotation_rows(asset, ref, ann, rows) if fast is None else [fast]
             except MappingError as exc:
                 if self.o.on_unmapped == "skip":
                     self.report.skip(ann.source, kind, "unmapped", str(exc))
@@ -209,6 +218,33 @@ class AssetConverter:
         self._uuids.add(uuid)
         return uuid
 
+    def _plain_row(self, asset: Asset, ref: DataRowRef, ann: AnyAnnotation, kind: Kind, rows: AssetRows) -> int | None:
+        """The fast lane: the row of a plain box or valid polygon (no classifications, no
+        confidence) written as it is, or ``None`` for the general path. Same row, same uuid,
+        same report as :meth:`_annotation_rows` gives it (tests/test_fastrows.py)."""
+        if type(ann) is not Annotation or ann.classifications or ann.confidence is not None:
+            return None
+        importable = self._importable.get(kind)
+        if importable is None:
+            importable = self._importable[kind] = why_not(kind, Media.IMAGE, self.o.mode) is None
+        if not importable:
+            return None
+        shape = ann.shape
+        payload: dict[str, Any] | None
+        if type(shape) is Box:
+            payload = fastrows.box_payload(shape, asset.width, asset.height)
+        elif type(shape) is Polygon and id(shape) in self._points:
+            payload = {"polygon": self._points.pop(id(shape))}
+        else:
+            return None
+        if payload is None:
+            return None
+        assert ann.label is not None
+        tool = self.ontology.tool_for(ann.label, kind)
+        row: dict[str, Any] = {"uuid": self._uuid(tool.name, ref, ann.key, ann.source, kind), "dataRow": self._data_row, **self._feature(tool)}
+        row.update(payload)
+        return rows.add(row, tool.name, kind.value)
+
     def _annotation_rows(self, asset: Asset, ref: DataRowRef, ann: AnyAnnotation, rows: AssetRows) -> list[int]:
         media, mode = asset.media, self.o.mode
         if isinstance(ann, Relationship):
@@ -259,7 +295,7 @@ class AssetConverter:
             }
             if ann.classifications:  # each resolved once, and written with what it resolved to
                 row["classifications"] = [
-                    classification_payload(c, self.ontology.classification_for(c, parent=tool), self.ctx)
+                    classification_payload(self.ontology.resolve(c, parent=tool), self.ctx)
                     for c in ann.classifications
                 ]
             self._confidence(row, ann.confidence)
@@ -276,7 +312,7 @@ class AssetConverter:
                 row["polygon"] = self._points.pop(id(shape))
             else:
                 row.update(shape_payload(shape))
-            if media is not Media.GEOSPATIAL and _vanishes(row):  # degrees: north-up boxes have height < 0
+            if media is not Media.GEOSPATIAL and _vanishes(row, out_kind):  # degrees: north-up boxes have height < 0
                 reasons.append(("degenerate-at-output-precision",
                                 "the shape has no extent at the output's precision (0.0001 px)"))
                 continue
@@ -295,10 +331,9 @@ class AssetConverter:
             self.report.skip(ann.source, ann.kind, *reason)
             return []
         scoped = bool(cls.frames or cls.times_ms or cls.message_id is not None)
-        definition = self.ontology.classification_for(cls, scope="index" if scoped else "global")
-        payload = temporal_payload(cls, definition, self.ctx) if cls.times_ms else classification_payload(
-            cls, definition, self.ctx
-        )
+        resolved = self.ontology.resolve(cls, scope="index" if scoped else "global")
+        payload = temporal_payload(resolved, self.ctx) if cls.times_ms else classification_payload(resolved, self.ctx)
+        definition = resolved.definition
         row: dict[str, Any] = {
             "uuid": self._uuid(definition.name, ref, ann.key, ann.source, ann.kind),
             "dataRow": self._data_row,
@@ -320,10 +355,6 @@ class AssetConverter:
             self.report.tally("video-frames-read", obj.frames_read)
         if obj.kind is Kind.MASK:  # DICOM: the form check let no other mask track through
             return [self._dicom_mask_row(ref, obj, tool, rows)]
-        for seg in obj.segments:
-            for kf in seg.keyframes:
-                for c in kf.classifications:
-                    self.ontology.classification_for(c, parent=tool)
         row: dict[str, Any] = {
             "uuid": self._uuid(tool.name, ref, obj.key, obj.source, obj.kind),
             "dataRow": self._data_row,
@@ -331,7 +362,7 @@ class AssetConverter:
         }
         if obj.group_key is not None:
             row["groupKey"] = obj.group_key.value
-        row.update(video_payload(obj, tool, self.ctx))
+        row.update(video_payload(obj, lambda c: self.ontology.resolve(c, parent=tool), self.ctx))
         if not self._keep_keyframes(row, obj):
             return []
         self._confidence(row, obj.confidence)
@@ -372,8 +403,9 @@ class AssetConverter:
         """Drop keyframes whose shape has no extent (a zero-width box row in a CVAT track),
         reported; a track left without keyframes is skipped. Labelbox refuses the row else."""
         segments, dropped = [], 0
-        for seg in row["segments"]:
-            kept = [kf for kf in seg["keyframes"] if not _vanishes(kf)]
+        for seg, source_seg in zip(row["segments"], obj.segments):
+            kept = [kf for kf, skf in zip(seg["keyframes"], source_seg.keyframes)
+                    if not _vanishes(kf, shape_kind(skf.shape))]
             dropped += len(seg["keyframes"]) - len(kept)
             if kept:
                 segments.append({**seg, "keyframes": kept})
@@ -395,16 +427,16 @@ class AssetConverter:
 _IMAGE_SHAPES = frozenset({Box, Point, Polyline, Polygon, MultiPolygon, Mask})
 
 
-def _vanishes(row: Mapping[str, Any]) -> bool:
-    """Whether a repaired shape collapsed once rounded to the row's 4 decimals (a sliver left
-    by clipping a far-away vertex): fewer than 3 distinct polygon points, 2 line points, or a
-    box without width or height. Labelbox refuses such rows."""
-    if "polygon" in row:
-        return len({(p["x"], p["y"]) for p in row["polygon"]}) < 3
-    if "line" in row:
-        return len({(p["x"], p["y"]) for p in row["line"]}) < 2
-    if "bbox" in row:
-        return not (row["bbox"]["width"] > 0 and row["bbox"]["height"] > 0)
+def _vanishes(payload: Mapping[str, Any], kind: Kind) -> bool:
+    """Whether a repaired shape of ``kind`` collapsed once rounded to the payload's 4 decimals
+    (a sliver left by clipping a far-away vertex): fewer than 3 distinct polygon points, 2
+    line points, or a box without width or height. Labelbox refuses such rows."""
+    if kind is Kind.POLYGON:
+        return len({(p["x"], p["y"]) for p in payload["polygon"]}) < 3
+    if kind is Kind.POLYLINE:
+        return len({(p["x"], p["y"]) for p in payload["line"]}) < 2
+    if kind is Kind.BBOX:
+        return not (payload["bbox"]["width"] > 0 and payload["bbox"]["height"] > 0)
     return False
 
 

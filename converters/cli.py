@@ -143,21 +143,37 @@ def _core_values(args: argparse.Namespace, cls: type[Any]) -> dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in cli_fields(cls)}
 
 
-def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked for (importlib.metadata is ~40 ms to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kw: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        parser._print_message(f"{parser.prog} {_version()}\n", sys.stdout)
+        parser.exit()
+
+
+def _parser(full: bool = True) -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
+    """The command line. ``full=False`` is the start-up shortcut of :func:`_parse_convert`:
+    ``convert`` alone, without the reader flags (importing every reader to learn them costs
+    more than a val2017 conversion's rows) and without abbreviations."""
     p = _Parser(
         prog="lbconvert",
         description="Convert annotation exports (COCO, Pascal VOC, YOLO, CVAT, spaCy) into Labelbox import NDJSON.",
+        allow_abbrev=full,
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--version", action=_Version, help="show program's version number and exit")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
-    formats = ["auto", *available_formats()]
+    formats = ["auto", *(available_formats() if full else ())]
 
     c = sub.add_parser(
         "convert",
         help="convert SOURCE into an NDJSON import file",
         epilog=_CONVERT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=full,
     )
     c.add_argument("sources", nargs="+", metavar="SOURCE", help="export file(s) or dataset folder")
     c.add_argument("-o", "--output", required=True, metavar="OUT.ndjson")
@@ -168,6 +184,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     _core_flags(c, ConvertOptions)
     c.add_argument("--quiet", action="store_true", help="no progress bar and no warning lines; errors and the summary only")
     _core_flags(c, GeometryOptions)
+    if not full:
+        return p, {}
     dests = _reader_flags(c)
 
     sub.add_parser("formats", help="list the readers and what each reads")
@@ -178,6 +196,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[str, str]]]:
     o.add_argument("--from", dest="fmt", default="auto", metavar="{" + ",".join(formats) + "}", help="source format (default: auto-detect)")
     o.add_argument("--media", choices=[m.value for m in Media])
     o.add_argument("--class-map", metavar="MAP")
+    o.add_argument("--images", metavar="DIR", help="folder of the images (where the reader needs their sizes)")
     o.add_argument("--mode", default="prelabel", choices=sorted(_MODES))
     o.add_argument("--follow-links", action="store_true", help="open files whose links lead outside the dataset folder")
     _reader_flags(o)
@@ -298,25 +317,36 @@ def _formats() -> int:
 
 
 def _ontology(args: argparse.Namespace, dests: dict[str, tuple[str, str]]) -> int:
-    import os
-    import tempfile
-
-    from .pipeline import convert
+    """Derive the ontology from the labels and the mapping only (no row is built, no mask
+    encoded), and write it atomically; the file equals ``convert --write-ontology``'s."""
+    from .output import check_output_paths, write_text_atomic
+    from .pipeline import derive_ontology
 
     picked = _reader_options(args, dests, args.fmt)
-    with tempfile.TemporaryDirectory() as tmp:
-        options = ConvertOptions(
-            fmt=args.fmt,
-            mode=_MODES[args.mode],
-            media=Media(args.media) if args.media else None,
-            class_map=args.class_map,
-            write_ontology=args.output,
-            follow_links=args.follow_links,
-            reader_options={n: v for (_, n), v in picked.items()},
-            report=os.path.join(tmp, "report.json"),
-        )
-        report = convert(args.sources, os.path.join(tmp, "rows.ndjson"), options)
-    print(f"ontology of {report.assets} assets -> {args.output}", file=sys.stderr)
+    out = Path(args.output)
+    sources = [Path(s) for s in args.sources]
+    check_output_paths(
+        {"-o": out},
+        inputs=[p for p in sources if p.is_file()] + ([Path(args.class_map)] if args.class_map else []),
+        roots=[p if p.is_dir() else p.parent for p in sources if p.exists()],
+        folders={},
+    )
+    options = ConvertOptions(
+        fmt=args.fmt,
+        mode=_MODES[args.mode],
+        media=Media(args.media) if args.media else None,
+        class_map=args.class_map,
+        images=args.images,
+        follow_links=args.follow_links,
+        reader_options={n: v for (_, n), v in picked.items()},
+    )
+    ontology, count = derive_ontology(args.sources, options)
+    write_text_atomic(out, ontology.to_json())
+    print(
+        f"ontology of {count.assets} assets ({len(ontology.tools)} tools, "
+        f"{len(ontology.classifications)} global classifications) -> {out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -338,11 +368,25 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if result.problems else 0
 
 
+def _parse_convert(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``lbconvert convert ...`` parsed without the reader flags, when it needs none: the
+    namespace the full parser gives (reader flags all unset), or ``None`` (the full parser
+    then parses, with its help, abbreviations and errors). Saves the start-up of a run."""
+    if not argv or argv[0] != "convert" or any(a in ("-h", "--help") for a in argv):
+        return None
+    try:
+        args, extra = _parser(full=False)[0].parse_known_args(argv)
+    except (_UsageError, SystemExit):
+        return None
+    return None if extra else args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lbconvert`` with ``argv`` (default: sys.argv[1:]); returns the exit code."""
-    parser, dests = _parser()
+    quick = _parse_convert(list(argv if argv is not None else sys.argv[1:]))
+    parser, dests = (None, {}) if quick is not None else _parser()
     try:
-        args = parser.parse_args(argv)
+        args = quick if quick is not None else parser.parse_args(argv)  # type: ignore[union-attr]
     except _UsageError as exc:
         command = next((a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")), None)
         prog = f"lbconvert {command}" if exc.prog == "lbconvert" and command in _COMMANDS else exc.prog

@@ -44,6 +44,7 @@ from .model import XY, Box, Mask, MultiPolygon, Point, Polygon, Polyline, Shape
 
 __all__ = [
     "valid_polygons",
+    "valid_rings",
     "EPS",
     "Fix",
     "GeometryOptions",
@@ -380,16 +381,24 @@ def valid_polygons(items: Sequence[tuple[Polygon, int | None, int | None]]) -> l
         return [False] * len(items)
     if coords.ndim != 2 or coords.shape[1] != 2:
         return [False] * len(items)
-    ring = np.repeat(np.arange(len(chosen)), counts)
+    result = valid_rings(coords, counts, [(w, h) for _, w, h in chosen])
+    it = iter(result.tolist())
+    return [bool(next(it)) if good else False for good in ok]
+
+
+def valid_rings(coords: np.ndarray, counts: np.ndarray, sizes: Sequence[tuple[int | None, int | None]]) -> np.ndarray:
+    """The test of :func:`valid_polygons` on rings given as one (n, 2) coordinate array,
+    ``counts`` points each, with their image sizes: a boolean per ring."""
+    ring = np.repeat(np.arange(len(counts)), counts)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     ends = starts + counts - 1
     bad = ~(np.abs(coords) <= MAX_COORD).all(axis=1)  # NaN, infinite or beyond MAX_COORD
     repeated = (coords[1:] == coords[:-1]).all(axis=1) & (ring[1:] == ring[:-1])
-    bad_ring = np.bincount(ring[bad], minlength=len(chosen)) > 0
-    bad_ring |= np.bincount(ring[1:][repeated], minlength=len(chosen)) > 0
+    bad_ring = np.bincount(ring[bad], minlength=len(counts)) > 0
+    bad_ring |= np.bincount(ring[1:][repeated], minlength=len(counts)) > 0
     bad_ring |= (coords[starts] == coords[ends]).all(axis=1)
     good_idx = np.flatnonzero(~bad_ring)
-    result = np.zeros(len(chosen), dtype=bool)
+    result = np.zeros(len(counts), dtype=bool)
     if len(good_idx):
         keep = np.isin(ring, good_idx)
         dense = np.searchsorted(good_idx, ring[keep])  # shapely wants indices 0..k-1, no gaps
@@ -398,15 +407,14 @@ def valid_polygons(items: Sequence[tuple[Polygon, int | None, int | None]]) -> l
         # (low, width, height) per ring; an unknown image size checks nothing.
         limits = np.array(
             [(-EPS, w + EPS, h + EPS) if w is not None and h is not None else (-np.inf, np.inf, np.inf)
-             for _, w, h in chosen],
+             for w, h in sizes],
             dtype=np.float64,
         )[good_idx]
         b = shapely.bounds(rings)
         low = limits[:, 0]
         fine &= (b[:, 0] >= low) & (b[:, 1] >= low) & (b[:, 2] <= limits[:, 1]) & (b[:, 3] <= limits[:, 2])
         result[good_idx] = fine
-    it = iter(result.tolist())
-    return [bool(next(it)) if good else False for good in ok]
+    return result
 
 
 def fix_polygon(

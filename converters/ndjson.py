@@ -16,7 +16,7 @@ import colorsys
 import functools
 import hashlib
 import uuid as uuidlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from .model import (
     VideoObject,
 )
 from .errors import ParseError
-from .ontology import ClassDef, OptionDef, Tool
+from .ontology import Resolved, ResolvedAnswer
 
 __all__ = [
     "NAMESPACE",
@@ -52,7 +52,8 @@ __all__ = [
     "annotation_uuid",
     "answer_payload",
     "classification_payload",
-    "option_of",
+    "keyframe_payload",
+    "video_payload",
     "shape_payload",
 ]
 
@@ -166,67 +167,48 @@ class RowContext:
         return {"name": name}
 
 
-def answer_payload(
-    answer: Answer, option: OptionDef | None, ctx: RowContext
-) -> dict[str, Any]:
-    out: dict[str, Any] = ctx.ref(answer.name, option.schema_id if option else None)
+def answer_payload(resolved: ResolvedAnswer, ctx: RowContext) -> dict[str, Any]:
+    """One chosen option, named as the ontology names it (``schemaId`` when it has one)."""
+    answer = resolved.answer
+    out: dict[str, Any] = ctx.ref(answer.name, resolved.option.schema_id)
     if answer.confidence is not None and ctx.keep_confidence:
         out["confidence"] = round(answer.confidence, 6)
-    if answer.classifications:
-        out["classifications"] = [
-            classification_payload(c, _sub(option, c.name), ctx) for c in answer.classifications
-        ]
+    if resolved.classifications:
+        out["classifications"] = [classification_payload(c, ctx) for c in resolved.classifications]
     return out
 
 
-def option_of(definition: ClassDef | None, name: str) -> OptionDef | None:
-    """The ontology option an answer names (None without a definition)."""
-    return definition.option(name) if definition else None
-
-
-def _sub(parent: Tool | OptionDef | None, name: str) -> ClassDef | None:
-    if parent is None:
-        return None
-    return next((c for c in parent.classifications if c.name == name), None)
-
-
-def classification_payload(
-    cls: Classification, definition: ClassDef | None, ctx: RowContext
-) -> dict[str, Any]:
-    """A classification (global or nested), resolved against its ontology definition."""
-    out: dict[str, Any] = ctx.ref(cls.name, definition.schema_id if definition else None)
+def classification_payload(resolved: Resolved, ctx: RowContext) -> dict[str, Any]:
+    """A classification (global or nested), as resolved against the ontology."""
+    cls = resolved.classification
+    out: dict[str, Any] = ctx.ref(cls.name, resolved.definition.schema_id)
     if cls.kind is ClassificationKind.TEXT:
         out["answer"] = cls.text
     elif cls.kind is ClassificationKind.RADIO:
-        a = cls.answers[0]
-        out["answer"] = answer_payload(a, definition.option(a.name) if definition else None, ctx)
+        out["answer"] = answer_payload(resolved.answers[0], ctx)
     else:
-        out["answer"] = [
-            answer_payload(a, definition.option(a.name) if definition else None, ctx)
-            for a in cls.answers
-        ]
+        out["answer"] = [answer_payload(a, ctx) for a in resolved.answers]
     if cls.confidence is not None and ctx.keep_confidence:
         out["confidence"] = round(cls.confidence, 6)
     return out
 
 
-def nested_payloads(
-    classifications: Sequence[Classification], tool: Tool | None, ctx: RowContext
-) -> list[dict[str, Any]]:
-    return [classification_payload(c, _sub(tool, c.name), ctx) for c in classifications]
+#: How a video payload gets a keyframe classification resolved (under the track's tool).
+Resolver = Callable[[Classification], Resolved]
 
 
-def keyframe_payload(kf: Keyframe, tool: Tool | None, ctx: RowContext) -> dict[str, Any]:
+def keyframe_payload(kf: Keyframe, resolve: Resolver, ctx: RowContext) -> dict[str, Any]:
     out: dict[str, Any] = {"frame": kf.frame, **shape_payload(kf.shape)}
     if kf.classifications:
-        out["classifications"] = nested_payloads(kf.classifications, tool, ctx)
+        out["classifications"] = [classification_payload(resolve(c), ctx) for c in kf.classifications]
     return out
 
 
-def video_payload(obj: VideoObject, tool: Tool | None, ctx: RowContext) -> dict[str, Any]:
+def video_payload(obj: VideoObject, resolve: Resolver, ctx: RowContext) -> dict[str, Any]:
+    """A track's keyframes; each keyframe classification is resolved once, by ``resolve``."""
     return {
         "segments": [
-            {"keyframes": [keyframe_payload(kf, tool, ctx) for kf in seg.keyframes]}
+            {"keyframes": [keyframe_payload(kf, resolve, ctx) for kf in seg.keyframes]}
             for seg in obj.segments
         ]
     }

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MappingError, OptionsError, SourceNotFoundError
-from .model import Classification, Kind
+from .model import Answer, Classification, Kind
 
 __all__ = [
     "KIND_PRIORITY",
@@ -45,6 +45,8 @@ __all__ = [
     "ClassDef",
     "Ontology",
     "OptionDef",
+    "Resolved",
+    "ResolvedAnswer",
     "Tool",
     "load_class_map",
     "normalise_name",
@@ -129,6 +131,27 @@ class ClassDef:
         if not nested:
             out["scope"] = self.scope
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedAnswer:
+    """A source answer with the ontology option it was matched to, and its nested
+    classifications resolved under that option."""
+
+    answer: Answer
+    option: OptionDef
+    classifications: tuple[Resolved, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A source classification resolved once against the ontology: its definition and every
+    answer's option, all the way down. Payload code reads features from here and never looks
+    a definition up again by name."""
+
+    classification: Classification
+    definition: ClassDef
+    answers: tuple[ResolvedAnswer, ...] = ()
 
 
 @dataclass(slots=True)
@@ -313,7 +336,15 @@ class Ontology:
     def classification_for(
         self, cls: Classification, *, parent: Tool | OptionDef | None = None, scope: str = "global"
     ) -> ClassDef:
-        """The classification definition for a source classification (global or nested).
+        """The classification definition for a source classification (global or nested);
+        :meth:`resolve` without the answers (registers them all the same)."""
+        return self.resolve(cls, parent=parent, scope=scope).definition
+
+    def resolve(
+        self, cls: Classification, *, parent: Tool | OptionDef | None = None, scope: str = "global"
+    ) -> Resolved:
+        """The definition of a source classification (global or nested), with the option of
+        each answer and each nested classification resolved under it.
 
         Derived ontologies add the classification and its answers as they appear; a given
         ontology raises MappingError for an unknown name, kind or answer.
@@ -338,6 +369,7 @@ class Ontology:
                 f"classification {cls.name!r} is a {cls.kind.value} in the source but a "
                 f"{found.type} in the ontology ({where})"
             )
+        answers = []
         for answer in cls.answers:
             option = found.option(answer.name)
             if option is None:
@@ -348,9 +380,9 @@ class Ontology:
                     )
                 option = OptionDef(value=answer.name)
                 found.options.append(option)
-            for sub in answer.classifications:
-                self.classification_for(sub, parent=option)
-        return found
+            nested = tuple(self.resolve(sub, parent=option) for sub in answer.classifications)
+            answers.append(ResolvedAnswer(answer, option, nested))
+        return Resolved(cls, found, tuple(answers))
 
     # -- sharded runs (issue 17) -----------------------------------------------------
 

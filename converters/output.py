@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._atomic import staging_path, write_atomic
+from ._fast import enabled
 from ._json import dumps_line
 from .datarows import DataRowRef
 from .errors import WriteError
@@ -115,6 +116,7 @@ class NDJSONOutput:
         self.series: list[_Series] = []
         self.rows_written = 0
         self.overflow_rows = 0
+        self._fast = enabled()  # LBCONVERT_NO_FAST_PATH=1: every data row takes the per-feature count
 
     def _level(self, level: int) -> _Series:
         while len(self.series) <= level:
@@ -127,6 +129,10 @@ class NDJSONOutput:
 
     def write_data_row(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
         """Write all rows of one data row: ``(feature name, row)`` pairs."""
+        if 0 < len(rows) <= self.per_row_limit and self._fast:  # no feature can pass the limit: all in the main series
+            self._level(0).write([dumps_line(row) for _, row in rows])
+            self.rows_written += len(rows)
+            return
         per_name: Counter[str] = Counter()
         by_level: dict[int, list[bytes]] = {}
         for name, row in rows:

@@ -41,8 +41,8 @@ from .model import (
     Shape,
     VideoObject,
 )
-from .ndjson import RowContext, answer_payload, instance_colours, option_of
-from .ontology import ClassDef
+from .ndjson import RowContext, answer_payload, instance_colours
+from .ontology import Resolved
 
 __all__ = [
     "GEO_DECIMALS",
@@ -184,16 +184,17 @@ def geo_payload(shape: Box | Point | Polyline | Polygon) -> dict[str, Any]:
 # --------------------------------------------------------------------------- audio
 
 
-def temporal_payload(cls: Classification, definition: ClassDef | None, ctx: RowContext) -> dict[str, Any]:
+def temporal_payload(resolved: Resolved, ctx: RowContext) -> dict[str, Any]:
     """An audio classification over millisecond ranges: ``answer`` is always a list whose
     items carry the ranges (``{"value", "frames"}`` for free text)."""
-    out: dict[str, Any] = ctx.ref(cls.name, definition.schema_id if definition else None)
+    cls = resolved.classification
+    out: dict[str, Any] = ctx.ref(cls.name, resolved.definition.schema_id)
     ranges = [{"start": s, "end": e} for s, e in cls.times_ms]
     if cls.kind is ClassificationKind.TEXT:
         out["answer"] = [{"value": cls.text, "frames": ranges}]
     else:
         out["answer"] = [
-            {**answer_payload(a, option_of(definition, a.name), ctx), "frames": ranges} for a in cls.answers
+            {**answer_payload(a, ctx), "frames": ranges} for a in resolved.answers
         ]
     if cls.confidence is not None and ctx.keep_confidence:
         out["confidence"] = round(cls.confidence, 6)

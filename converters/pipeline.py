@@ -8,14 +8,16 @@ checks every output path first, then hands that reading to :func:`converters.wri
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _remote
 from .errors import InputError, NoAssetsError, OptionsError, SourceNotFoundError
+from .features import FeatureCount, register_features
 from .model import Asset, Media
+from .ontology import Ontology, load_class_map
 from .options import ConvertOptions, build
 from .readers import ReadContext, Reader, available_formats, get_reader
 from .report import Report
@@ -27,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .options import ConvertKeywords
 
-__all__ = ["ConvertOptions", "Reading", "build_reader", "convert", "detect_format", "read"]
+__all__ = ["ConvertOptions", "Reading", "build_reader", "convert", "derive_ontology", "detect_format", "read"]
 
 #: The order auto-detection tries readers in (more specific formats first).
 _DETECT_ORDER = ("coco", "cvat", "voc", "yolo", "spacy")
@@ -51,15 +53,23 @@ class Reading:
 def detect_format(sources: Sequence[Path]) -> str:
     """The reader name whose ``sniff`` accepts the first SOURCE."""
     first = sources[0]
+    # Built-ins first, before the entry points are even looked up (that scan costs a start-up).
+    for name in _DETECT_ORDER:
+        if _sniffs(name, first):
+            return name
     order = [n for n in _DETECT_ORDER if n in available_formats()]
     order += [n for n in available_formats() if n not in order]
-    for name in order:
-        try:
-            if get_reader(name).sniff(first):
-                return name
-        except ImportError:
-            continue
+    for name in order[len(_DETECT_ORDER):]:
+        if _sniffs(name, first):
+            return name
     raise InputError(f"{first}: cannot tell which format this is; name it with --from ({', '.join(order)})")
+
+
+def _sniffs(name: str, path: Path) -> bool:
+    try:
+        return get_reader(name).sniff(path)
+    except ImportError:
+        return False
 
 
 def build_reader(
@@ -254,6 +264,40 @@ def _convert(
     reading = _reading(sources, options, report)
     return write(reading.assets, out_path, options.write_options(), reader_report=report, source=reading.source,
                  progress=progress)
+
+
+def derive_ontology(
+    sources: Sequence[str | Path], options: ConvertOptions | None = None, **kw: Unpack[ConvertKeywords]
+) -> tuple[Ontology, FeatureCount]:
+    """The ontology a conversion of ``sources`` would derive (``convert(..., write_ontology=)``),
+    without converting: the readers' labels and kinds, the class map, the mode and the
+    media decide it; no mask is decoded or encoded and no row is built.
+
+    Options as for :func:`convert` (``fmt``, ``mode``, ``media``, ``class_map``,
+    ``follow_links``, ``reader_options``, ``on_unmapped`` matter). Returns the ontology
+    (:meth:`Ontology.to_json` is the file ``lbconvert ontology`` writes) and what was looked at.
+
+    Raises:
+        ConversionError: bad input or options (as :func:`convert` would raise them), or
+            a source with no asset at all.
+    """
+    options = _options(options, kw, "derive_ontology")
+    if options.ontology is not None:
+        raise OptionsError("{ontology} is given: there is nothing to derive", fields=("ontology",))
+    report = Report(inputs=[str(s) for s in sources], options=_options_dict(options))
+    reading = _reading(sources, options, report)
+    class_map = (
+        dict(options.class_map) if isinstance(options.class_map, Mapping)
+        else load_class_map(options.class_map) if options.class_map else None
+    )
+    ontology = Ontology.derived(class_map=class_map)
+    ontology.declare(reading.source.label_kinds())
+    count = register_features(reading.assets, ontology, mode=options.mode_value, media=options.media_value,
+                              on_unmapped=options.on_unmapped, geometry_options=options.geometry)
+    if count.assets == 0:
+        assert reading.source.no_assets is not None
+        raise reading.source.no_assets(report)
+    return ontology, count
 
 
 def _check_sources_against_outputs(sources: Sequence[str | Path], out: Path, report: Path, o: ConvertOptions) -> None:

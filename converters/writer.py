@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._fast import enabled
 from .assembly import AssetConverter, RowOptions
 from .datarows import DataRowMap, KeyResolver
 from .errors import DataRowError, NoAssetsError, OptionsError
@@ -148,6 +149,19 @@ class _Writer:
         )
 
     def run(self, assets: Iterable[Asset], progress: Progress | None) -> Report:
+        """:meth:`_run` with the collector's young generation raised to :data:`_GC_YOUNG`
+        allocations (restored after): the rows of an asset are short-lived and mostly freed by
+        reference counting before a collection would scan them; at the default (700) the
+        collector scans them again and again (measured: ~13% of a val2017-sized conversion)."""
+        threshold = gc.get_threshold()
+        if enabled():
+            gc.set_threshold(max(threshold[0], _GC_YOUNG), *threshold[1:])
+        try:
+            return self._run(assets, progress)
+        finally:
+            gc.set_threshold(*threshold)
+
+    def _run(self, assets: Iterable[Asset], progress: Progress | None) -> Report:
         o, report = self.o, self.report
         if o.mask_format == "uri" and o.mask_url_prefix is None:
             report.note(
@@ -314,6 +328,9 @@ def _check_paths(o: WriteOptions, out: Path, report: Path, source: Source) -> No
     folders = {"--mask-dir": Path(o.mask_dir) if o.mask_dir else None}
     check_output_paths(outputs, inputs=inputs, roots=list(source.roots), folders=folders)
 
+
+#: The collector's young-generation threshold while writing (Python's default is 700).
+_GC_YOUNG = 20_000
 
 #: Assets read ahead and handled together (vectorised polygon checks); small enough that
 #: memory stays flat, large enough that the vectorised calls pay off.

@@ -18,12 +18,12 @@ PACKAGE = Path(converters.__file__).parent
 #: Layer of each top-level module: a module imports only modules of lower layers.
 #: model <- readers, geometry, masks, ontology <- writer <- pipeline <- cli.
 LAYERS = {
-    "errors": 0, "model": 0, "_json": 0, "_atomic": 0, "_remote": 1,
+    "errors": 0, "model": 0, "_json": 0, "_atomic": 0, "_fast": 0, "_remote": 1,
     "report": 1, "matrix": 1, "masks": 1, "datarows": 1, "ontology": 1,
     "geometry": 2, "readers": 2,
     "options": 3, "ndjson": 3,
-    "payloads": 4, "output": 4,
-    "assembly": 5, "validate": 5,
+    "payloads": 4, "output": 4, "fastrows": 4,
+    "assembly": 5, "validate": 5, "features": 5,
     "writer": 6,
     "sharding": 7,
     "pipeline": 8,
@@ -32,7 +32,7 @@ LAYERS = {
     "cli": 9, "__init__": 10, "__main__": 10,
 }  # fmt: skip
 #: What readers may use besides each other: they know nothing of ontologies, rows or output.
-READERS_MAY_IMPORT = {"errors", "model", "report", "masks", "_json"}
+READERS_MAY_IMPORT = {"errors", "model", "report", "masks", "_json", "_fast"}
 #: Import cycles still allowed: none. Part 4 of issue 15 removed the last two (coco <-> its
 #: results module, cvat -> stream <-> video): helpers take values, callables and protocols,
 #: never their reader. A new cycle anywhere fails the test.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import io
 from pathlib import Path
@@ -38,7 +40,7 @@ from converters.ndjson import (
     utf16_offset,
     video_payload,
 )
-from converters.ontology import ClassDef, OptionDef
+from converters.ontology import ClassDef, Ontology, OptionDef
 
 
 @pytest.mark.parametrize(
@@ -96,12 +98,27 @@ def test_classification_payload__names_and_ids() -> None:
         schema_id="c" * 25,
         options=[OptionDef(value="red", schema_id="o" * 25, classifications=[ClassDef(name="shade", type="text", schema_id="s" * 25)])],
     )
-    by_name = classification_payload(nested, definition, RowContext(use_ids=False))
+    given = Ontology([], [definition], fixed=True)
+    resolved = given.resolve(nested)
+    assert resolved.definition is definition and resolved.answers[0].option is definition.options[0]
+    by_name = classification_payload(resolved, RowContext(use_ids=False))
     assert by_name == {"name": "colour", "answer": {"name": "red", "classifications": [{"name": "shade", "answer": "dark"}]}}
-    by_id = classification_payload(nested, definition, RowContext(use_ids=True))
+    by_id = classification_payload(resolved, RowContext(use_ids=True))
     assert by_id == {"schemaId": "c" * 25, "answer": {"schemaId": "o" * 25, "classifications": [{"schemaId": "s" * 25, "answer": "dark"}]}}
-    check = classification_payload(Classification.checklist("tags", ["a", "b"]), None, RowContext())
+    derived = Ontology.derived()
+    check = classification_payload(derived.resolve(Classification.checklist("tags", ["a", "b"])), RowContext())
     assert check == {"name": "tags", "answer": [{"name": "a"}, {"name": "b"}]}
+    assert [o.value for o in derived.classifications[0].options] == ["a", "b"]
+
+
+def test_payloads_read_the_resolved_tree_not_names() -> None:
+    """The payload writes the option the answer was resolved to; it does not look the answer
+    up again by name (an option swapped in the resolved tree is what comes out)."""
+    definition = ClassDef(name="colour", type="radio", schema_id="c" * 25, options=[OptionDef(value="red", schema_id="o" * 25)])
+    resolved = Ontology([], [definition], fixed=True).resolve(Classification.radio("colour", "red"))
+    renamed = dataclasses.replace(resolved.answers[0], option=OptionDef(value="red", schema_id="x" * 25))
+    out = classification_payload(dataclasses.replace(resolved, answers=(renamed,)), RowContext(use_ids=True))
+    assert out["answer"] == {"schemaId": "x" * 25}
 
 
 def test_video_payload__segments_and_keyframes() -> None:
@@ -114,7 +131,7 @@ def test_video_payload__segments_and_keyframes() -> None:
             Segment(keyframes=(Keyframe(frame=9, shape=Point(x=5, y=6), classifications=(Classification.radio("q", "a"),)),)),
         ),
     )
-    out = video_payload(obj, None, RowContext())
+    out = video_payload(obj, Ontology.derived().resolve, RowContext())
     assert [[k["frame"] for k in s["keyframes"]] for s in out["segments"]] == [[1, 5], [9]]
     assert out["segments"][1]["keyframes"][0]["classifications"] == [{"name": "q", "answer": {"name": "a"}}]
 

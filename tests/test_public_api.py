@@ -12,7 +12,7 @@ from converters.options import ConvertKeywords, ConvertOptions, WriteKeywords, W
 
 PUBLIC = {
     # the calls
-    "convert", "read", "write", "available_formats", "get_reader", "register_reader",
+    "convert", "derive_ontology", "read", "write", "available_formats", "get_reader", "register_reader",
     # options, results, readers
     "ConvertOptions", "WriteOptions", "GeometryOptions", "Mode", "Ontology", "Reader", "Reading", "Report", "Source",
     # the model

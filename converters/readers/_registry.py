@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import warnings
 from typing import Any
-from importlib.metadata import entry_points
 from types import MappingProxyType
 
 from ..errors import UnknownFormatError
@@ -48,6 +47,14 @@ ALIASES = MappingProxyType({"pascal-voc": "voc", "pascal_voc": "voc", "spacy-ner
 
 _runtime: dict[str, type[Reader[Any]]] = {}
 _entry_points: dict[str, object] | None = None
+
+
+def entry_points(group: str) -> Any:
+    """``importlib.metadata.entry_points``, imported on first use: the import and the scan
+    cost a start-up (~40 ms), paid only when a name is not a built-in reader."""
+    from importlib.metadata import entry_points as scan
+
+    return scan(group=group)
 
 
 def _load_entry_points() -> dict[str, object]:

@@ -35,11 +35,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ... import _fast
 from ...errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
 from ...model import Annotation, Asset, Classification, Kind, Media, SourceRef
 from ._files import file_kind, load_coco_file
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
+from ._plain import plain_annotation
 from ._results import ResultsInput, read_results
 from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
 from .._images import image_size
@@ -55,6 +57,7 @@ _SPLIT = re.compile(r"^(?:instances|person_keypoints|captions|labels|panoptic|st
 _DRIVE = re.compile(r"^[A-Za-z]:/")
 #: "annotations" holding [text, {...}] pairs: a NER Annotator (spaCy family) file, not COCO.
 _TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
+_POLYGON, _BBOX = frozenset({Kind.POLYGON}), frozenset({Kind.BBOX})
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 #: A sharded run splits the images of a split into ranges, one per this many bytes of its
 #: JSON files (each range's worker parses the files again and builds only its images, so
@@ -198,6 +201,7 @@ class COCOReader(Reader[COCOOptions]):
         self._labels: list[str] = []
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
+        self._fast = _fast.enabled()  # the plain-object lanes (_plain.py); LBCONVERT_NO_FAST_PATH=1: off
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
         self.sa1b = SA1BReader(self.report, self.objects, self.options.sa1b_class, self._image_name, self.asset)
@@ -249,11 +253,20 @@ class COCOReader(Reader[COCOOptions]):
                         out.setdefault(seg_name, set()).add(Kind.MASK)
                 name = names.get(str(ann.get("category_id")))
                 if isinstance(name, str):
-                    out.setdefault(name, set()).update(self._kinds_of(ann))
+                    kinds = out.get(name)
+                    if kinds is None:
+                        kinds = out[name] = set()
+                    kinds.update(self._kinds_of(ann))
         return out
 
-    def _kinds_of(self, ann: Mapping[str, Any]) -> set[Kind]:
+    def _kinds_of(self, ann: Mapping[str, Any]) -> Collection[Kind]:
         seg, bbox = ann.get("segmentation"), ann.get("bbox")
+        if self._fast and self.options.geometry == "auto" and type(seg) is list and ann.get("iscrowd") not in (1, True):
+            # the plain objects' answers, without building a set each (val2017: every object)
+            if seg:
+                return _POLYGON
+            if bbox is not None and bbox != []:
+                return _BBOX
         has_seg = seg is not None and seg != [] and seg != {}
         want, kinds = self.options.geometry, set()
         if has_seg and (want in ("segmentation", "both") or want == "auto"):
@@ -455,7 +468,13 @@ class COCOReader(Reader[COCOOptions]):
     def _build(self, raw: Iterable[_Pending], image: ImageEntry) -> list[Any]:
         """The model annotations of one image from its grouped raw annotations."""
         out: list[Any] = []
+        plain = self.options.geometry == "auto" and self._fast
         for p in raw:
+            if plain and p.cat is not None and p.shapes:
+                a = plain_annotation(p.file, p.ann, p.cat)
+                if a is not None:
+                    out.append(a)
+                    continue
             loc = _location(p.file, p.ann, p.index)
             if p.cat is None:  # panoptic segment list
                 out.extend(panoptic_annotations(
