@@ -17,6 +17,8 @@ What each file kind becomes (the kind is read from the file, not only its name):
 * labels_*: image-level labels, one ``tags`` checklist per image.
 * panoptic: see ``_panoptic``. Captions: no Labelbox target on images, so reported.
 * results (a top-level list, model output): names and sizes from ``--coco-images``.
+* SA-1B per-image files (``{"image": {...}, "annotations": [...]}``) and folders of them:
+  one asset per file, streamed; see ``_sa1b``.
 
 Coordinates: COCO's are already ours (absolute, continuous, top-left corner), so boxes,
 polygons and keypoints pass through unchanged. Category ids are looked up, never used as
@@ -41,9 +43,10 @@ from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._plain import plain_annotation
 from ._results import ResultsInput, read_results
+from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
 from .._images import image_size
 from .._paths import Confinement, clean_relative, resolve_inside
-from ..base import Reader, Shard, check_options, option
+from ..base import Reader, Shard, check_options, option, option_error
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
 
@@ -100,6 +103,11 @@ class COCOOptions:
         "their path relative to this folder (default: by their base name)",
         flag="--path-root",
     )
+    sa1b_class: str = option(
+        "object",
+        help="class name of SA-1B masks (SA-1B files have no categories)",
+        flag="--sa1b-class",
+    )
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -107,6 +115,8 @@ class COCOOptions:
             self.keypoint_name.format_map({"class": "c", "keypoint": "k", "index": 1})
         except (KeyError, ValueError, IndexError) as exc:
             raise ValueError(f"--coco-keypoint-name {self.keypoint_name!r}: bad template ({exc})") from None
+        if not self.sa1b_class.strip():
+            raise option_error(self, "sa1b_class", "must be a class name, not empty")
 
 
 def _split_of(path: Path) -> str:
@@ -135,11 +145,13 @@ def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
     if source.is_file():
         return [source]
     conf = Confinement(source, follow_links)
-    for pattern in ("annotations/*.json", "*.json", "*/_annotations.coco.json", "*/annotations/*.json"):
+    # */sa_*.json: SA-1B's tar files unpacked side by side (sa_000000/sa_1.json, sa_000001/...)
+    for pattern in ("annotations/*.json", "*.json", "*/_annotations.coco.json", "*/annotations/*.json", "*/sa_*.json"):
         found = sorted(p for p in source.glob(pattern) if p.is_file())
         if found:
             return [conf.check(p) for p in found]
-    raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json)")
+    raise SourceNotFoundError(source, "no COCO JSON files found (looked in annotations/, the folder, */_annotations.coco.json, "
+                          "*/annotations/, */sa_*.json)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,13 +197,23 @@ class COCOReader(Reader[COCOOptions]):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.files = [p for s in self.sources for p in find_coco_files(s, follow_links=self.context.follow_links)]
+        self._files: list[Path] | None = None
         self._labels: list[str] = []
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
         self._fast = _fast.enabled()  # the plain-object lanes (_plain.py); LBCONVERT_NO_FAST_PATH=1: off
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
+        self.sa1b = SA1BReader(self.report, self.objects, self.options.sa1b_class, self._image_name, self.asset)
+
+    @property
+    def files(self) -> list[Path]:
+        """The COCO JSON files of the sources, listed on first use: a sharded run's task reads
+        the files its shard names, and listing a SOURCE of 11M SA-1B files (~35 us a file,
+        links checked) in every task would cost minutes a task (bench/bench_dask.py)."""
+        if self._files is None:
+            self._files = [p for s in self.sources for p in find_coco_files(s, follow_links=self.context.follow_links)]
+        return self._files
 
     def labels(self) -> Sequence[str]:
         return tuple(self._labels)
@@ -205,9 +227,16 @@ class COCOReader(Reader[COCOOptions]):
         to the same kind whatever order the objects come in."""
         out: dict[str, set[Kind]] = {}
         for path in self.files:
-            if path not in self._loaded:
-                self._loaded[path] = load_coco_file(path)
-            data = self._loaded[path]
+            # SA-1B files are not parsed here (their kinds follow from the options) nor kept:
+            # read() streams them, one at a time
+            if path in self._loaded:
+                data = self._loaded[path]
+            else:
+                data = None if looks_sa1b(path) else load_coco_file(path)
+            if data is None or is_sa1b(data):
+                out.setdefault(self.options.sa1b_class, set()).update(sa1b_kinds(self.options.geometry))
+                continue
+            self._loaded[path] = data
             if not isinstance(data, dict):
                 continue  # a results file: its categories are in --coco-images
             # a scan only: anything malformed is left for read() to refuse with its one-line error
@@ -250,15 +279,21 @@ class COCOReader(Reader[COCOOptions]):
     def read(self) -> Iterator[Asset]:
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         results: list[CocoFile] = []
+        sa1b = 0
         for path in self.files:
             data = self._loaded.pop(path) if path in self._loaded else load_coco_file(path)
+            if is_sa1b(data):  # one asset per file, yielded now: nothing of it is kept
+                sa1b += 1
+                self._total = len(self.files)  # exact for a folder of SA-1B files; set below otherwise
+                yield self.sa1b.read_file(path, data)
+                continue
             kind = file_kind(path, data)
             if kind != "results" and not isinstance(data, dict):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
             f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
                          role=_role_of(path, kind))
             (results if kind == "results" else groups[f.split]).append(f)
-        self._total = sum(max(_count(f.data.get("images")) for f in fs) for fs in groups.values())
+        self._total = sa1b + sum(max(_count(f.data.get("images")) for f in fs) for fs in groups.values())
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from self._read_split(split, files)
@@ -278,12 +313,23 @@ class COCOReader(Reader[COCOOptions]):
         per-batch files); each split into image ranges when its files are
         large (:data:`SHARD_BYTES`); then one for the results files. File names give the
         split, the first byte tells a results file (a top-level list); telling disjoint
-        files needs their image lists (parsed by :meth:`label_kinds` already, else here)."""
+        files needs their image lists (parsed by :meth:`label_kinds` already, else here).
+        SA-1B files (told by their first bytes) come first, as read() yields them: batches
+        of files (:func:`._sa1b.sa1b_batches`), nothing parsed."""
         groups: dict[str, list[Path]] = defaultdict(list)
         results: list[Path] = []
+        sa1b: list[Path] = []
         for path in self.files:
+            if looks_sa1b(path):
+                sa1b.append(path)
+                continue
             (results if _starts_list(path) else groups[_split_of(path)]).append(path)
         out: list[Shard] = []
+        for batch in sa1b_batches(sa1b):
+            what = str(batch[0]) if len(batch) == 1 else f"{batch[0]} .. {batch[-1]} ({len(batch)} SA-1B files)"
+            out.append(Shard(len(out), what, ("sa1b", tuple(str(p) for p in batch))))
+        if sa1b and not groups and not results:
+            self._total = len(sa1b)  # the progress total: one asset per file
         for split in sorted(groups):
             files = groups[split]
             kinds = self._apart(files)
@@ -319,28 +365,32 @@ class COCOReader(Reader[COCOOptions]):
     def shard_label_kinds(self, shard: Shard) -> Mapping[str, Collection[Kind]]:
         """The kinds of the shard's files (a split's first image range only; results files
         declare none)."""
-        if shard.unit[0] == "results" or shard.unit[2] > 0:
+        if shard.unit[0] == "results" or (shard.unit[0] == "split" and shard.unit[2] > 0):
             return {}
-        files = self.files
-        self.files = [Path(p) for p in shard.unit[1]]
+        files = self._files
+        self._files = [Path(p) for p in shard.unit[1]]  # SA-1B: told by their first bytes
         try:
             return self.label_kinds()
         finally:
-            self.files = files
+            self._files = files
             self._loaded.clear()
 
     def read_shard(self, shard: Shard) -> Iterator[Asset]:
-        if shard.unit[0] == "results":
+        if shard.unit[0] in ("results", "sa1b"):
             return self._read_files([Path(p) for p in shard.unit[1]], None)
         _, files, k, parts = shard.unit
         return self._read_files([Path(p) for p in files], (k, parts))
 
     def _read_files(self, paths: list[Path], part: tuple[int, int] | None) -> Iterator[Asset]:
-        """The assets of some files: one split (image range ``part``) or the results files."""
+        """The assets of some files: one split (image range ``part``), the results files, or
+        SA-1B files (yielded as they are parsed, as read() does)."""
         split: list[CocoFile] = []
         results: list[CocoFile] = []
         for path in paths:
             data = load_coco_file(path)
+            if is_sa1b(data):
+                yield self.sa1b.read_file(path, data)
+                continue
             kind = file_kind(path, data)
             if kind != "results" and not isinstance(data, dict):
                 raise ParseError(path, "top level must be an object (or a list, for a results file)")
