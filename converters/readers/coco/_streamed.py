@@ -1,0 +1,253 @@
+"""A streamed COCO file turned into assets, one image's annotations at a time.
+
+:func:`prepare` runs before anything is yielded (from ``label_kinds()``, which the writer
+asks first): the top level (images, categories) is indexed with the reader's own checks,
+then one scan over the annotations checks each one's image and category (so a bad id fails
+before any asset is built, as when the file is read whole), and learns the file's kind, the
+kinds each class is written with, and whether each image's annotations are **contiguous**.
+
+:func:`stream_assets` then reads the annotations again and yields an image's asset as soon
+as its run of annotations ends: only that image's raw annotations exist at once. Images
+without annotations are yielded at their place in ``images`` (before the next annotated
+image that follows them there), so an image-ordered file gives exactly the assets, in the
+same order, as reading it whole.
+
+When an image's annotations are **not contiguous** (or the file shares its split with other
+files, whose objects merge by image), no asset can be yielded before the whole file is seen:
+the file is then read whole (:meth:`Streamed.whole`, with a report note saying why), which
+keeps every rule that needs all of an image's annotations (repeated ids, composite masks,
+the per-row limit) exact, at the cost of memory for that file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ...errors import ParseError
+from ...model import Asset, Kind, SourceRef
+from ...report import Report
+from . import _stream
+from ._files import is_geometric, kind_of_annotations, load_coco_file
+from ._objects import Category, CocoFile, ImageEntry
+
+__all__ = ["Pending", "Streamed", "prepare", "stream_assets"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A raw annotation waiting for its image to be yielded (built then, not before)."""
+
+    file: CocoFile
+    ann: Mapping[str, Any]
+    index: int
+    cats: Mapping[str, Category]
+    #: ``None`` for a panoptic entry (its segments name their own categories).
+    cat: Category | None
+    #: False for a keypoints annotation whose object is already in an instances file.
+    shapes: bool
+
+
+class Host(Protocol):
+    """What streaming takes from the COCO reader (a protocol: this module does not import it)."""
+
+    @property
+    def report(self) -> Report: ...
+
+    def index_images(self, f: CocoFile, images: dict[str, ImageEntry], order: list[str]) -> dict[str, str]: ...
+
+    def categories(self, f: CocoFile) -> dict[str, Category]: ...
+
+    def image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], index: int) -> str: ...
+
+    def category_of(self, f: CocoFile, ann: Mapping[str, Any], cats: Mapping[str, Category], index: int) -> Category: ...
+
+    def captions(self, f: CocoFile, anns: Iterable[Any] | None = None) -> None: ...
+
+    def scan_kinds(self, ann: Any, names: Mapping[str, Any], out: dict[str, set[Kind]]) -> None: ...
+
+    def image_asset(self, name: str, image: ImageEntry, raw: Iterable[Pending],
+                    tags: Mapping[str, SourceRef] | None, split: str) -> Asset: ...
+
+
+@dataclass(slots=True)
+class Streamed:
+    """One prepared streamed file: its top level indexed, its annotations scanned.
+
+    Attributes:
+        file: the file (``data`` is its top level without ``annotations`` and ``images``).
+        images / order / by_id: the image index (file_name -> entry, file order, id -> name).
+        cats: category id -> category.
+        kinds: the kinds each class is written with (``label_kinds``).
+        contiguous: every image's annotations form one run in the file.
+        annotated: per image (index in ``order``), 1 when it has annotations.
+    """
+
+    file: CocoFile
+    images: int
+    index: dict[str, ImageEntry]
+    order: list[str]
+    by_id: dict[str, str]
+    cats: dict[str, Category]
+    kinds: dict[str, set[Kind]]
+    contiguous: bool
+    annotated: bytearray
+
+    def whole(self, report: Report, files: int) -> None:
+        """Fall back to the whole file (see the module docstring), noting why in the report."""
+        why = "shares its split with other files (objects merge by image)" if files > 1 else \
+            "lists some image's annotations in more than one run"
+        report.note("coco-stream-whole", f"{self.file.name} {why}: read whole, not streamed "
+                    "(memory grows with the file)")
+        self.file.data = load_coco_file(self.file.path)
+
+
+def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], str]) -> Streamed | None:
+    """Index and scan a streamed file; None when it cannot be streamed (a results list, or a
+    top level the whole-file path must refuse with its own error)."""
+    head = _stream.read_head(path)
+    if head is None or not head.has_annotations:
+        return None  # a small or malformed file: the whole-file path reads (or refuses) it
+    head.complete("images", "categories")
+    top = head.top
+    raw_cats = top.get("categories")
+    names = {str(c.get("id")): c.get("name") for c in raw_cats if isinstance(c, dict)} if isinstance(raw_cats, list) else {}
+    raw_images = top.get("images")
+    # contiguity is judged on the raw file_name (an image listed twice is one image)
+    raw_names = {str(i.get("id")): i.get("file_name") for i in raw_images if isinstance(i, dict)} \
+        if isinstance(raw_images, list) else {}
+    kinds: dict[str, set[Kind]] = {}
+    first: list[dict[str, Any]] = []  # the first 50 annotation objects tell the kind
+    head_items: list[Any] = []  # the first 50 items, checked once the kind is known
+    geometric = False
+    done: set[Any] = set()
+    current: Any = None
+    contiguous = True
+    checks: _Checks | None = None
+    for index, ann in enumerate(_stream.items(path)):
+        host.scan_kinds(ann, names, kinds)
+        if type(ann) is dict:
+            geometric = geometric or is_geometric(ann)
+            key = raw_names.get(str(ann.get("image_id")))
+            if key != current:
+                if key in done:
+                    contiguous = False
+                done.add(current)
+                current = key
+        if checks is not None:
+            checks.check(index, ann)
+            continue
+        head_items.append(ann)
+        if type(ann) is dict:
+            first.append(ann)
+        if index == 49:  # which checks apply is known now (labels or instances: the same ones)
+            checks = _Checks(host, _file(path, top, kind_of_annotations(path, first, True), split, role_of))
+            for i, item in enumerate(head_items):
+                checks.check(i, item)
+    done.add(current)
+    kind = kind_of_annotations(path, first, geometric)
+    if checks is None:  # fewer than 50 annotations
+        checks = _Checks(host, _file(path, top, kind, split, role_of))
+        for i, item in enumerate(head_items):
+            checks.check(i, item)
+    f = checks.f
+    f.kind, f.role = kind, role_of(path, kind)
+    assert checks is not None
+    raw_images = top.pop("images", None)
+    annotated = bytearray(len(checks.order))
+    position = {name: i for i, name in enumerate(checks.order)}
+    for img in raw_images if isinstance(raw_images, list) else ():
+        if img.get("file_name") in done:  # entries were checked when indexed
+            annotated[position[checks.by_id[str(img["id"])]]] = 1
+    return Streamed(f, len(raw_images) if isinstance(raw_images, list) else 0, checks.images, checks.order,
+                    checks.by_id, checks.cats, kinds, contiguous, annotated)
+
+
+def _file(path: Path, top: dict[str, Any], kind: str, split: str, role_of: Callable[[Path, str], str]) -> CocoFile:
+    return CocoFile(path, top, split, kind, role=role_of(path, kind))
+
+
+class _Checks:
+    """The checks the whole-file path makes before building anything: the top level, then
+    each annotation's image and category."""
+
+    def __init__(self, host: Host, f: CocoFile) -> None:
+        self.host, self.f = host, f
+        self.images: dict[str, ImageEntry] = {}
+        self.order: list[str] = []
+        self.by_id = host.index_images(f, self.images, self.order)
+        self.cats = host.categories(f)
+
+    def check(self, index: int, ann: Any) -> None:
+        f = self.f
+        if f.kind == "captions":
+            return
+        if type(ann) is not dict:
+            raise ParseError(f.path, "annotation is not an object", location=_location(f, ann, index))
+        self.host.image_of(f, ann, self.by_id, index)
+        if f.kind != "panoptic":
+            self.host.category_of(f, ann, self.cats, index)
+
+
+def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
+    """The assets of a prepared file whose images' annotations are contiguous."""
+    f, split, order = s.file, s.file.split, s.order
+    if f.kind == "captions":
+        host.captions(f, _stream.items(f.path))
+        for name in order:
+            yield host.image_asset(name, s.index[name], (), None, split)
+        return
+    position = {name: i for i, name in enumerate(order)}
+    yielded = bytearray(len(order))
+    panoptic, labels = f.kind == "panoptic", f.kind == "labels"
+    current: str | None = None
+    group: list[Pending] = []
+    tags: dict[str, SourceRef] = {}
+    ahead = 0  # images before this index in ``order`` are yielded or annotated
+
+    def flush() -> Asset:
+        assert current is not None
+        yielded[position[current]] = 1
+        return host.image_asset(current, s.index[current], group, tags, split)
+
+    for index, ann in enumerate(_stream.items(f.path)):
+        name = host.image_of(f, ann, s.by_id, index)
+        if name != current:
+            if current is not None:
+                yield flush()
+                group, tags = [], {}
+            at = position[name]
+            if yielded[at]:  # two entries whose file_name differs only in spelling
+                raise ParseError(f.path, f"image {name!r} has annotations in two runs under two file_name spellings; "
+                                 "read the file with --coco-stream never", location=_location(f, ann, index))
+            while ahead < at:  # images without annotations, at their place
+                if not s.annotated[ahead] and not yielded[ahead]:
+                    yielded[ahead] = 1
+                    yield host.image_asset(order[ahead], s.index[order[ahead]], (), None, split)
+                ahead += 1
+            current = name
+        if panoptic:
+            group.append(Pending(f, ann, index, s.cats, None, True))
+            continue
+        cat = host.category_of(f, ann, s.cats, index)
+        if labels:
+            tags.setdefault(cat.name, SourceRef(file=f.name, annotation_id=str(ann.get("id", f"#{index}"))))
+            continue
+        group.append(Pending(f, ann, index, s.cats, cat, True))
+    if current is not None:
+        yield flush()
+    for at, name in enumerate(order):
+        if not yielded[at]:
+            yield host.image_asset(name, s.index[name], (), None, split)
+
+
+def _location(f: CocoFile, ann: Any, index: int) -> str:
+    if f.kind == "panoptic":
+        if isinstance(ann, dict) and "image_id" in ann:
+            return f"annotations[{index}] (image id {ann['image_id']})"
+        return f"annotations[{index}]"
+    if isinstance(ann, dict) and "id" in ann:
+        return f"annotation id {ann['id']}"
+    return f"annotations[{index}]"
