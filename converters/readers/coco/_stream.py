@@ -36,10 +36,12 @@ from ...errors import ParseError
 
 __all__ = ["STREAM_THRESHOLD", "Head", "items", "read_head", "top_value"]
 
-#: Files at least this large are streamed under ``--coco-stream auto`` (64 MiB: val2017's
-#: 450 MB train file streams, the 25 MB val file is read whole, where one orjson call is
-#: fastest; bench/bench_memory.py measures both sides).
-STREAM_THRESHOLD = 64 * 2**20
+#: Files at least this large are streamed under ``--coco-stream auto``. Read whole, a file
+#: peaks at about nine times its size in Python objects (plus the interpreter's ~60 MB);
+#: streamed, near the interpreter's own size, but two passes make it slower (about a third
+#: more parsing, bench/bench_memory.py). At 32 MiB a whole-file read stays under ~350 MB,
+#: and the files most people convert (val2017's 25 MB, the 11 MB bench file) keep the fast path.
+STREAM_THRESHOLD = 32 * 2**20
 #: How much of the file's end is searched for a trailing ``categories`` array.
 _TAIL = 8 * 2**20
 _CATEGORIES = re.compile(rb'"categories"\s*:\s*\[')

@@ -231,7 +231,14 @@ class COCOReader(Reader[COCOOptions]):
         if mode == "never" or path in self._loaded:
             return None
         if path not in self._streamed:
+            split = _split_of(path)
             if mode == "auto" and (not path.is_file() or path.stat().st_size < STREAM_THRESHOLD):
+                self._streamed[path] = None
+            elif sum(_split_of(p) == split for p in self.files) > 1:
+                # objects of one split merge by image across its files: no image is complete
+                # before every file is read, so they are read whole (see _streamed)
+                self.report.note("coco-stream-whole", f"{path} shares its split with other files (objects merge "
+                                 "by image): read whole, not streamed (memory grows with the file)")
                 self._streamed[path] = None
             else:
                 self._streamed[path] = prepare(path, self, _split_of(path), _role_of)
