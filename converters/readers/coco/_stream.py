@@ -123,7 +123,7 @@ def read_head(path: Path) -> Head | None:
             if key == "annotations":
                 _, event, _ = next(events)
                 return Head(path, top, True) if event == "start_array" else None
-            top[key] = _build(events)
+            top[key] = _images(events) if key == "images" else _build(events)
         return None
     except (ijson.JSONError, UnicodeDecodeError) as exc:
         raise _error(path, exc, src) from None
@@ -131,21 +131,47 @@ def read_head(path: Path) -> Head | None:
         src.fh.close()
 
 
-def _build(events: Iterator[tuple[str, str, Any]]) -> Any:
-    """One value from parse events (the next event starts it)."""
+def _build(events: Iterator[tuple[str, str, Any]], first: tuple[str, str, Any] | None = None) -> Any:
+    """One value from parse events (``first``, else the next event, starts it)."""
     import ijson
 
     builder = ijson.ObjectBuilder()
     depth = 0
-    for _, event, value in events:
+    while True:
+        if first is not None:
+            _, event, value = first
+            first = None
+        else:
+            _, event, value = next(events)
         builder.event(event, value)
         if event in ("start_map", "start_array"):
             depth += 1
         elif event in ("end_map", "end_array"):
             depth -= 1
         if depth == 0:
-            break
-    return builder.value
+            return builder.value
+
+
+#: What the reader reads of an image entry; the rest (``coco_url``, ``license``...) is dropped
+#: as each entry is read, so 50,000 entries do not all hold their URLs at once.
+_IMAGE_KEYS = ("id", "file_name", "width", "height")
+
+
+def _images(events: Iterator[tuple[str, str, Any]]) -> Any:
+    """The ``images`` value, its object entries trimmed to :data:`_IMAGE_KEYS` (anything but
+    a list is built whole: the reader refuses it)."""
+    start = next(events)
+    if start[1] != "start_array":
+        return _build(events, start)
+    out: list[Any] = []
+    while True:
+        event = next(events)
+        if event[1] == "end_array":
+            return out
+        item = _build(events, event)
+        if isinstance(item, dict):
+            item = {k: item[k] for k in _IMAGE_KEYS if k in item}
+        out.append(item)
 
 
 def _tail_categories(path: Path) -> tuple[Any] | None:

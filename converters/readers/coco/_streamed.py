@@ -78,7 +78,9 @@ class Streamed:
 
     Attributes:
         file: the file (``data`` is its top level without ``annotations`` and ``images``).
-        images / order / by_id: the image index (file_name -> entry, file order, id -> name).
+        images: how many entries ``images`` lists (the progress total).
+        index / order / by_id / position: the image index (name -> entry, the names in file
+            order, id -> name, name -> place in ``order``).
         cats: category id -> category.
         kinds: the kinds each class is written with (``label_kinds``).
         contiguous: every image's annotations form one run in the file.
@@ -90,6 +92,7 @@ class Streamed:
     index: dict[str, ImageEntry]
     order: list[str]
     by_id: dict[str, str]
+    position: dict[str, int]
     cats: dict[str, Category]
     kinds: dict[str, set[Kind]]
     contiguous: bool
@@ -114,71 +117,61 @@ def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], s
     top = head.top
     raw_cats = top.get("categories")
     names = {str(c.get("id")): c.get("name") for c in raw_cats if isinstance(c, dict)} if isinstance(raw_cats, list) else {}
-    raw_images = top.get("images")
-    # contiguity is judged on the raw file_name (an image listed twice is one image)
-    raw_names = {str(i.get("id")): i.get("file_name") for i in raw_images if isinstance(i, dict)} \
-        if isinstance(raw_images, list) else {}
+    # Indexed first, as the whole-file path does (images, categories, then annotations); the
+    # raw entries go as soon as they are indexed (at 50,000 images they are the peak).
+    f = CocoFile(path, top, split, "instances", role=role_of(path, "instances"))
+    index: dict[str, ImageEntry] = {}
+    order: list[str] = []
+    by_id = host.index_images(f, index, order)
+    entries = top.pop("images", None)
+    count = len(entries) if isinstance(entries, list) else 0
+    del entries
+    checks = _Checks(host, f, by_id, host.categories(f))
+    position = {name: i for i, name in enumerate(order)}
+    annotated = bytearray(len(order))  # 1: the image has annotations (a run of them was met)
     kinds: dict[str, set[Kind]] = {}
     first: list[dict[str, Any]] = []  # the first 50 annotation objects tell the kind
-    head_items: list[Any] = []  # the first 50 items, checked once the kind is known
+    head_items: list[Any] | None = []  # the first 50 items, checked once the kind is known
     geometric = False
-    done: set[Any] = set()
-    current: Any = None
+    current: str | None = None
     contiguous = True
-    checks: _Checks | None = None
-    for index, ann in enumerate(_stream.items(path)):
+    for i, ann in enumerate(_stream.items(path)):
         host.scan_kinds(ann, names, kinds)
         if type(ann) is dict:
             geometric = geometric or is_geometric(ann)
-            key = raw_names.get(str(ann.get("image_id")))
-            if key != current:
-                if key in done:
-                    contiguous = False
-                done.add(current)
-                current = key
-        if checks is not None:
-            checks.check(index, ann)
+            name = by_id.get(str(ann.get("image_id")))
+            if name != current and name is not None:
+                at = position[name]
+                contiguous = contiguous and not annotated[at]  # a second run of this image
+                annotated[at] = 1
+            current = name
+        if head_items is None:
+            checks.check(i, ann)
             continue
         head_items.append(ann)
         if type(ann) is dict:
             first.append(ann)
-        if index == 49:  # which checks apply is known now (labels or instances: the same ones)
-            checks = _Checks(host, _file(path, top, kind_of_annotations(path, first, True), split, role_of))
-            for i, item in enumerate(head_items):
-                checks.check(i, item)
-    done.add(current)
-    kind = kind_of_annotations(path, first, geometric)
-    if checks is None:  # fewer than 50 annotations
-        checks = _Checks(host, _file(path, top, kind, split, role_of))
-        for i, item in enumerate(head_items):
-            checks.check(i, item)
-    f = checks.f
-    f.kind, f.role = kind, role_of(path, kind)
-    assert checks is not None
-    raw_images = top.pop("images", None)
-    annotated = bytearray(len(checks.order))
-    position = {name: i for i, name in enumerate(checks.order)}
-    for img in raw_images if isinstance(raw_images, list) else ():
-        if img.get("file_name") in done:  # entries were checked when indexed
-            annotated[position[checks.by_id[str(img["id"])]]] = 1
-    return Streamed(f, len(raw_images) if isinstance(raw_images, list) else 0, checks.images, checks.order,
-                    checks.by_id, checks.cats, kinds, contiguous, annotated)
-
-
-def _file(path: Path, top: dict[str, Any], kind: str, split: str, role_of: Callable[[Path, str], str]) -> CocoFile:
-    return CocoFile(path, top, split, kind, role=role_of(path, kind))
+        if i == 49:  # which checks apply is known now (labels or instances: the same ones)
+            f.kind = kind_of_annotations(path, first, True)
+            checks.check_all(head_items)
+            head_items = None
+    f.kind = kind_of_annotations(path, first, geometric)
+    f.role = role_of(path, f.kind)
+    if head_items is not None:  # fewer than 50 annotations
+        checks.check_all(head_items)
+    return Streamed(f, count, index, order, by_id, position, checks.cats, kinds, contiguous, annotated)
 
 
 class _Checks:
-    """The checks the whole-file path makes before building anything: the top level, then
-    each annotation's image and category."""
+    """The checks the whole-file path makes on each annotation before building anything:
+    its image and its category."""
 
-    def __init__(self, host: Host, f: CocoFile) -> None:
-        self.host, self.f = host, f
-        self.images: dict[str, ImageEntry] = {}
-        self.order: list[str] = []
-        self.by_id = host.index_images(f, self.images, self.order)
-        self.cats = host.categories(f)
+    def __init__(self, host: Host, f: CocoFile, by_id: dict[str, str], cats: dict[str, Category]) -> None:
+        self.host, self.f, self.by_id, self.cats = host, f, by_id, cats
+
+    def check_all(self, items: list[Any]) -> None:
+        for index, ann in enumerate(items):
+            self.check(index, ann)
 
     def check(self, index: int, ann: Any) -> None:
         f = self.f
@@ -199,7 +192,7 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
         for name in order:
             yield host.image_asset(name, s.index[name], (), None, split)
         return
-    position = {name: i for i, name in enumerate(order)}
+    position = s.position
     yielded = bytearray(len(order))
     panoptic, labels = f.kind == "panoptic", f.kind == "labels"
     current: str | None = None
@@ -219,9 +212,9 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
                 yield flush()
                 group, tags = [], {}
             at = position[name]
-            if yielded[at]:  # two entries whose file_name differs only in spelling
-                raise ParseError(f.path, f"image {name!r} has annotations in two runs under two file_name spellings; "
-                                 "read the file with --coco-stream never", location=_location(f, ann, index))
+            if yielded[at]:  # the scan found every run contiguous: the file changed since
+                raise ParseError(f.path, f"image {name!r} has annotations in two runs: the file changed while "
+                                 "it was read", location=_location(f, ann, index))
             while ahead < at:  # images without annotations, at their place
                 if not s.annotated[ahead] and not yielded[ahead]:
                     yielded[ahead] = 1
