@@ -72,6 +72,34 @@ class Host(Protocol):
                     tags: Mapping[str, SourceRef] | None, split: str) -> Asset: ...
 
 
+class _Names(Mapping[str, str]):
+    """Image id -> name, through the image's place in ``order`` (what ``image_of`` looks up)."""
+
+    __slots__ = ("order", "place")
+
+    def __init__(self, place: dict[str, int], order: list[str]) -> None:
+        self.place, self.order = place, order
+
+    @classmethod
+    def of(cls, by_id: dict[str, str], index: dict[str, Any], order: list[str]) -> _Names:
+        """From the reader's id -> name map, rewritten in place (no second dict of 50,000)."""
+        for i, name in enumerate(order):
+            index[name] = i
+        place: dict[str, Any] = by_id
+        for key, name in by_id.items():
+            place[key] = index[name]
+        return cls(place, order)
+
+    def __getitem__(self, key: str) -> str:
+        return self.order[self.place[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.place)
+
+    def __len__(self) -> int:
+        return len(self.place)
+
+
 @dataclass(slots=True)
 class Streamed:
     """One prepared streamed file: its top level indexed, its annotations scanned.
@@ -79,8 +107,8 @@ class Streamed:
     Attributes:
         file: the file (``data`` is its top level without ``annotations`` and ``images``).
         images: how many entries ``images`` lists (the progress total).
-        index / order / by_id / position: the image index (name -> entry, the names in file
-            order, id -> name, name -> place in ``order``).
+        entries / order / by_id: the image index: entries and names in file order, and
+            image id -> name (through the place in ``order``: one dict for 50,000 images, not three).
         cats: category id -> category.
         kinds: the kinds each class is written with (``label_kinds``).
         contiguous: every image's annotations form one run in the file.
@@ -89,10 +117,9 @@ class Streamed:
 
     file: CocoFile
     images: int
-    index: dict[str, ImageEntry]
+    entries: list[ImageEntry]
     order: list[str]
-    by_id: dict[str, str]
-    position: dict[str, int]
+    by_id: _Names
     cats: dict[str, Category]
     kinds: dict[str, set[Kind]]
     contiguous: bool
@@ -122,29 +149,30 @@ def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], s
     f = CocoFile(path, top, split, "instances", role=role_of(path, "instances"))
     index: dict[str, ImageEntry] = {}
     order: list[str] = []
-    by_id = host.index_images(f, index, order)
-    entries = top.pop("images", None)
-    count = len(entries) if isinstance(entries, list) else 0
-    del entries
+    by_name = host.index_images(f, index, order)
+    raw = top.pop("images", None)
+    count = len(raw) if isinstance(raw, list) else 0
+    del raw
+    entries = [index[name] for name in order]
+    by_id = _Names.of(by_name, index, order)
+    del index, by_name
     checks = _Checks(host, f, by_id, host.categories(f))
-    position = {name: i for i, name in enumerate(order)}
     annotated = bytearray(len(order))  # 1: the image has annotations (a run of them was met)
     kinds: dict[str, set[Kind]] = {}
     first: list[dict[str, Any]] = []  # the first 50 annotation objects tell the kind
     head_items: list[Any] | None = []  # the first 50 items, checked once the kind is known
     geometric = False
-    current: str | None = None
+    current: int | None = None
     contiguous = True
     for i, ann in enumerate(_stream.items(path)):
         host.scan_kinds(ann, names, kinds)
         if type(ann) is dict:
             geometric = geometric or is_geometric(ann)
-            name = by_id.get(str(ann.get("image_id")))
-            if name != current and name is not None:
-                at = position[name]
+            at = by_id.place.get(str(ann.get("image_id")))
+            if at != current and at is not None:
                 contiguous = contiguous and not annotated[at]  # a second run of this image
                 annotated[at] = 1
-            current = name
+            current = at
         if head_items is None:
             checks.check(i, ann)
             continue
@@ -159,14 +187,14 @@ def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], s
     f.role = role_of(path, f.kind)
     if head_items is not None:  # fewer than 50 annotations
         checks.check_all(head_items)
-    return Streamed(f, count, index, order, by_id, position, checks.cats, kinds, contiguous, annotated)
+    return Streamed(f, count, entries, order, by_id, checks.cats, kinds, contiguous, annotated)
 
 
 class _Checks:
     """The checks the whole-file path makes on each annotation before building anything:
     its image and its category."""
 
-    def __init__(self, host: Host, f: CocoFile, by_id: dict[str, str], cats: dict[str, Category]) -> None:
+    def __init__(self, host: Host, f: CocoFile, by_id: Mapping[str, str], cats: dict[str, Category]) -> None:
         self.host, self.f, self.by_id, self.cats = host, f, by_id, cats
 
     def check_all(self, items: list[Any]) -> None:
@@ -189,10 +217,9 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
     f, split, order = s.file, s.file.split, s.order
     if f.kind == "captions":
         host.captions(f, _stream.items(f.path))
-        for name in order:
-            yield host.image_asset(name, s.index[name], (), None, split)
+        for name, entry in zip(order, s.entries):
+            yield host.image_asset(name, entry, (), None, split)
         return
-    position = s.position
     yielded = bytearray(len(order))
     panoptic, labels = f.kind == "panoptic", f.kind == "labels"
     current: str | None = None
@@ -202,8 +229,8 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
 
     def flush() -> Asset:
         assert current is not None
-        yielded[position[current]] = 1
-        return host.image_asset(current, s.index[current], group, tags, split)
+        yielded[at] = 1
+        return host.image_asset(current, s.entries[at], group, tags, split)
 
     for index, ann in enumerate(_stream.items(f.path)):
         name = host.image_of(f, ann, s.by_id, index)
@@ -211,14 +238,14 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
             if current is not None:
                 yield flush()
                 group, tags = [], {}
-            at = position[name]
+            at = s.by_id.place[str(ann["image_id"])]
             if yielded[at]:  # the scan found every run contiguous: the file changed since
                 raise ParseError(f.path, f"image {name!r} has annotations in two runs: the file changed while "
                                  "it was read", location=_location(f, ann, index))
             while ahead < at:  # images without annotations, at their place
                 if not s.annotated[ahead] and not yielded[ahead]:
                     yielded[ahead] = 1
-                    yield host.image_asset(order[ahead], s.index[order[ahead]], (), None, split)
+                    yield host.image_asset(order[ahead], s.entries[ahead], (), None, split)
                 ahead += 1
             current = name
         if panoptic:
@@ -231,9 +258,9 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
         group.append(Pending(f, ann, index, s.cats, cat, True))
     if current is not None:
         yield flush()
-    for at, name in enumerate(order):
-        if not yielded[at]:
-            yield host.image_asset(name, s.index[name], (), None, split)
+    for i, name in enumerate(order):
+        if not yielded[i]:
+            yield host.image_asset(name, s.entries[i], (), None, split)
 
 
 def _location(f: CocoFile, ann: Any, index: int) -> str:
