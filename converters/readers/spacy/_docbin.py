@@ -152,10 +152,10 @@ def _docs(path: Path, lay: Layout, unpack: Any) -> Iterator[RawDoc]:
     try:
         try:
             orth = lay.attrs.index(ORTH)
-            tokens, spaces = (Values(lay, key, unpack, kind="bin") for key in ("tokens", "spaces"))
-            lists += [tokens, spaces]
-            cats, flags, groups, user = (Values(lay, key, unpack) for key in ("cats", "flags", "span_groups", "user_data"))
-            lists += [cats, flags, groups, user]
+            for key in ("tokens", "spaces", "cats", "flags", "span_groups", "user_data"):
+                # one at a time: each is closed in the finally below even if a later one fails
+                lists.append(Values(lay, key, unpack, kind="bin" if key in ("tokens", "spaces") else "array"))
+            tokens, spaces, cats, flags, groups, user = lists
         except Exception as exc:
             raise _not_docbin(path, exc) from None
         for index, length in enumerate(lay.lengths):

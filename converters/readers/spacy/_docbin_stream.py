@@ -165,7 +165,11 @@ class Layout:
         if key not in self.offsets:
             return None
         cur = _Cursor(self.path, self.limit)
-        cur.skip(self.offsets[key])
+        try:
+            cur.skip(self.offsets[key])
+        except BaseException:
+            cur.close()
+            raise
         return cur
 
 
@@ -209,10 +213,13 @@ class Values:
         self.unpack = unpack
         self.left = 0
         if self.cur is not None:
-            got, self.left = self.cur.header()
-            if got != kind:
+            try:
+                got, self.left = self.cur.header()
+                if got != kind:
+                    raise DocBinError(f"{key} is not a {kind}")
+            except BaseException:
                 self.cur.close()
-                raise DocBinError(f"{key} is not a {kind}")
+                raise
 
     def close(self) -> None:
         if self.cur is not None:
