@@ -63,6 +63,11 @@ SEEDS: dict[str, list[Seed]] = {
              {"panoptic_examples.json": "json"}),
         Seed("sahi-terrain", "coco", WILD / "coco/sahi-terrain-all/tests/data/coco_utils", "terrain_all_coco.json",
              {"terrain_all_coco.json": "json"}),
+        # the same files streamed (--coco-stream always: ijson, head / tail / scan / read passes)
+        Seed("labelformat-instances-streamed", "coco", PUBLIC / "coco/labelformat/tests/fixtures/instance_segmentation/COCO",
+             "instances.json", {"instances.json": "json"}, options={"reader_options": {"stream": "always"}}),
+        Seed("panopticapi-streamed", "coco", WILD / "coco/panopticapi-panoptic/sample_data", "panoptic_examples.json",
+             {"panoptic_examples.json": "json"}, options={"reader_options": {"stream": "always"}}),
     ],
     "voc": [
         Seed("datumaro-devkit", "voc", PUBLIC / "voc/openvinotoolkit-datumaro/tests/assets/voc_dataset/voc_dataset1", ".", {

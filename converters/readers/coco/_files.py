@@ -8,7 +8,7 @@ from typing import Any
 from ... import _json
 from ...errors import ParseError, SourceNotFoundError
 
-__all__ = ["file_kind", "load_coco_file"]
+__all__ = ["file_kind", "is_geometric", "kind_of_annotations", "load_coco_file"]
 
 
 def load_coco_file(path: Path) -> Any:
@@ -32,13 +32,24 @@ def file_kind(path: Path, data: Any) -> str:
     if not isinstance(anns, list) or not anns:
         return "instances"
     first = [a for a in anns[:50] if isinstance(a, dict)]
+    return kind_of_annotations(path, first, any(is_geometric(a) for a in anns if isinstance(a, dict)))
+
+
+def is_geometric(ann: dict[str, Any]) -> bool:
+    """Whether an annotation object draws something (a labels file's objects do not)."""
+    return "bbox" in ann or "segmentation" in ann or "keypoints" in ann
+
+
+def kind_of_annotations(path: Path, first: list[dict[str, Any]], geometric: bool) -> str:
+    """The kind of a file with annotations, from its first (up to 50) annotation objects and
+    whether any of them all is geometric (shared by the streamed scan, which sees them one
+    at a time)."""
     if any("segments_info" in a for a in first):
         return "panoptic"
     if path.stem.startswith("captions_") or all("caption" in a for a in first):
         return "captions"
     if any("keypoints" in a for a in first):
         return "keypoints"
-    geometric = ("bbox", "segmentation", "keypoints")
-    if path.stem.startswith("labels_") or all(not any(k in a for k in geometric) for a in anns if isinstance(a, dict)):
+    if path.stem.startswith("labels_") or not geometric:
         return "labels"
     return "instances"

@@ -44,6 +44,9 @@ from ._panoptic import panoptic_annotations
 from ._plain import plain_annotation
 from ._results import ResultsInput, read_results
 from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
+from ._stream import STREAM_THRESHOLD
+from ._streamed import Pending as _Pending
+from ._streamed import Streamed, prepare, stream_assets
 from .._images import image_size
 from .._paths import Confinement, clean_relative, resolve_inside
 from ..base import Reader, Shard, check_options, option, option_error
@@ -108,6 +111,13 @@ class COCOOptions:
         help="class name of SA-1B masks (SA-1B files have no categories)",
         flag="--sa1b-class",
     )
+    stream: str = option(
+        "auto",
+        help="read COCO files one annotation at a time (memory stays flat): auto (files of "
+        f"{STREAM_THRESHOLD // 2**20} MiB and more), always, or never (load each file whole)",
+        flag="--coco-stream",
+        choices=("auto", "always", "never"),
+    )
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -154,20 +164,6 @@ def find_coco_files(source: Path, *, follow_links: bool = False) -> list[Path]:
                           "*/annotations/, */sa_*.json)")
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """A raw annotation waiting for its image to be yielded (built then, not before)."""
-
-    file: CocoFile
-    ann: Mapping[str, Any]
-    index: int
-    cats: Mapping[str, Category]
-    #: ``None`` for a panoptic entry (its segments name their own categories).
-    cat: Category | None
-    #: False for a keypoints annotation whose object is already in an instances file.
-    shapes: bool
-
-
 class COCOReader(Reader[COCOOptions]):
     """COCO JSON: instances, stuff, keypoints, image labels, panoptic, results."""
 
@@ -202,6 +198,7 @@ class COCOReader(Reader[COCOOptions]):
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
         self._fast = _fast.enabled()  # the plain-object lanes (_plain.py); LBCONVERT_NO_FAST_PATH=1: off
+        self._streamed: dict[Path, Streamed | None] = {}  # streamed files, prepared once (None: read whole)
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
         self.sa1b = SA1BReader(self.report, self.objects, self.options.sa1b_class, self._image_name, self.asset)
@@ -227,6 +224,11 @@ class COCOReader(Reader[COCOOptions]):
         to the same kind whatever order the objects come in."""
         out: dict[str, set[Kind]] = {}
         for path in self.files:
+            streamed = self._stream_state(path)
+            if streamed is not None:
+                for name, kinds in streamed.kinds.items():
+                    out.setdefault(name, set()).update(kinds)
+                continue
             # SA-1B files are not parsed here (their kinds follow from the options) nor kept:
             # read() streams them, one at a time
             if path in self._loaded:
@@ -244,20 +246,45 @@ class COCOReader(Reader[COCOOptions]):
             names = {str(c.get("id")): c.get("name") for c in cats if isinstance(c, dict)} if isinstance(cats, list) else {}
             anns = data.get("annotations")
             for ann in anns if isinstance(anns, list) else ():
-                if not isinstance(ann, dict):
-                    continue
-                segments = ann.get("segments_info")
-                for seg in segments if isinstance(segments, list) else ():  # panoptic: masks
-                    seg_name = names.get(str(seg.get("category_id"))) if isinstance(seg, dict) else None
-                    if isinstance(seg_name, str):
-                        out.setdefault(seg_name, set()).add(Kind.MASK)
-                name = names.get(str(ann.get("category_id")))
-                if isinstance(name, str):
-                    kinds = out.get(name)
-                    if kinds is None:
-                        kinds = out[name] = set()
-                    kinds.update(self._kinds_of(ann))
+                self.scan_kinds(ann, names, out)
         return out
+
+    def scan_kinds(self, ann: Any, names: Mapping[str, Any], out: dict[str, set[Kind]]) -> None:
+        """Add the kinds one annotation will be written with to ``out`` (a scan: anything
+        malformed is left for the read to refuse)."""
+        if not isinstance(ann, dict):
+            return
+        segments = ann.get("segments_info")
+        for seg in segments if isinstance(segments, list) else ():  # panoptic: masks
+            seg_name = names.get(str(seg.get("category_id"))) if isinstance(seg, dict) else None
+            if isinstance(seg_name, str):
+                out.setdefault(seg_name, set()).add(Kind.MASK)
+        name = names.get(str(ann.get("category_id")))
+        if isinstance(name, str):
+            kinds = out.get(name)
+            if kinds is None:
+                kinds = out[name] = set()
+            kinds.update(self._kinds_of(ann))
+
+    def _stream_state(self, path: Path) -> Streamed | None:
+        """The prepared stream of a file read one annotation at a time (``--coco-stream``),
+        or None when it is read whole."""
+        mode = self.options.stream
+        if mode == "never" or path in self._loaded or looks_sa1b(path):
+            return None  # SA-1B files are small and read one at a time anyway
+        if path not in self._streamed:
+            split = _split_of(path)
+            if mode == "auto" and (not path.is_file() or path.stat().st_size < STREAM_THRESHOLD):
+                self._streamed[path] = None
+            elif sum(_split_of(p) == split for p in self.files) > 1:
+                # objects of one split merge by image across its files: no image is complete
+                # before every file is read, so they are read whole (see _streamed)
+                self.report.note("coco-stream-whole", f"{path} shares its split with other files (objects merge "
+                                 "by image): read whole, not streamed (memory grows with the file)")
+                self._streamed[path] = None
+            else:
+                self._streamed[path] = prepare(path, self, _split_of(path), _role_of)
+        return self._streamed[path]
 
     def _kinds_of(self, ann: Mapping[str, Any]) -> Collection[Kind]:
         seg, bbox = ann.get("segmentation"), ann.get("bbox")
@@ -280,7 +307,13 @@ class COCOReader(Reader[COCOOptions]):
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         results: list[CocoFile] = []
         sa1b = 0
+        streams: dict[str, Streamed] = {}
         for path in self.files:
+            streamed = self._stream_state(path)
+            if streamed is not None:
+                groups[streamed.file.split].append(streamed.file)
+                streams[str(path)] = streamed
+                continue
             data = self._loaded.pop(path) if path in self._loaded else load_coco_file(path)
             if is_sa1b(data):  # one asset per file, yielded now: nothing of it is kept
                 sa1b += 1
@@ -293,9 +326,16 @@ class COCOReader(Reader[COCOOptions]):
             f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
                          role=_role_of(path, kind))
             (results if kind == "results" else groups[f.split]).append(f)
-        self._total = sa1b + sum(max(_count(f.data.get("images")) for f in fs) for fs in groups.values())
+        self._total = sa1b + sum(max(streams[f.name].images if f.name in streams else _count(f.data.get("images"))
+                                     for f in fs) for fs in groups.values())
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
+            if len(files) == 1 and files[0].name in streams and streams[files[0].name].contiguous:
+                yield from stream_assets(self, streams.pop(files[0].name))
+                continue
+            for f in files:
+                if f.name in streams:  # grouping by image needs the whole file (see _streamed)
+                    streams.pop(f.name).whole(self.report, len(files))
             yield from self._read_split(split, files)
         if results:
             yield from read_results(results, ResultsInput(
@@ -426,20 +466,20 @@ class COCOReader(Reader[COCOOptions]):
         if part is not None and part[0] > 0:
             self.context.report = type(report)()
         for f in files:
-            by_id = self._images(f, images, order)
+            by_id = self.index_images(f, images, order)
             cats = self.categories(f)
             if f.kind == "captions":
-                self._captions(f)
+                self.captions(f)
                 continue
             panoptic = f.kind == "panoptic"
             for index, ann in enumerate(_list(f, "annotations", required=False)):
                 if type(ann) is not dict:
                     raise ParseError(f.path, "annotation is not an object", location=_location(f, ann, index))
-                name = self._image_of(f, ann, by_id, index)
+                name = self.image_of(f, ann, by_id, index)
                 if panoptic:
                     pending[name].append(_Pending(f, ann, index, cats, None, True))
                     continue
-                cat = self._category_of(f, ann, cats, index)
+                cat = self.category_of(f, ann, cats, index)
                 if f.kind == "labels":
                     ref = SourceRef(file=f.name, annotation_id=str(ann.get("id", f"#{index}")))
                     tags[name].setdefault(cat.name, ref)
@@ -457,13 +497,17 @@ class COCOReader(Reader[COCOOptions]):
             k, parts = part
             order = order[k * len(order) // parts : (k + 1) * len(order) // parts]
         for name in order:
-            image = images[name]
-            anns = self._build(pending.pop(name, ()), image)
-            if name in tags:
-                self.report.note("coco-labels-as-tags",
-                                 "image labels (labels_* files) are written as one 'tags' checklist per image")
-                anns.append(_tags_annotation("labels", tags[name]))
-            yield self.asset(name, image, tuple(anns), split)
+            yield self.image_asset(name, images[name], pending.pop(name, ()), tags.get(name), split)
+
+    def image_asset(self, name: str, image: ImageEntry, raw: Iterable[_Pending],
+                    tags: Mapping[str, SourceRef] | None, split: str) -> Asset:
+        """The asset of one image from its grouped raw annotations and image labels."""
+        anns = self._build(raw, image)
+        if tags:
+            self.report.note("coco-labels-as-tags",
+                             "image labels (labels_* files) are written as one 'tags' checklist per image")
+            anns.append(_tags_annotation("labels", tags))
+        return self.asset(name, image, tuple(anns), split)
 
     def _build(self, raw: Iterable[_Pending], image: ImageEntry) -> list[Any]:
         """The model annotations of one image from its grouped raw annotations."""
@@ -535,7 +579,7 @@ class COCOReader(Reader[COCOOptions]):
                 return image_size(path)
         return None, None
 
-    def _image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], index: int) -> str:
+    def image_of(self, f: CocoFile, ann: Mapping[str, Any], by_id: Mapping[str, str], index: int) -> str:
         image_id = ann.get("image_id")
         name = by_id.get(str(image_id)) if image_id is not None else None
         if name is None:
@@ -545,7 +589,7 @@ class COCOReader(Reader[COCOOptions]):
             raise InvalidFieldError(f.path, "image_id", f"{image_id!r} names no image of the file", location=loc)
         return name
 
-    def _category_of(self, f: CocoFile, ann: Mapping[str, Any], cats: Mapping[str, Category], index: int) -> Category:
+    def category_of(self, f: CocoFile, ann: Mapping[str, Any], cats: Mapping[str, Category], index: int) -> Category:
         cat = cats.get(str(ann["category_id"])) if "category_id" in ann else None
         if cat is None:
             loc = _location(f, ann, index)
@@ -555,8 +599,9 @@ class COCOReader(Reader[COCOOptions]):
                                     location=loc)
         return cat
 
-    def _captions(self, f: CocoFile) -> None:
-        for index, ann in enumerate(_list(f, "annotations", required=False)):
+    def captions(self, f: CocoFile, anns: Iterable[Any] | None = None) -> None:
+        """Report every caption of a captions file (``anns``: its annotations, when streamed)."""
+        for index, ann in enumerate(_list(f, "annotations", required=False) if anns is None else anns):
             ref = SourceRef(file=f.name, annotation_id=str(ann["id"]) if isinstance(ann, dict) and "id" in ann else None,
                             element=None if isinstance(ann, dict) and "id" in ann else f"annotations[{index}]")
             self.report.skip_unread(ref, Kind.TEXT, "caption-unsupported",
@@ -566,10 +611,10 @@ class COCOReader(Reader[COCOOptions]):
         """The images and categories of one file (the ``--coco-images`` index of results files):
         (file_name -> entry, image id -> file_name, category id -> category)."""
         images: dict[str, ImageEntry] = {}
-        by_id = self._images(f, images, [])
+        by_id = self.index_images(f, images, [])
         return images, by_id, self.categories(f)
 
-    def _images(self, f: CocoFile, images: dict[str, ImageEntry], order: list[str]) -> dict[str, str]:
+    def index_images(self, f: CocoFile, images: dict[str, ImageEntry], order: list[str]) -> dict[str, str]:
         by_id: dict[str, str] = {}
         for index, img in enumerate(_list(f, "images", required=True)):
             loc = f"images[{index}]"

@@ -5,20 +5,23 @@ the JSON/JSONL paths never pay for it, and without the extra the user gets one l
 the extra to install instead of an ImportError traceback.
 
 A DocBin does not record its language; an empty vocabulary reads it because the strings travel
-with the file and tokenisation is stored, not recomputed. Docs are yielded one at a time
-(``get_docs`` is a generator), although spaCy loads the file's arrays at once.
+with the file and tokenisation is stored, not recomputed. The file is read one document at a
+time (``_docbin_stream``): each doc is rebuilt the way ``DocBin.get_docs`` does, from its own
+slice of the arrays, so memory does not grow with the number of documents.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ...errors import MissingDependencyError, ParseError, UnsafeInputError
+from ._docbin_stream import Layout, Values, iter_values, layout
 from ._docs import RawDoc, RawSpan
 
 __all__ = ["load_spacy", "open_docbin"]
@@ -40,38 +43,39 @@ def load_spacy() -> Any:
     return spacy
 
 
-def _load(path: Path) -> Any:
-    data = path.read_bytes()
-    if inflated_size(data, MAX_DOCBIN_BYTES) > MAX_DOCBIN_BYTES:
+def _check_size(path: Path) -> None:
+    with open(path, "rb") as fh:
+        size = inflated_size(fh, MAX_DOCBIN_BYTES)
+    if size > MAX_DOCBIN_BYTES:
         raise UnsafeInputError(
             path, f"DocBin inflates to more than {MAX_DOCBIN_BYTES:,} bytes; refused (decompression bomb guard)"
         )
-    spacy = load_spacy()
-    from spacy.tokens import DocBin
-
-    try:
-        return spacy, DocBin(store_user_data=True).from_bytes(data)
-    except Exception as exc:  # zlib, msgpack and spaCy all raise their own types
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise ParseError(path, f"not a readable spaCy DocBin file ({reason})") from None
 
 
-def inflated_size(data: bytes, limit: int) -> int:
-    """How many bytes zlib ``data`` inflates to, counting at most ``limit + 1``.
+def _not_docbin(path: Path, exc: BaseException) -> ParseError:
+    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return ParseError(path, f"not a readable spaCy DocBin file ({reason})")
+
+
+def inflated_size(data: bytes | BinaryIO, limit: int) -> int:
+    """How many bytes zlib ``data`` (bytes, or a binary file read in steps) inflates to,
+    counting at most ``limit + 1``.
 
     Inflated in 1 MiB steps and thrown away, so a 2.6 MB bomb costs 1 MiB of memory to be
-    found, not the 2.6 GiB ``DocBin.from_bytes`` would allocate. Not zlib data: 0 (spaCy's
-    own error then names the problem).
+    found, not the 2.6 GiB ``DocBin.from_bytes`` would allocate. Not zlib data: 0 (the
+    reading then names the problem).
     """
     inflater = zlib.decompressobj()
     total = 0
+    pieces = iter((data,)) if isinstance(data, bytes) else iter(lambda: data.read(_STEP), b"")
     try:
-        chunk = inflater.decompress(data, _STEP)
-        while chunk:
-            total += len(chunk)
-            if total > limit:
-                return total
-            chunk = inflater.decompress(inflater.unconsumed_tail, _STEP)
+        for piece in pieces:
+            chunk = inflater.decompress(piece, _STEP)
+            while chunk:
+                total += len(chunk)
+                if total > limit:
+                    return total
+                chunk = inflater.decompress(inflater.unconsumed_tail, _STEP)
     except zlib.error:
         return 0
     return total
@@ -80,14 +84,39 @@ def inflated_size(data: bytes, limit: int) -> int:
 def open_docbin(path: Path) -> tuple[list[dict[str, float]], Iterator[RawDoc]]:
     """The ``cats`` of every doc (read without building the docs, for the exclusivity
     rule) and an iterator over the documents."""
-    spacy, db = _load(path)
+    _check_size(path)
+    load_spacy()
+    unpack = _unpacker()
     try:
-        cats = [_cats(path, index, c) for index, c in enumerate(db.cats)]
+        lay = layout(path, MAX_DOCBIN_BYTES, unpack)
+        cats = [_cats(path, index, c) for index, c in enumerate(iter_values(lay, "cats", unpack))]
     except ParseError:
         raise
-    except Exception as exc:  # msgpack that is valid but not a DocBin's shape
-        raise ParseError(path, f"not a readable spaCy DocBin file ({_why(exc)})") from None
-    return cats, _docs(path, spacy, db)
+    except Exception as exc:  # zlib, msgpack, a value of the wrong shape
+        raise _not_docbin(path, exc) from None
+    return cats, _docs(path, lay, unpack)
+
+
+def _unpacker() -> Callable[..., Any]:
+    """msgpack bytes -> value, as ``srsly.msgpack_loads`` decodes them (its numpy hook
+    included), with the hooks looked up once: srsly looks them up in the installed packages'
+    entry points on every call (measured: three quarters of a DocBin's reading time)."""
+    import srsly
+
+    try:
+        from srsly import msgpack as packer
+
+        unpackb = packer._unpackb
+        hook = None
+        for decoder in packer.msgpack_decoders.get_all().values():
+            hook = functools.partial(decoder, chain=hook)
+    except (ImportError, AttributeError):  # pragma: no cover - another srsly layout
+        return srsly.msgpack_loads  # type: ignore[no-any-return]
+
+    def unpack(data: bytes, use_list: bool = True) -> Any:
+        return unpackb(data, raw=False, use_list=use_list, object_hook=hook)
+
+    return unpack
 
 
 def _cats(path: Path, index: int, cats: Any) -> dict[str, float]:
@@ -105,29 +134,57 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _docs(path: Path, spacy: Any, db: Any) -> Iterator[RawDoc]:
+def _docs(path: Path, lay: Layout, unpack: Any) -> Iterator[RawDoc]:
     # A fresh, empty vocabulary per file: the file brings its own strings, and no
     # language data is needed (tokenisation is stored, not recomputed).
+    import numpy
+    from spacy.attrs import ORTH
+    from spacy.tokens import Doc as _Doc
+    from spacy.tokens._dict_proxies import SpanGroups
     from spacy.vocab import Vocab
 
+    Doc: Any = _Doc  # words are orth hashes here, as in DocBin.get_docs; spaCy's stubs say str
     vocab = Vocab()
-    docs = iter(db.get_docs(vocab))
-    index = 0
-    while True:
-        # spaCy rebuilds each doc from arrays a DocBin only claims to hold: a field of the
-        # wrong type or size fails inside spaCy with any exception type, named here.
+    for string in lay.strings:
+        vocab[string]  # as DocBin.get_docs: every string a lexeme, so hashes read back as text
+    width = len(lay.attrs)
+    lists: list[Values] = []
+    try:
         try:
-            doc = next(docs)
-            raw = _raw_doc(index, doc)
-            _cats(path, index, raw.cats)
-        except StopIteration:
-            return
-        except ParseError:
-            raise
+            orth = lay.attrs.index(ORTH)
+            for key in ("tokens", "spaces", "cats", "flags", "span_groups", "user_data"):
+                # one at a time: each is closed in the finally below even if a later one fails
+                lists.append(Values(lay, key, unpack, kind="bin" if key in ("tokens", "spaces") else "array"))
+            tokens, spaces, cats, flags, groups, user = lists
         except Exception as exc:
-            raise ParseError(path, f"cannot rebuild a document ({_why(exc)})", location=f"doc {index}") from None
-        yield raw
-        index += 1
+            raise _not_docbin(path, exc) from None
+        for index, length in enumerate(lay.lengths):
+            # spaCy rebuilds each doc from arrays a DocBin only claims to hold: a field of the
+            # wrong type or size fails inside spaCy with any exception type, named here.
+            try:
+                rows = numpy.frombuffer(tokens.take(length * width * 8), dtype="uint64").reshape((length, width))
+                space = [bool(b) for b in spaces.take(length)] if spaces.cur is not None else None
+                doc_flags = flags.next({})
+                if isinstance(doc_flags, dict) and doc_flags.get("has_unknown_spaces"):
+                    space = None
+                doc = Doc(vocab, words=rows[:, orth], spaces=space).from_array(lay.attrs, rows)
+                doc.cats = cats.next({})
+                group = groups.next(b"")
+                if group and group != SpanGroups._EMPTY_BYTES:
+                    doc.spans.from_bytes(group)
+                data = user.next(None)
+                if data is not None:
+                    doc.user_data.update(unpack(data, use_list=False))
+                raw = _raw_doc(index, doc)
+                _cats(path, index, raw.cats)
+            except ParseError:
+                raise
+            except Exception as exc:
+                raise ParseError(path, f"cannot rebuild a document ({_why(exc)})", location=f"doc {index}") from None
+            yield raw
+    finally:
+        for values in lists:
+            values.close()
 
 
 def _raw_doc(index: int, doc: Any) -> RawDoc:
