@@ -90,7 +90,7 @@ def test_a_truncated_docbin_is_one_parse_error(tmp_path: Path) -> None:
 
 def test_a_docbin_whose_lengths_exceed_its_tokens_is_refused(tmp_path: Path) -> None:
     """``lengths`` claiming more tokens than ``tokens`` holds: a parse error naming the doc."""
-    import srsly
+    srsly = pytest.importorskip("srsly")
 
     path = _make(tmp_path, "no user data")
     msg = srsly.msgpack_loads(zlib.decompress(path.read_bytes()))
