@@ -99,7 +99,11 @@ def measure(scale: int, repeat: int, sdk_python: str | None, tmp: Path,
             base: int = IMAGES, baseline: str | None = None) -> dict[str, tuple[float, int]]:
     """Median wall time and peak RSS of each command at one scale (runs interleaved)."""
     src = tmp / f"instances_x{scale}.json"
-    objects = generate(src, images=base * scale)
+    # generated in a child process: Linux carries a process's peak RSS across fork + exec, so a
+    # bench process that built a 1 GB file in memory would lend that peak to every child it starts
+    done = subprocess.run([sys.executable, str(HERE / "bench_coco.py"), "--generate", str(src), str(base * scale)],
+                          check=True, capture_output=True, text=True)
+    objects = int(done.stdout.strip())
     print(f"scale {scale}x: {base * scale} images, {objects} objects, {src.stat().st_size / 1e6:.1f} MB", flush=True)
     cmds = commands(src, tmp, sdk_python, baseline)
     times: dict[str, list[float]] = {name: [] for name in cmds}
@@ -145,7 +149,11 @@ def main() -> int:
     ap.add_argument("--baseline", metavar="LBCONVERT", help="also time this lbconvert (another checkout's)")
     ap.add_argument("--images", type=int, default=IMAGES, help="images at scale 1 (a quick run: fewer)")
     ap.add_argument("--floor", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--generate", nargs=2, metavar=("OUT", "IMAGES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.generate:
+        print(generate(Path(args.generate[0]), images=int(args.generate[1])))
+        return 0
     if args.floor:
         floor(Path(args.floor[0]), Path(args.floor[1]))
         return 0
