@@ -18,10 +18,11 @@ decoded or encoded. A test compares the two outputs on every fixture.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import geometry
+from ._iter import batches
 from .errors import MappingError
 from .matrix import Mode, why_not
 from .model import (
@@ -70,7 +71,7 @@ def register_features(
 
     count = FeatureCount()
     repair = _Repair(geometry_options or geometry.GeometryOptions())
-    for batch in _batches(assets, 128):
+    for batch in batches(assets, 128):
         repair.prevalidate(batch)
         for asset in batch:
             count.assets += 1
@@ -116,15 +117,6 @@ class _Repair:
                                   options=self.options).shapes
 
 
-def _batches(assets: Iterable[Asset], size: int) -> Iterator[list[Asset]]:
-    batch: list[Asset] = []
-    for asset in assets:
-        batch.append(asset)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _register(ontology: Ontology, asset: Asset, ann: AnyAnnotation, mode: Mode, repair: _Repair) -> int:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._fast import enabled
+from ._iter import batches
 from .assembly import AssetConverter, RowOptions
 from .datarows import DataRowMap, KeyResolver
 from .errors import DataRowError, NoAssetsError, OptionsError
@@ -188,7 +189,7 @@ class _Writer:
         first_name = ""
         media = o.media_value
         try:
-            for batch in _batches(assets, _BATCH):
+            for batch in batches(assets, _BATCH):
                 if not frozen and gc.isenabled() and gc.get_freeze_count() == 0:
                     # The reader has loaded what it keeps for the whole run (a COCO file's JSON is
                     # millions of objects): move it out of the collector's sight, or every full
@@ -337,15 +338,6 @@ _GC_YOUNG = 20_000
 _BATCH = 128
 
 
-def _batches(assets: Iterable[Asset], size: int) -> Iterator[list[Asset]]:
-    batch: list[Asset] = []
-    for asset in assets:
-        batch.append(asset)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _options_dict(o: WriteOptions) -> dict[str, Any]:

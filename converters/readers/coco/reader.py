@@ -320,12 +320,8 @@ class COCOReader(Reader[COCOOptions]):
                 self._total = len(self.files)  # exact for a folder of SA-1B files; set below otherwise
                 yield self.sa1b.read_file(path, data)
                 continue
-            kind = file_kind(path, data)
-            if kind != "results" and not isinstance(data, dict):
-                raise ParseError(path, "top level must be an object (or a list, for a results file)")
-            f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
-                         role=_role_of(path, kind))
-            (results if kind == "results" else groups[f.split]).append(f)
+            f = _coco_file(path, data, len(results))
+            (results if f.kind == "results" else groups[f.split]).append(f)
         self._total = sa1b + sum(max(streams[f.name].images if f.name in streams else _count(f.data.get("images"))
                                      for f in fs) for fs in groups.values())
         for split in sorted(groups):
@@ -431,12 +427,8 @@ class COCOReader(Reader[COCOOptions]):
             if is_sa1b(data):
                 yield self.sa1b.read_file(path, data)
                 continue
-            kind = file_kind(path, data)
-            if kind != "results" and not isinstance(data, dict):
-                raise ParseError(path, "top level must be an object (or a list, for a results file)")
-            f = CocoFile(path, data, _split_of(path), kind, ordinal=len(results) if kind == "results" else 0,
-                         role=_role_of(path, kind))
-            (results if kind == "results" else split).append(f)
+            f = _coco_file(path, data, len(results))
+            (results if f.kind == "results" else split).append(f)
         if split:
             files = sorted(split, key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from self._read_split(split[0].split, files, part)
@@ -675,6 +667,16 @@ class COCOReader(Reader[COCOOptions]):
             if cat["name"] not in self._labels:
                 self._labels.append(cat["name"])
         return cats
+
+
+def _coco_file(path: Path, data: Any, results_before: int) -> CocoFile:
+    """A parsed file with its kind, split and role (``results_before``: results files already
+    seen, which orders this one among them)."""
+    kind = file_kind(path, data)
+    if kind != "results" and not isinstance(data, dict):
+        raise ParseError(path, "top level must be an object (or a list, for a results file)")
+    return CocoFile(path, data, _split_of(path), kind, ordinal=results_before if kind == "results" else 0,
+                    role=_role_of(path, kind))
 
 
 def _image_names(data: Any) -> list[str] | None:
