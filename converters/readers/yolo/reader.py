@@ -226,28 +226,34 @@ class YOLOReader(Reader[YOLOOptions]):
             items = self._paired[id(ds)] = self._pair(ds)
         return items
 
-    def _pair(self, ds: Dataset) -> list[_Item]:
-        items: list[_Item] = []
+    def _images_once(self, ds: Dataset) -> Iterator[tuple[Split, Path]]:
+        """Each image of the dataset with its split, once: an image listed by several splits
+        is read with the first and tallied (``image-in-several-splits``)."""
         done: set[Path] = set()
-        labels: dict[Path, Path] = {}
-        conf = Confinement(ds.root, self.context.follow_links)
         for split in ds.splits:
             for image in split.images:
                 if image in done:
                     self.report.tally("image-in-several-splits")
                     continue
                 done.add(image)
-                if ds.label_root is None:
-                    conf.check(image)
-                    label = conf.check(self._label_path(image, ds.root))
-                else:  # images from --images (the user's folder), labels under the SOURCE
-                    label = conf.check(_paired_label(image, split, ds.label_root))
-                if label in labels:
-                    # a.jpg and a.png share a.txt: both get its rows (as in Ultralytics), said loudly.
-                    self.report.tally("label-file-shared")
-                    self.report.note("label-file-shared", f"{label} is the label file of {labels[label].name} and {image.name}")
-                labels.setdefault(label, image)
-                items.append(_Item(split, image, label))
+                yield split, image
+
+    def _pair(self, ds: Dataset) -> list[_Item]:
+        items: list[_Item] = []
+        labels: dict[Path, Path] = {}
+        conf = Confinement(ds.root, self.context.follow_links)
+        for split, image in self._images_once(ds):
+            if ds.label_root is None:
+                conf.check(image)
+                label = conf.check(self._label_path(image, ds.root))
+            else:  # images from --images (the user's folder), labels under the SOURCE
+                label = conf.check(_paired_label(image, split, ds.label_root))
+            if label in labels:
+                # a.jpg and a.png share a.txt: both get its rows (as in Ultralytics), said loudly.
+                self.report.tally("label-file-shared")
+                self.report.note("label-file-shared", f"{label} is the label file of {labels[label].name} and {image.name}")
+            labels.setdefault(label, image)
+            items.append(_Item(split, image, label))
         return items
 
     # -- label kinds ---------------------------------------------------------------
@@ -477,31 +483,25 @@ class YOLOReader(Reader[YOLOOptions]):
     def _read_classify(self, ds: Dataset) -> Iterator[Asset]:
         """Folder-per-class datasets: one global radio ``class`` per image (an image listed
         twice is read once, as in detection datasets)."""
-        done: set[Path] = set()
-        for split in ds.splits:
-            for image in split.images:
-                if image in done:
-                    self.report.tally("image-in-several-splits")
-                    continue
-                done.add(image)
-                if not image.is_file():
-                    self.report.tally("image-not-found")
-                    continue
-                rel = _rel(image, split.image_root)
-                parts = rel.split("/")
-                subset = split.name
-                if len(parts) == 3 and not subset:
-                    subset = parts[0]
-                elif len(parts) != 2:
-                    self.report.tally("image-without-class-folder")
-                    continue
-                cls, name = parts[-2], "/".join(parts[-2:])
-                src = SourceRef(file=str(image), element=f"class folder {cls}")
-                ann = Annotation(key="class", source=src, classification=Classification.radio("class", cls))
-                yield Asset(
-                    name=name, media=Media.IMAGE, source=src, annotations=(ann,), dataset=subset,
-                    fields={"subset": subset, "image": _rel(image, ds.root)},
-                )
+        for split, image in self._images_once(ds):
+            if not image.is_file():
+                self.report.tally("image-not-found")
+                continue
+            rel = _rel(image, split.image_root)
+            parts = rel.split("/")
+            subset = split.name
+            if len(parts) == 3 and not subset:
+                subset = parts[0]
+            elif len(parts) != 2:
+                self.report.tally("image-without-class-folder")
+                continue
+            cls, name = parts[-2], "/".join(parts[-2:])
+            src = SourceRef(file=str(image), element=f"class folder {cls}")
+            ann = Annotation(key="class", source=src, classification=Classification.radio("class", cls))
+            yield Asset(
+                name=name, media=Media.IMAGE, source=src, annotations=(ann,), dataset=subset,
+                fields={"subset": subset, "image": _rel(image, ds.root)},
+            )
 
 
 def _labels_only(folder: Path) -> bool:
