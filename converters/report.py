@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +164,10 @@ class Report:
     def has_pending(self) -> bool:
         """Some entries wait for :meth:`attribute` (cheap check before building its argument)."""
         return bool(self._pending)
+
+    def waiting(self, sources: Iterable[SourceRef]) -> bool:
+        """Whether an entry waits for :meth:`attribute` under one of ``sources``."""
+        return any(s in self._pending for s in sources)
 
     def attribute(self, rows_by_source: Mapping[SourceRef, Sequence[str]], data_row: str) -> None:
         """Tie the waiting entries of one asset's annotations to its data row and row uuids.

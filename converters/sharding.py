@@ -164,6 +164,12 @@ class _ShardRows(NDJSONOutput):
             self.index.write(" ".join(self._groups) + "\n")
             self._groups.clear()
 
+    def write_encoded(self, lines: list[bytes]) -> None:
+        super().write_encoded(lines)
+        if self._groups:
+            self.index.write(" ".join(self._groups) + "\n")
+            self._groups.clear()
+
     def commit(self) -> list[Path]:
         self.abort()  # closes the files; they stay in the staging folder for the client
         return []

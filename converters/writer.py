@@ -12,23 +12,24 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._fast import enabled
-from ._iter import batches
 from .assembly import AssetConverter, RowOptions
-from .datarows import DataRowMap, KeyResolver
+from .datarows import DataRowMap, DataRowRef, KeyResolver
 from .errors import DataRowError, NoAssetsError, OptionsError
 from .matrix import Mode
 from .model import Asset, Kind, Media
 from .ndjson import MaskOptions
 from .ontology import Ontology, load_class_map
 from .options import WriteOptions, build
-from .output import DataRowsOutput, NDJSONOutput, StagedFolder, StagedText, check_output_paths, write_text_atomic
+from .output import PER_ROW_LIMIT, DataRowsOutput, NDJSONOutput, StagedFolder, StagedText, check_output_paths, write_text_atomic
 from .report import Report
+from .table import ShapeTable
+from .tablerows import Prepared, TableRows
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
@@ -78,7 +79,7 @@ class Source:
 
 
 def write(
-    assets: Iterable[Asset],
+    assets: Iterable[Asset | ShapeTable],
     output: str | Path,
     options: WriteOptions | None = None,
     *,
@@ -149,7 +150,7 @@ class _Writer:
             template=options.global_key, default_template=source.key_template, data_rows=self.data_rows
         )
 
-    def run(self, assets: Iterable[Asset], progress: Progress | None) -> Report:
+    def run(self, assets: Iterable[Asset | ShapeTable], progress: Progress | None) -> Report:
         """:meth:`_run` with the collector's young generation raised to :data:`_GC_YOUNG`
         allocations (restored after): the rows of an asset are short-lived and mostly freed by
         reference counting before a collection would scan them; at the default (700) the
@@ -162,7 +163,7 @@ class _Writer:
         finally:
             gc.set_threshold(*threshold)
 
-    def _run(self, assets: Iterable[Asset], progress: Progress | None) -> Report:
+    def _run(self, assets: Iterable[Asset | ShapeTable], progress: Progress | None) -> Report:
         o, report = self.o, self.report
         if o.mask_format == "uri" and o.mask_url_prefix is None:
             report.note(
@@ -185,42 +186,27 @@ class _Writer:
         if set_total is not None:
             set_total(self.source.total())
         frozen = False
-        matched = unscored = n = 0
-        first_name = ""
-        media = o.media_value
+        self._n = self._matched = self._unscored = 0
+        self._first_name = ""
+        self._job, self._progress = job, progress
+        tables = TableRows(job, getattr(writer, "per_row_limit", PER_ROW_LIMIT))
         try:
-            for batch in batches(assets, _BATCH):
+            for window in _windows(assets, _BATCH, tables):
                 if not frozen and gc.isenabled() and gc.get_freeze_count() == 0:
                     # The reader has loaded what it keeps for the whole run (a COCO file's JSON is
                     # millions of objects): move it out of the collector's sight, or every full
                     # collection walks it again (measured: ~15% of a val2017-sized conversion).
                     gc.freeze()
                     frozen = True
-                if n == 0 and set_total is not None:
+                if self._n == 0 and set_total is not None:
                     set_total(self.source.total())  # readers that learn it while loading
-                job.prevalidate(batch)
-                for asset in batch:
-                    n += 1
-                    report.assets += 1
-                    first_name = first_name or asset.name
-                    if media is not None and asset.media is not media:
-                        raise OptionsError(
-                            f"{{media}} {media.value}: the {self.source.identity} source gives "
-                            f"{asset.media.value} data rows ({asset.name!r}); it cannot produce {media.value}",
-                            fields=("media",),
-                        )
-                    if o.min_score is not None:
-                        unscored += sum(1 for a in asset.annotations if getattr(a, "confidence", 0.0) is None)
-                    ref = self.keys.resolve(asset)
-                    if ref is None:
-                        job.skip_asset(asset, "no-data-row", "the --data-rows map does not list this asset")
+                job.prevalidate([item for item in window if isinstance(item, Asset)])
+                for item in window:
+                    if isinstance(item, Asset):
+                        self._asset(item, self._begin(item))
                     else:
-                        matched += 1
-                        writer.write_data_row(job.rows_for(asset, ref))
-                        data_rows_out.add(asset, ref, report)
-                    if progress is not None:
-                        progress(n)
-            self._finish(n, matched, unscored, first_name)
+                        self._table(*item, tables)
+            self._finish(self._n, self._matched, self._unscored, self._first_name)
         except BaseException:
             self._abort()
             raise
@@ -229,6 +215,60 @@ class _Writer:
                 gc.unfreeze()
         report.options["report_path"] = str(self.report_path)
         return report
+
+    def _begin(self, asset: Asset) -> DataRowRef | None:
+        """Count an asset in and find its data row (None: the --data-rows map lacks it)."""
+        self._n += 1
+        self.report.assets += 1
+        self._first_name = self._first_name or asset.name
+        media = self.o.media_value
+        if media is not None and asset.media is not media:
+            raise OptionsError(
+                f"{{media}} {media.value}: the {self.source.identity} source gives "
+                f"{asset.media.value} data rows ({asset.name!r}); it cannot produce {media.value}",
+                fields=("media",),
+            )
+        if self.o.min_score is not None:
+            self._unscored += sum(1 for a in asset.annotations if getattr(a, "confidence", 0.0) is None)
+        return self.keys.resolve(asset)
+
+    def _asset(self, asset: Asset, ref: DataRowRef | None) -> None:
+        """Write one asset's rows the general way (:meth:`_begin` done)."""
+        if ref is None:
+            self._job.skip_asset(asset, "no-data-row", "the --data-rows map does not list this asset")
+        else:
+            self._matched += 1
+            self.rows_out.write_data_row(self._job.rows_for(asset, ref))
+            self.data_rows_out.add(asset, ref, self.report)
+        if self._progress is not None:
+            self._progress(self._n)
+
+    def _table(self, prepared: Prepared, first: int, end: int, lane: TableRows) -> None:
+        """Write assets ``first:end`` of a table: by their columns (:class:`TableRows`), a
+        run at a time; an asset the lane declines is built from the table and written the
+        general way, after the run before it (so the ontology's tools and the report's
+        entries come in the order the general path gives them)."""
+        table = prepared.table
+        i = first
+        while i < end:
+            taken: list[tuple[Asset, DataRowRef, int]] = []
+            declined: tuple[int, DataRowRef | None] | None = None
+            while i < end and declined is None:
+                head = table.heads[i]
+                ref = self._begin(head)
+                if ref is not None and lane.add(prepared, i, ref):
+                    taken.append((head, ref, self._n))
+                else:
+                    declined = (i, ref)
+                i += 1
+            for (head, ref, n), lines in zip(taken, lane.flush()):
+                self._matched += 1
+                self.rows_out.write_encoded(lines)
+                self.data_rows_out.add(head, ref, self.report)
+                if self._progress is not None:
+                    self._progress(n)
+            if declined is not None:
+                self._asset(table.build(declined[0]), declined[1])
 
     def _open_outputs(self) -> tuple[Any, DataRowsOutput, StagedFolder | None]:
         """The staged outputs the rows go to: the NDJSON files, ``--write-data-rows`` and
@@ -338,6 +378,48 @@ _GC_YOUNG = 20_000
 _BATCH = 128
 
 
+
+
+def _windows(items: Iterable[Asset | ShapeTable], size: int,
+             lane: TableRows) -> Iterator[list[Asset | tuple[Prepared, int, int]]]:
+    """The assets in windows of ``size`` (assets of tables counted one by one): assets, and
+    ranges ``(table, first, end)`` of tables prepared by ``lane``.
+
+    A window is read whole before any of it is written, tables or not, so what the reader
+    records while building assets (report entries) comes in the same order relative to what
+    the writer records as without tables; the vectorised polygon checks of the general path
+    run on a window's assets. With the lane off, every table is read as its assets.
+    """
+    window: list[Asset | tuple[Prepared, int, int]] = []
+    count = 0
+    for item in items:
+        if not isinstance(item, ShapeTable):
+            window.append(item)
+            count += 1
+        elif not lane.active:
+            for asset in item.assets():
+                window.append(asset)
+                count += 1
+                if count == size:
+                    yield window
+                    window, count = [], 0
+            continue
+        else:
+            prepared, at = lane.start(item), 0
+            while at < len(item):
+                take = min(size - count, len(item) - at)
+                window.append((prepared, at, at + take))
+                count += take
+                at += take
+                if count == size:
+                    yield window
+                    window, count = [], 0
+            continue
+        if count == size:
+            yield window
+            window, count = [], 0
+    if window:
+        yield window
 
 
 def _options_dict(o: WriteOptions) -> dict[str, Any]:

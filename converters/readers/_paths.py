@@ -29,6 +29,10 @@ class LinkOutsideError(UnsafeInputError):
     """A link (of a file or of a folder above it) leads outside the dataset root."""
 
 
+#: A name of one part in ASCII letters, digits and ``._- `` (``normpath`` keeps it as it is).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._ -]+")
+
+
 def clean_relative(name: str, *, source_file: object, location: str | None = None) -> str:
     """Normalise a relative path from an annotation file to POSIX form.
 
@@ -38,6 +42,8 @@ def clean_relative(name: str, *, source_file: object, location: str | None = Non
     >>> clean_relative("train\\\\a.jpg", source_file="x.json")
     'train/a.jpg'
     """
+    if len(name) <= _NAME_MAX and _PLAIN_NAME.fullmatch(name) and name not in (".", ".."):
+        return name  # one ASCII part, nothing to normalise (most images' names)
     text = name.replace("\\", "/")
     if "\0" in text or any(len(part.encode("utf-8", "surrogatepass")) > _NAME_MAX for part in text.split("/")):
         raise ParseError(

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from ..errors import OptionsError
 from ..model import Asset, Kind, Media
 from ..report import Report
+from ..table import ShapeTable
 
 __all__ = ["NoOptions", "ReadContext", "Reader", "Shard", "check_options", "option", "option_error"]
 
@@ -203,6 +204,14 @@ class Reader(abc.ABC, Generic[O]):
     @abc.abstractmethod
     def read(self) -> Iterator[Asset]:
         """Yield the source's assets, each with its annotations."""
+
+    def read_tables(self) -> Iterator[Asset | ShapeTable]:
+        """:meth:`read`, with runs of assets whose annotations are all plain boxes and
+        polygons given as :class:`~converters.table.ShapeTable` values where the reader can
+        tell them cheaply (the writer turns a table into rows without a model object per
+        annotation; ``convert`` reads this way). A table's :meth:`~ShapeTable.assets` must
+        be exactly what :meth:`read` yields for them. The default is :meth:`read`."""
+        return self.read()
 
     # -- shards (issue 17) --------------------------------------------------------------
 

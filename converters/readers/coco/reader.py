@@ -33,16 +33,20 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
 
 from ... import _fast
 from ...errors import InvalidFieldError, MissingFieldError, ParseError, SourceNotFoundError, UnsafeInputError
 from ...model import Annotation, Asset, Classification, Kind, Media, SourceRef
+from ...table import ShapeTable
 from ._files import file_kind, load_coco_file
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._plain import plain_annotation
 from ._results import ResultsInput, read_results
+from ._table import classify, plain_lookup, table_items
 from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
 from ._stream import STREAM_THRESHOLD
 from ._streamed import Pending as _Pending
@@ -61,6 +65,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:/")
 #: "annotations" holding [text, {...}] pairs: a NER Annotator (spaCy family) file, not COCO.
 _TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _POLYGON, _BBOX = frozenset({Kind.POLYGON}), frozenset({Kind.BBOX})
+#: The kind of each of classify()'s plain answers; _ELSEWHERE: an object scanned one by one.
+_CLASSIFIED = {1: Kind.BBOX, 2: Kind.POLYGON}
+_ELSEWHERE = object()
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 #: A sharded run splits the images of a split into ranges, one per this many bytes of its
 #: JSON files (each range's worker parses the files again and builds only its images, so
@@ -198,7 +205,8 @@ class COCOReader(Reader[COCOOptions]):
         self._absolute: dict[str, str] = {}  # base name -> the absolute file_name it came from
         self._loaded: dict[Path, Any] = {}  # files parsed by label_kinds(), handed to read()
         self._fast = _fast.enabled()  # the plain-object lanes (_plain.py); LBCONVERT_NO_FAST_PATH=1: off
-        self._streamed: dict[Path, Streamed | None] = {}  # streamed files, prepared once (None: read whole)
+        self._streamed: dict[Path, Streamed | None] = {}
+        self._classified: dict[Path, np.ndarray] = {}  # label_kinds' classify() of a loaded file  # streamed files, prepared once (None: read whole)
         self.objects = ObjectReader(geometry=self.options.geometry, crowd=self.options.crowd,
                                     keypoint_name=self.options.keypoint_name, report=self.report)
         self.sa1b = SA1BReader(self.report, self.objects, self.options.sa1b_class, self._image_name, self.asset)
@@ -245,9 +253,31 @@ class COCOReader(Reader[COCOOptions]):
             cats = data.get("categories")
             names = {str(c.get("id")): c.get("name") for c in cats if isinstance(c, dict)} if isinstance(cats, list) else {}
             anns = data.get("annotations")
-            for ann in anns if isinstance(anns, list) else ():
-                self.scan_kinds(ann, names, out)
+            if isinstance(anns, list):
+                self._scan_file(path, anns, cats if isinstance(cats, list) else [], names, out)
         return out
+
+    def _scan_file(self, path: Path, anns: list[Any], cats: list[Any], names: Mapping[str, Any],
+                   out: dict[str, set[Kind]]) -> None:
+        """:meth:`scan_kinds` of every annotation of a loaded file; the plain objects (the
+        table lane's :func:`classify`, kept for :meth:`_table_lane`) all at once, by their
+        category's raw id."""
+        if not (self._fast and self.options.geometry == "auto" and anns and set(map(type, anns)) == {dict}):
+            for ann in anns:
+                self.scan_kinds(ann, names, out)
+            return
+        kinds = self._classified[path] = classify(anns)
+        raw = {c["id"]: names[str(c["id"])] for c in cats if type(c) is dict and type(c.get("id")) in (int, str)}
+        found = [raw.get(c, _ELSEWHERE) if type(c) in (int, str) else _ELSEWHERE
+                 for c in (a.get("category_id") for a in anns)]
+        for k in np.flatnonzero(kinds == 0).tolist():
+            found[k] = _ELSEWHERE
+        for name, kind in set(zip(found, kinds.tolist())):
+            if isinstance(name, str):
+                out.setdefault(name, set()).add(_CLASSIFIED[kind])
+        others = [k for k, name in enumerate(found) if name is _ELSEWHERE]
+        for k in others:
+            self.scan_kinds(anns[k], names, out)
 
     def scan_kinds(self, ann: Any, names: Mapping[str, Any], out: dict[str, set[Kind]]) -> None:
         """Add the kinds one annotation will be written with to ``out`` (a scan: anything
@@ -304,6 +334,14 @@ class COCOReader(Reader[COCOOptions]):
         return kinds
 
     def read(self) -> Iterator[Asset]:
+        return cast(Iterator[Asset], self._items(tables=False))  # no table without tables=True
+
+    def read_tables(self) -> Iterator[Asset | ShapeTable]:
+        """:meth:`read` with runs of plain images as tables (``_table.py``), under
+        ``--coco-geometry auto`` and with the fast lanes on."""
+        return self._items(tables=self._fast and self.options.geometry == "auto")
+
+    def _items(self, tables: bool) -> Iterator[Asset | ShapeTable]:
         groups: dict[str, list[CocoFile]] = defaultdict(list)
         results: list[CocoFile] = []
         sa1b = 0
@@ -332,7 +370,7 @@ class COCOReader(Reader[COCOOptions]):
             for f in files:
                 if f.name in streams:  # grouping by image needs the whole file (see _streamed)
                     streams.pop(f.name).whole(self.report, len(files))
-            yield from self._read_split(split, files)
+            yield from self._read_split(split, files, tables=tables)
         if results:
             yield from read_results(results, ResultsInput(
                 report=self.report, min_score=self.context.min_score, images=self.options.images,
@@ -340,6 +378,7 @@ class COCOReader(Reader[COCOOptions]):
 
     def release(self) -> None:
         self._loaded.clear()
+        self._classified.clear()
 
     # -- shards (issue 17) ----------------------------------------------------------------
 
@@ -431,7 +470,7 @@ class COCOReader(Reader[COCOOptions]):
             (results if f.kind == "results" else split).append(f)
         if split:
             files = sorted(split, key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
-            yield from self._read_split(split[0].split, files, part)
+            yield from cast(Iterator[Asset], self._read_split(split[0].split, files, part))
         if results:
             yield from read_results(results, ResultsInput(
                 report=self.report, min_score=self.context.min_score, images=self.options.images,
@@ -439,7 +478,8 @@ class COCOReader(Reader[COCOOptions]):
 
     # -- ground-truth files ---------------------------------------------------------------
 
-    def _read_split(self, split: str, files: list[CocoFile], part: tuple[int, int] | None = None) -> Iterator[Asset]:
+    def _read_split(self, split: str, files: list[CocoFile], part: tuple[int, int] | None = None,
+                    tables: bool = False) -> Iterator[Asset | ShapeTable]:
         """One asset per image of the split.
 
         A first pass checks every annotation's image and category (so a bad id fails before
@@ -463,6 +503,12 @@ class COCOReader(Reader[COCOOptions]):
             if f.kind == "captions":
                 self.captions(f)
                 continue
+            if tables and len(files) == 1 and f.kind == "instances":
+                lane = self._table_lane(f, split, images, order, by_id, cats, part)
+                if lane is not None:
+                    self.context.report = report
+                    yield from lane
+                    return
             panoptic = f.kind == "panoptic"
             for index, ann in enumerate(_list(f, "annotations", required=False)):
                 if type(ann) is not dict:
@@ -490,6 +536,46 @@ class COCOReader(Reader[COCOOptions]):
             order = order[k * len(order) // parts : (k + 1) * len(order) // parts]
         for name in order:
             yield self.image_asset(name, images[name], pending.pop(name, ()), tags.get(name), split)
+
+    def _table_lane(self, f: CocoFile, split: str, images: Mapping[str, ImageEntry], order: Sequence[str],
+                    by_id: Mapping[str, str], cats: Mapping[str, Category],
+                    part: tuple[int, int] | None) -> Iterator[Asset | ShapeTable] | None:
+        """The split's assets with runs of plain images as tables (one instances file), or
+        None when an image or category id is not a plain int or str, or any annotation is
+        not an object, names no known image or category: the general first pass then
+        raises (or copes) exactly as without tables."""
+        anns = f.data.get("annotations")
+        anns = [] if anns is None else anns
+        if type(anns) is not list or (anns and set(map(type, anns)) != {dict}):
+            return None
+        place = {name: k for k, name in enumerate(order)}
+        try:
+            raw_images = {img["id"]: place[by_id[str(img["id"])]] for img in f.data["images"]}
+            at = {key: k for k, key in enumerate(cats)}
+            raw_cats = {c["id"]: at[str(c["id"])] for c in _list(f, "categories", required=False)}
+        except (KeyError, TypeError):
+            return None
+        image_of = plain_lookup([a.get("image_id") for a in anns], raw_images)
+        cat_of = plain_lookup([a.get("category_id") for a in anns], raw_cats)
+        if image_of is None or cat_of is None:
+            return None
+        lo, hi = 0, len(order)
+        if part is not None:
+            lo, hi = part[0] * len(order) // part[1], (part[0] + 1) * len(order) // part[1]
+        if hi <= lo:
+            return iter(())
+        image_at = np.asarray(image_of, dtype=np.intp)
+        per_image = np.bincount(image_at, minlength=len(order))
+        ends = np.cumsum(per_image)
+        firsts = ends - per_image
+        base = int(firsts[lo])
+        # the objects of images lo..hi-1, grouped by image, in file order within each
+        index = np.argsort(image_at, kind="stable")[base:int(ends[hi - 1])].tolist()
+        groups = [(order[p], images[order[p]], int(firsts[p]) - base, int(ends[p]) - base) for p in range(lo, hi)]
+        known = self._classified.pop(f.path, None)
+        kinds = known[index] if known is not None and len(known) == len(anns) else None
+        return table_items(self, f, split, groups, [anns[k] for k in index], index, list(cats.values()),
+                           [cat_of[k] for k in index], cats, kinds)
 
     def image_asset(self, name: str, image: ImageEntry, raw: Iterable[_Pending],
                     tags: Mapping[str, SourceRef] | None, split: str) -> Asset:

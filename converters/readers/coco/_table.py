@@ -1,0 +1,237 @@
+"""The table lane of the COCO reader (issue 16): runs of plain images as ShapeTables.
+
+An image whose objects are all plain (``_plain.py``: a box, or one polygon ring, and no
+attributes, score, keypoints or crowd flag) is handed to the writer as part of a
+:class:`~converters.table.ShapeTable`: its objects' numbers go into shared arrays with a
+few C-speed passes (one type check over every number, one ``np.fromiter``), instead of one
+model object each. Any image with an object this lane is not sure of (a string where a
+number should be, an overflowing integer, a 1e300 coordinate...) is yielded as a normal
+asset, built the general way; so is every object the writer later declines (the table's
+``build``). The test here is stricter than ``plain_annotation``'s, never looser: an object
+taken here is one ``plain_annotation`` takes, with the same numbers
+(tests/readers/test_coco_table.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import chain
+from typing import Any, Protocol
+
+import numpy as np
+
+from ...model import Asset
+from ...table import ShapeTable
+from ._objects import Category, CocoFile, ImageEntry
+from ._plain import PLAIN_KEYS
+from ._streamed import Pending
+
+__all__ = ["TABLE_IMAGES", "Group", "TableHost", "classify", "plain_lookup", "table_items"]
+
+#: Images per table at most: big enough that the column passes pay, small enough that a
+#: table's rows are written (and forgotten) soon.
+TABLE_IMAGES = 512
+#: Coordinates beyond this (or not finite) leave the lane: any sum of them stays finite,
+#: which is what ``plain_annotation``'s ``finite()`` asks.
+_LIMIT = 1e300
+_NUMBERS = frozenset({int, float})
+_BOX, _POLYGON = 1, 2
+
+
+class TableHost(Protocol):
+    """What the lane takes from the COCO reader (a protocol: no import of the reader)."""
+
+    def image_asset(self, name: str, image: ImageEntry, raw: Sequence[Pending],
+                    tags: Mapping[str, Any] | None, split: str) -> Asset: ...
+
+    def asset(self, name: str, image: ImageEntry, annotations: tuple[Any, ...], split: str) -> Asset: ...
+
+
+#: One image and its objects: (name, entry, first, end): its objects are ``anns[first:end]``.
+Group = tuple[str, ImageEntry, int, int]
+
+
+def table_items(
+    host: TableHost,
+    f: CocoFile,
+    split: str,
+    groups: Sequence[Group],
+    anns: Sequence[dict[str, Any]],
+    index: Sequence[int],
+    cats: Sequence[Category],
+    cat_of: Sequence[int],
+    by_id: Mapping[str, Category],
+    kinds: np.ndarray | None = None,
+) -> Iterator[Asset | ShapeTable]:
+    """The assets of ``groups`` (images in order, their objects contiguous in ``anns``,
+    each object's position in its file in ``index`` and its category in ``cats[cat_of[k]]``;
+    ``by_id`` is the file's category map; ``kinds``: :func:`classify` of ``anns`` when
+    known already), with every run of plain images as tables of at
+    most :data:`TABLE_IMAGES` images."""
+    kind = classify(anns) if kinds is None else kinds.copy()
+    box_at, poly_at = np.flatnonzero(kind == _BOX), np.flatnonzero(kind == _POLYGON)
+    # each object's row in ``boxes`` and number among the polygons (where its kind says so)
+    box_row = np.cumsum(kind == _BOX) - 1
+    poly_no = np.cumsum(kind == _POLYGON) - 1
+    boxes, box_ok = _numbers([anns[k]["bbox"] for k in box_at.tolist()], 4)
+    coords, counts, poly_ok = _rings([anns[k]["segmentation"][0] for k in poly_at.tolist()])
+    kind[box_at[~box_ok]] = 0
+    kind[poly_at[~poly_ok]] = 0
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    plain = kind != 0
+    prefix = f"{f.role or f.kind}:"
+    labels = [c.name for c in cats]
+
+    def pending(first: int, end: int) -> list[Pending]:
+        return [Pending(f, anns[k], index[k], by_id, cats[cat_of[k]], True) for k in range(first, end)]
+
+    def table(run: Sequence[Group]) -> ShapeTable:
+        first, end = run[0][2], run[-1][3]
+        rows = np.arange(first, end)
+        is_poly = kind[first:end] == _POLYGON
+        polys = poly_no[first:end][is_poly]
+        pc = counts[polys]
+        ring_bounds = np.concatenate(([0], np.cumsum(pc)))
+        take = np.repeat(starts[polys] - ring_bounds[:-1], pc) + np.arange(int(ring_bounds[-1]))
+        table_boxes = np.full((end - first, 4), np.nan)
+        table_boxes[~is_poly] = boxes[box_row[first:end][~is_poly]]
+        heads = tuple(host.asset(name, entry, (), split) for name, entry, _, _ in run)
+        bounds = np.array([g[2] - first for g in run] + [end - first], dtype=np.intp)
+
+        def build(i: int) -> Asset:
+            name, entry, a, b = run[i]
+            return host.image_asset(name, entry, pending(a, b), None, split)
+
+        return ShapeTable(
+            heads=heads, bounds=bounds, labels=labels,
+            label=np.asarray([cat_of[k] for k in rows.tolist()], dtype=np.intp),
+            keys=[f"{prefix}{anns[k]['id']}" for k in rows.tolist()],
+            polygon=is_poly, boxes=table_boxes, rings=ring_bounds, coords=coords[take], build=build,
+        )
+
+    run: list[Group] = []
+    for group in groups:
+        _, _, first, end = group
+        if plain[first:end].all():
+            run.append(group)
+            if len(run) == TABLE_IMAGES:
+                yield table(run)
+                run = []
+            continue
+        if run:
+            yield table(run)
+            run = []
+        name, entry, first, end = group
+        yield host.image_asset(name, entry, pending(first, end), None, split)
+    if run:
+        yield table(run)
+
+
+def classify(anns: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Per object: a plain box (1), a plain one-ring polygon (2) or neither (0), from its
+    keys and shapes (numbers are checked later, all at once). A few C-speed passes over the
+    whole list; an unusual file (keys beyond the plain ones, crowd flags that are not
+    numbers) is classified object by object instead."""
+    try:
+        usual = set().union(*anns) <= PLAIN_KEYS and set(a.get("iscrowd") for a in anns) <= {0, None, False}
+    except TypeError:  # an unhashable iscrowd value
+        usual = False
+    if not usual:
+        return _classify_each(anns)
+    segs = [a.get("segmentation") for a in anns]
+    size = np.fromiter((len(s) if type(s) is list else -(s is not None) for s in segs), dtype=np.intp, count=len(segs))
+    out = np.zeros(len(anns), dtype=np.uint8)
+    boxes = np.flatnonzero(size == 0).tolist()
+    out[[k for k in boxes if type(b := anns[k].get("bbox")) is list and len(b) == 4]] = _BOX
+    rings = np.flatnonzero(size == 1).tolist()
+    out[[k for k in rings if type(f := segs[k][0]) is list and not len(f) % 2]] = _POLYGON
+    if len(boxes) + len(rings) and sum("id" in a for a in anns) != len(anns):
+        out[[k for k, a in enumerate(anns) if "id" not in a]] = 0
+    return out
+
+
+def _classify_each(anns: Sequence[dict[str, Any]]) -> np.ndarray:
+    """:func:`classify`, object by object."""
+    out = bytearray(len(anns))
+    plain_keys = PLAIN_KEYS.issuperset
+    for k, a in enumerate(anns):
+        if "id" not in a or not plain_keys(a) or a.get("iscrowd") in (1, True):
+            continue
+        seg = a.get("segmentation")
+        if seg is None or (type(seg) is list and not seg):
+            bbox = a.get("bbox")
+            if type(bbox) is list and len(bbox) == 4:
+                out[k] = _BOX
+        elif type(seg) is list and len(seg) == 1:
+            flat = seg[0]
+            if type(flat) is list and not len(flat) % 2:
+                out[k] = _POLYGON
+    result: np.ndarray = np.frombuffer(bytes(out), dtype=np.uint8).copy()
+    return result
+
+
+def _numbers(lists: list[Any], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, width)`` float64 of n lists of ``width`` JSON numbers, and which rows the lane
+    takes: every value an int or float (not a bool, not a string) of magnitude <= 1e300.
+    Boxes become ``x_min, y_min, x_max, y_max`` (the corners ``Box.from_xywh`` computes)."""
+    if not lists:
+        return np.zeros((0, width)), np.zeros(0, dtype=bool)
+    arr: np.ndarray | None = None
+    if set(map(type, chain.from_iterable(lists))) <= _NUMBERS:
+        try:
+            arr = np.array(lists, dtype=np.float64)
+        except (OverflowError, ValueError):
+            arr = None
+    if arr is None:  # some value is not a plain number: row by row (rare)
+        arr = np.full((len(lists), width), np.nan)
+        for i, values in enumerate(lists):
+            if set(map(type, values)) <= _NUMBERS:
+                try:
+                    arr[i] = values
+                except (OverflowError, ValueError):
+                    pass
+    ok = (np.abs(arr) <= _LIMIT).all(axis=1)
+    arr[:, 2:] += arr[:, :2]  # x + w, y + h (float64, as Box.from_xywh adds them)
+    return arr, ok
+
+
+def _rings(flats: list[list[Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One ``(m, 2)`` float64 array of every ring's points, the point count of each ring,
+    and which rings the lane takes (every value a plain number of magnitude <= 1e300)."""
+    counts = np.fromiter(map(len, flats), dtype=np.intp, count=len(flats)) // 2
+    total = int(counts.sum())
+    ok = np.ones(len(flats), dtype=bool)
+    values: np.ndarray | None = None
+    if set(map(type, chain.from_iterable(flats))) <= _NUMBERS:
+        try:
+            values = np.fromiter(chain.from_iterable(flats), dtype=np.float64, count=2 * total)
+        except (OverflowError, ValueError):
+            values = None
+    if values is None:  # row by row (rare)
+        values = np.full(2 * total, np.nan)
+        at = 0
+        for i, flat in enumerate(flats):
+            if set(map(type, flat)) <= _NUMBERS:
+                try:
+                    values[at:at + len(flat)] = flat
+                except (OverflowError, ValueError):
+                    ok[i] = False
+            at += len(flat)
+    bad = ~(np.abs(values) <= _LIMIT)
+    if bad.any():
+        per_value = np.repeat(np.arange(len(flats)), 2 * counts)
+        ok &= np.bincount(per_value[bad], minlength=len(flats)) == 0
+    return values.reshape(-1, 2), counts, ok
+
+
+def plain_lookup(values: Sequence[Any], raw: Mapping[Any, int]) -> list[int] | None:
+    """Positions of raw ids (``image_id`` / ``category_id`` values) in ``raw``, or None when
+    one is missing, of a type other than int or str (``str()`` of a float or bool names
+    another id than its hash does), or unknown: the general way then says which."""
+    if not set(map(type, values)) <= {int, str}:
+        return None
+    try:
+        return [raw[v] for v in values]
+    except (KeyError, TypeError):
+        return None
+

@@ -1,0 +1,252 @@
+"""Rows of a :class:`~converters.table.ShapeTable`, column by column (issue 16).
+
+The general writer builds a dict per row and per polygon point and serialises each; for the
+boxes and plain polygons that make most of a COCO export, that is most of a conversion. Here
+a whole table is checked at once (the same tests as :mod:`converters.fastrows`: boxes that
+:func:`~converters.geometry.fix_box` would pass unchanged, rings that
+:func:`~converters.geometry.valid_rings` passes and that keep an area once rounded), every
+coordinate is rounded and formatted by numpy and orjson in one call per table, and a row is
+a few byte strings joined. Per row, Python only hashes the uuid.
+
+An asset this lane cannot vouch for entirely (a box to clip, a polygon to repair, a
+repeated id, an unmapped class, more rows than Labelbox takes per data row and feature)
+gets ``None`` from :meth:`TableRows.lines`, and the writer builds it the general way from
+the table: one lane never changes a byte (tests/test_table_lane.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+
+from . import fastrows, geometry
+from .assembly import AssetConverter
+from .datarows import DataRowRef
+from .errors import MappingError
+from .matrix import why_not
+from .model import Kind, Media
+from .ndjson import NAMESPACE
+from .table import ShapeTable
+
+__all__ = ["Prepared", "TableRows"]
+
+_NS = NAMESPACE.bytes
+#: Stand-ins for what goes between the numbers of a payload (no coordinate of the lane
+#: reaches 1e300), and their text with the commas around them.
+_MARKS = np.array([-1.5e305, -2.5e305, -3.5e305, -4.5e305])
+_MARK_TEXT = [b"," + t + b"," for t in orjson.dumps(_MARKS, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")]
+_BOX_KEYS = (b',"left":', b',"height":', b',"width":')
+#: ``{"uuid":"<uuid>"`` of a row: its template and where the 32 hex digits of a uuid go.
+_TEMPLATE = np.frombuffer(b'{"uuid":"' + b"-" * 36 + b'"', dtype=np.uint8)
+_PREFIX = len(_TEMPLATE)
+_DIGITS = 9 + np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A table checked and formatted by :meth:`TableRows.start`: per asset, whether every
+    annotation passed and how many are polygons; per annotation, its encoded payload (the
+    end of its row) or None, its label and whether it is a polygon."""
+
+    table: ShapeTable
+    asset_ok: list[bool]
+    polygons: list[int]
+    payload: list[bytes | None]
+    label: list[int]
+    is_polygon: list[bool]
+
+
+class TableRows:
+    """Turns the assets of tables into encoded rows for one writer (its converter, ontology
+    and report), or declines an asset (``None``)."""
+
+    def __init__(self, job: AssetConverter, per_row_limit: int) -> None:
+        self.job = job
+        self.report = job.report
+        self.limit = per_row_limit
+        self._tools: dict[tuple[str, bool], tuple[str, bytes]] = {}
+        self._digests: list[bytes] = []  # rows taken, waiting for flush()
+        self._tails: list[bytes] = []
+        self._sizes: list[int] = []
+        mode = job.o.mode
+        #: Whether the lane runs at all: plain images, boxes and polygons importable, no
+        #: score filter (``--min-score`` reads each annotation's confidence).
+        self.active = (
+            fastrows.enabled()
+            and job.o.min_score is None
+            and why_not(Kind.BBOX, Media.IMAGE, mode) is None
+            and why_not(Kind.POLYGON, Media.IMAGE, mode) is None
+        )
+
+    def start(self, table: ShapeTable) -> Prepared:
+        """Check and format every annotation of ``table``, for :meth:`lines`."""
+        n = table.size
+        heads = table.heads
+        known = np.array([h.width is not None and h.height is not None for h in heads], dtype=bool)
+        width = np.array([h.width if k else np.nan for h, k in zip(heads, known)], dtype=np.float64)
+        height = np.array([h.height if k else np.nan for h, k in zip(heads, known)], dtype=np.float64)
+        per_asset = np.diff(table.bounds)
+        asset_of = np.repeat(np.arange(len(heads)), per_asset)
+        ok = np.zeros(n, dtype=bool)
+        payload: list[bytes | None] = [None] * n
+        polygon = table.polygon
+        # boxes: fastrows.box_payload's test, on columns
+        at = np.flatnonzero(~polygon)
+        if len(at):
+            x0, y0, x1, y1 = table.boxes[at].T
+            a = asset_of[at]
+            good = (x0 < x1) & (y0 < y1)
+            with np.errstate(invalid="ignore"):
+                inside = ((0.0 <= x0) & (0.0 <= y0) & (x1 <= width[a]) & (y1 <= height[a])
+                          & (x1 - x0 > geometry.EPS) & (y1 - y0 > geometry.EPS))
+            good &= ~known[a] | inside
+            numbers = np.empty((len(at), 4))
+            numbers[:, 0], numbers[:, 1] = fastrows.round4(y0), fastrows.round4(x0)
+            numbers[:, 2], numbers[:, 3] = fastrows.round4(y1 - y0), fastrows.round4(x1 - x0)
+            good &= (numbers[:, 2] > 0) & (numbers[:, 3] > 0)
+            taken = at[good]
+            ok[taken] = True
+            for k, body in zip(taken.tolist(), _box_bodies(numbers[good])):
+                payload[k] = b',"bbox":{"top":' + body + b"}}\n"
+        # polygons: fastrows.plain_rings, on the table's one coordinate array
+        at = np.flatnonzero(polygon)
+        if len(at):
+            counts = np.diff(table.rings)
+            enough = counts >= 3
+            if enough.all():
+                coords, sub = table.coords, counts
+            else:
+                coords, sub = table.coords[np.repeat(enough, counts)], counts[enough]
+            a = asset_of[at[enough]]
+            sizes = [(int(w), int(h)) if k else (None, None)
+                     for w, h, k in zip(width[a].tolist(), height[a].tolist(), known[a].tolist())]
+            kept, rounded, kept_counts, _ = fastrows.plain_rings(coords, sub, sizes)
+            taken = at[enough][kept]
+            ok[taken] = True
+            for k, body in zip(taken.tolist(), _ring_bodies(rounded, kept_counts)):
+                payload[k] = b',"polygon":[{"x":' + body + b"}]}\n"
+        declined = np.concatenate(([0], np.cumsum(~ok)))
+        b = table.bounds
+        polygons = np.concatenate(([0], np.cumsum(polygon)))
+        return Prepared(table, (declined[b[1:]] - declined[b[:-1]] == 0).tolist(),
+                        (polygons[b[1:]] - polygons[b[:-1]]).tolist(), payload, table.label.tolist(), polygon.tolist())
+
+    def add(self, p: Prepared, i: int, ref: DataRowRef) -> bool:
+        """Take asset ``i`` of a prepared table: its rows wait for :meth:`flush`, its
+        annotations are counted in the report. False when the general path must build it
+        (nothing is recorded then)."""
+        table = p.table
+        first, end = int(table.bounds[i]), int(table.bounds[i + 1])
+        if not p.asset_ok[i] or end - first > self.limit:
+            return False
+        if self.report.has_pending and self.report.waiting(a.source for a in table.build(i).annotations):
+            return False  # an entry the reader made about one of its objects: tied to its rows there
+        head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
+        identity = f"\x1f{ref.identity}\x1f"
+        tools, labels, keys = self._tools, table.labels, table.keys
+        label, is_polygon, payload = p.label, p.is_polygon, p.payload
+        sha1, ns = hashlib.sha1, _NS
+        digests: list[bytes] = []
+        tails: list[bytes] = []
+        for k in range(first, end):
+            poly = is_polygon[k]
+            tool = tools.get((labels[label[k]], poly))
+            if tool is None:
+                tool = self._tool(labels[label[k]], poly)
+                if tool is None:
+                    return False
+            name, feature = tool
+            digests.append(sha1(ns + (name + identity + keys[k]).encode()).digest())
+            tails.append(head + feature + payload[k])  # type: ignore[operator]
+        if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
+            return False
+        self._digests += digests
+        self._tails += tails
+        self._sizes.append(len(tails))
+        polygons = p.polygons[i]
+        report = self.report
+        for kind, count in (("bbox", end - first - polygons), ("polygon", polygons)):
+            if count:
+                report.read[kind] += count
+                report.written[kind] += count
+                report.rows[kind] += count
+        return True
+
+    def flush(self) -> list[list[bytes]]:
+        """The encoded rows of each asset taken since the last flush, in order (their uuids
+        formatted all at once)."""
+        prefixes = _uuid_prefixes(self._digests)
+        tails = self._tails
+        out: list[list[bytes]] = []
+        at = 0
+        for size in self._sizes:
+            out.append([prefixes[j * _PREFIX : (j + 1) * _PREFIX] + tails[j] for j in range(at, at + size)])
+            at += size
+        self._digests, self._tails, self._sizes = [], [], []
+        return out
+
+    def _tool(self, label: str, polygon: bool) -> tuple[str, bytes] | None:
+        """(tool name, ``"name":...`` bytes) of a class and kind, or None when it does not
+        map (the general path raises or skips, as ``--on-unmapped`` says)."""
+        try:
+            tool = self.job.ontology.tool_for(label, Kind.POLYGON if polygon else Kind.BBOX)
+        except MappingError:
+            return None
+        feature = orjson.dumps(self.job.ctx.ref(tool.name, tool.schema_id))[1:-1]
+        self._tools[(label, polygon)] = found = (tool.name, feature)
+        return found
+
+
+def _box_bodies(numbers: np.ndarray) -> list[bytes]:
+    """``top,"left":L,"height":H,"width":W`` of each row of (top, left, height, width),
+    formatted by orjson in one call (the numbers of a Python float row, byte for byte): one
+    flat array with a stand-in value where each key goes and between rows (orjson writes a
+    flat array several times faster than a 2-D one)."""
+    if not len(numbers):
+        return []
+    wide = np.empty((len(numbers), 8))
+    wide[:, 0::2] = numbers
+    wide[:, 1::2] = _MARKS[:4]
+    text = _dumps(wide.ravel()[:-1])
+    for mark, key in zip(_MARK_TEXT, _BOX_KEYS):
+        text = text.replace(mark, key)
+    return text.split(_MARK_TEXT[3])
+
+
+def _ring_bodies(rounded: np.ndarray, counts: np.ndarray) -> list[bytes]:
+    """``x,"y":y},{"x":x,"y":y...`` of each ring (``counts`` points each, one after the
+    other in ``rounded``), formatted by orjson in one call: a flat array with stand-ins
+    between x and y, between points and between rings."""
+    if not len(counts):
+        return []
+    wide = np.empty((len(rounded), 4))
+    wide[:, 0::2] = rounded
+    wide[:, 1] = _MARKS[0]
+    wide[:, 3] = _MARKS[1]
+    wide[np.cumsum(counts) - 1, 3] = _MARKS[2]
+    text = _dumps(wide.ravel()[:-1]).replace(_MARK_TEXT[0], b',"y":').replace(_MARK_TEXT[1], b'},{"x":')
+    return text.split(_MARK_TEXT[2])
+
+
+def _dumps(flat: np.ndarray) -> bytes:
+    """The numbers of a flat float64 array, comma-separated, as orjson writes them."""
+    return orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1]
+
+
+def _uuid_prefixes(digests: list[bytes]) -> bytes:
+    """``{"uuid":"<uuid>"`` of each SHA-1 digest, one after the other: the uuid5 of
+    :func:`converters.ndjson.annotation_uuid` (the first 16 bytes, version 5, RFC 4122
+    variant), formatted for all rows at once."""
+    if not digests:
+        return b""
+    d = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 20)[:, :16].copy()
+    d[:, 6] = (d[:, 6] & 0x0F) | 0x50
+    d[:, 8] = (d[:, 8] & 0x3F) | 0x80
+    out = np.empty((len(d), _PREFIX), dtype=np.uint8)
+    out[:] = _TEMPLATE
+    out[:, _DIGITS] = _HEX[np.stack((d >> 4, d & 15), axis=2).reshape(len(d), 32)]
+    return out.tobytes()
