@@ -51,6 +51,23 @@ def _run_both(argv: list[str], out_dir: Path, monkeypatch, capsys) -> tuple[dict
     return fast, err
 
 
+def _count_table_rows(monkeypatch) -> list[bool]:
+    """Record each asset the table lane takes (True) or declines (False), so a differential
+    test can show the lane really ran."""
+    from converters.tablerows import TableRows
+
+    seen: list[bool] = []
+    add = TableRows.add
+
+    def counting(self, *args):  # type: ignore[no-untyped-def]
+        took = add(self, *args)
+        seen.append(took)
+        return took
+
+    monkeypatch.setattr(TableRows, "add", counting)
+    return seen
+
+
 def _convert_argv(sources: list[str], out_dir: Path, mode: str, *extra: str) -> list[str]:
     return ["convert", *sources, *extra, "-o", str(out_dir / "out.ndjson"), "--mode", mode,
             "--report", str(out_dir / "report.json"), "--write-ontology", str(out_dir / "ontology.json"), "--quiet"]
@@ -101,7 +118,9 @@ def test_bench_data(tmp_path: Path, monkeypatch, capsys, mangled: bool, mode: st
         _mangle(src, seed=5)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
+    taken = _count_table_rows(monkeypatch)
     outputs, _ = _run_both(_convert_argv([str(src)], out_dir, mode), out_dir, monkeypatch, capsys)
+    assert sum(taken) > (10 if mangled else 119)  # the table lane wrote the plain images
     report = json.loads(outputs["report.json"])
     assert sum(c["read"] for c in report["counts"].values()) == objects
     if mangled:  # the variants really left the fast lanes and were reported
@@ -131,3 +150,42 @@ def _public_coco() -> list[Path]:
 @pytest.mark.parametrize("mode", ["prelabel", "ground-truth"])
 def test_public_coco(tmp_path: Path, monkeypatch, capsys, src: Path, mode: str) -> None:
     _run_both(_convert_argv([str(src)], tmp_path, mode, "--from", "coco"), tmp_path, monkeypatch, capsys)
+
+
+def _option_sets(folder: Path, src: Path) -> dict[str, list[str]]:
+    """Options that change what the table lane must do or decline (each run both ways)."""
+    data = json.loads(src.read_text())
+    names = [i["file_name"] for i in data["images"]]
+    rows = folder / "rows.json"
+    rows.write_text(json.dumps({n: f"gk/{n}" for n in names[::2]}))
+    cats = [c["name"] for c in data["categories"]]
+    ontology = folder / "ontology-given.json"
+    ontology.write_text(json.dumps({"tools": [{"name": c, "tool": t} for c in cats[::3] for t in ("rectangle", "polygon")]}))
+    class_map = folder / "map.json"
+    class_map.write_text(json.dumps({c: f"renamed {i % 7}" for i, c in enumerate(cats)}))
+    return {
+        "max-rows": ["--max-rows-per-file", "50"],
+        "global-key": ["--global-key", "train/{stem}"],
+        "data-rows": ["--data-rows", str(rows)],
+        "ontology-skip": ["--ontology", str(ontology), "--on-unmapped", "skip"],
+        "ontology-error": ["--ontology", str(ontology)],
+        "class-map": ["--class-map", str(class_map)],
+        "min-score": ["--min-score", "0.5"],
+        "strict": ["--strict"],
+    }
+
+
+@pytest.mark.parametrize("name", ["max-rows", "global-key", "data-rows", "ontology-skip", "ontology-error",
+                                  "class-map", "min-score", "strict"])
+@pytest.mark.parametrize("mangled", [False, True], ids=["bench", "bench-mangled"])
+def test_bench_data_with_options(tmp_path: Path, monkeypatch, capsys, name: str, mangled: bool) -> None:
+    """The table lane under the options that change rows, names, files or failures."""
+    src = tmp_path / "src" / "instances_val.json"
+    src.parent.mkdir()
+    _harness().synthetic_coco(src, images=120, polygon_share=0.6, seed=9)
+    if mangled:
+        _mangle(src, seed=7)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    extra = _option_sets(tmp_path / "src", src)[name]
+    _run_both(_convert_argv([str(src)], out_dir, "prelabel", *extra), out_dir, monkeypatch, capsys)
