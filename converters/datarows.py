@@ -211,6 +211,8 @@ class KeyResolver:
         return ref
 
     def _fill(self, template: str, asset: Asset) -> str:
+        if template == "{name}" and "name" not in asset.fields:
+            return asset.name  # the default template, without building every field
         fields = template_fields(asset)
         try:
             return template.format_map(fields)

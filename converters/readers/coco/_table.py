@@ -15,7 +15,8 @@ taken here is one ``plain_annotation`` takes, with the same numbers
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import chain
+from itertools import chain, repeat
+from operator import itemgetter, methodcaller
 from typing import Any, Protocol
 
 import numpy as np
@@ -87,7 +88,6 @@ def table_items(
 
     def table(run: Sequence[Group]) -> ShapeTable:
         first, end = run[0][2], run[-1][3]
-        rows = np.arange(first, end)
         is_poly = kind[first:end] == _POLYGON
         polys = poly_no[first:end][is_poly]
         pc = counts[polys]
@@ -104,15 +104,19 @@ def table_items(
 
         return ShapeTable(
             heads=heads, bounds=bounds, labels=labels,
-            label=np.asarray([cat_of[k] for k in rows.tolist()], dtype=np.intp),
-            keys=[f"{prefix}{anns[k]['id']}" for k in rows.tolist()],
+            label=np.asarray(cat_of[first:end], dtype=np.intp),
+            keys=[prefix + key for key in map(str, map(itemgetter("id"), anns[first:end]))],
             polygon=is_poly, boxes=table_boxes, rings=ring_bounds, coords=coords[take], build=build,
         )
 
+    # per group: whether all its objects are plain (from one cumulative count, not a call each)
+    off = np.concatenate(([0], np.cumsum(~plain)))
+    firsts = np.fromiter((g[2] for g in groups), dtype=np.intp, count=len(groups))
+    ends = np.fromiter((g[3] for g in groups), dtype=np.intp, count=len(groups))
+    all_plain = (off[ends] - off[firsts] == 0).tolist()
     run: list[Group] = []
-    for group in groups:
-        _, _, first, end = group
-        if plain[first:end].all():
+    for group, ok in zip(groups, all_plain):
+        if ok:
             run.append(group)
             if len(run) == TABLE_IMAGES:
                 yield table(run)
@@ -131,22 +135,33 @@ def classify(anns: Sequence[dict[str, Any]]) -> np.ndarray:
     """Per object: a plain box (1), a plain one-ring polygon (2) or neither (0), from its
     keys and shapes (numbers are checked later, all at once). A few C-speed passes over the
     whole list; an unusual file (keys beyond the plain ones, crowd flags that are not
-    numbers) is classified object by object instead."""
+    numbers, shapes of other types) is classified object by object instead."""
     try:
-        usual = set().union(*anns) <= PLAIN_KEYS and set(a.get("iscrowd") for a in anns) <= {0, None, False}
+        usual = (set().union(*anns) <= PLAIN_KEYS and all(map(dict.__contains__, anns, repeat("id")))
+                 and set(map(methodcaller("get", "iscrowd"), anns)) <= {0, None, False})
     except TypeError:  # an unhashable iscrowd value
         usual = False
-    if not usual:
+    segs = list(map(methodcaller("get", "segmentation"), anns)) if usual else []
+    types = set(map(type, segs))
+    if not usual or not types <= {list, type(None)}:
         return _classify_each(anns)
-    segs = [a.get("segmentation") for a in anns]
-    size = np.fromiter((len(s) if type(s) is list else -(s is not None) for s in segs), dtype=np.intp, count=len(segs))
+    if types <= {list}:
+        size = np.fromiter(map(len, segs), dtype=np.intp, count=len(segs))
+    else:  # no segmentation (or null) is a box's
+        size = np.fromiter((0 if s is None else len(s) for s in segs), dtype=np.intp, count=len(segs))
     out = np.zeros(len(anns), dtype=np.uint8)
-    boxes = np.flatnonzero(size == 0).tolist()
-    out[[k for k in boxes if type(b := anns[k].get("bbox")) is list and len(b) == 4]] = _BOX
-    rings = np.flatnonzero(size == 1).tolist()
-    out[[k for k in rings if type(f := segs[k][0]) is list and not len(f) % 2]] = _POLYGON
-    if len(boxes) + len(rings) and sum("id" in a for a in anns) != len(anns):
-        out[[k for k, a in enumerate(anns) if "id" not in a]] = 0
+    at = np.flatnonzero(size == 0)
+    boxes = [anns[k].get("bbox") for k in at.tolist()]
+    if set(map(type, boxes)) <= {list} and set(map(len, boxes)) <= {4}:
+        out[at] = _BOX
+    else:
+        out[[k for k, b in zip(at.tolist(), boxes) if type(b) is list and len(b) == 4]] = _BOX
+    at = np.flatnonzero(size == 1)
+    flats = [segs[k][0] for k in at.tolist()]
+    if set(map(type, flats)) <= {list}:
+        out[at[np.fromiter(map(len, flats), dtype=np.intp, count=len(flats)) % 2 == 0]] = _POLYGON
+    else:
+        out[[k for k, f in zip(at.tolist(), flats) if type(f) is list and not len(f) % 2]] = _POLYGON
     return out
 
 
@@ -231,7 +246,7 @@ def plain_lookup(values: Sequence[Any], raw: Mapping[Any, int]) -> list[int] | N
     if not set(map(type, values)) <= {int, str}:
         return None
     try:
-        return [raw[v] for v in values]
-    except (KeyError, TypeError):
+        return list(map(raw.__getitem__, values))
+    except KeyError:
         return None
 

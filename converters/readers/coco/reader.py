@@ -32,6 +32,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
 
@@ -268,8 +269,11 @@ class COCOReader(Reader[COCOOptions]):
             return
         kinds = self._classified[path] = classify(anns)
         raw = {c["id"]: names[str(c["id"])] for c in cats if type(c) is dict and type(c.get("id")) in (int, str)}
-        found = [raw.get(c, _ELSEWHERE) if type(c) in (int, str) else _ELSEWHERE
-                 for c in (a.get("category_id") for a in anns)]
+        ids = [a.get("category_id") for a in anns]
+        if set(map(type, ids)) <= {int, str}:
+            found = list(map(raw.get, ids, repeat(_ELSEWHERE)))
+        else:
+            found = [raw.get(c, _ELSEWHERE) if type(c) in (int, str) else _ELSEWHERE for c in ids]
         for k in np.flatnonzero(kinds == 0).tolist():
             found[k] = _ELSEWHERE
         for name, kind in set(zip(found, kinds.tolist())):
@@ -574,8 +578,8 @@ class COCOReader(Reader[COCOOptions]):
         groups = [(order[p], images[order[p]], int(firsts[p]) - base, int(ends[p]) - base) for p in range(lo, hi)]
         known = self._classified.pop(f.path, None)
         kinds = known[index] if known is not None and len(known) == len(anns) else None
-        return table_items(self, f, split, groups, [anns[k] for k in index], index, list(cats.values()),
-                           [cat_of[k] for k in index], cats, kinds)
+        return table_items(self, f, split, groups, list(map(anns.__getitem__, index)), index, list(cats.values()),
+                           list(map(cat_of.__getitem__, index)), cats, kinds)
 
     def image_asset(self, name: str, image: ImageEntry, raw: Iterable[_Pending],
                     tags: Mapping[str, SourceRef] | None, split: str) -> Asset:
