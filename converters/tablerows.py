@@ -34,10 +34,18 @@ from .table import ShapeTable
 __all__ = ["Prepared", "TableRows"]
 
 _NS = NAMESPACE.bytes
-#: Stand-ins for what goes between the numbers of a payload (no coordinate of the lane
-#: reaches 1e300), and their text with the commas around them.
-_MARKS = np.array([-1.5e305, -2.5e305, -3.5e305, -4.5e305])
-_MARK_TEXT = [b"," + t + b"," for t in orjson.dumps(_MARKS, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")]
+#: Stand-ins for what goes between the numbers of a payload, and their text with the commas
+#: around them: small negative numbers when every value is >= 0 (short text: the passes
+#: over it are faster), else values no coordinate of the lane reaches (1e300 at most).
+_SMALL = np.array([-1.0, -2.0, -3.0, -4.0])
+_LARGE = np.array([-1.5e305, -2.5e305, -3.5e305, -4.5e305])
+
+
+def _text(marks: np.ndarray) -> list[bytes]:
+    return [b"," + t + b"," for t in orjson.dumps(marks, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")]
+
+
+_SMALL_TEXT, _LARGE_TEXT = _text(_SMALL), _text(_LARGE)
 _BOX_KEYS = (b',"left":', b',"height":', b',"width":')
 #: ``{"uuid":"<uuid>"`` of a row: its template and where the 32 hex digits of a uuid go.
 _TEMPLATE = np.frombuffer(b'{"uuid":"' + b"-" * 36 + b'"', dtype=np.uint8)
@@ -56,8 +64,9 @@ class Prepared:
     asset_ok: list[bool]
     polygons: list[int]
     payload: list[bytes | None]
-    label: list[int]
-    is_polygon: list[bool]
+    #: per annotation: ``label * 2 + is_polygon``, and its key as UTF-8
+    codes: list[int]
+    keys: list[bytes]
 
 
 class TableRows:
@@ -133,7 +142,8 @@ class TableRows:
         b = table.bounds
         polygons = np.concatenate(([0], np.cumsum(polygon)))
         return Prepared(table, (declined[b[1:]] - declined[b[:-1]] == 0).tolist(),
-                        (polygons[b[1:]] - polygons[b[:-1]]).tolist(), payload, table.label.tolist(), polygon.tolist())
+                        (polygons[b[1:]] - polygons[b[:-1]]).tolist(), payload,
+                        (table.label * 2 + polygon).tolist(), [key.encode() for key in table.keys])
 
     def add(self, p: Prepared, i: int, ref: DataRowRef) -> bool:
         """Take asset ``i`` of a prepared table: its rows wait for :meth:`flush`, its
@@ -147,21 +157,21 @@ class TableRows:
             return False  # an entry the reader made about one of its objects: tied to its rows there
         head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
         identity = f"\x1f{ref.identity}\x1f"
-        tools, labels, keys = self._tools, table.labels, table.keys
-        label, is_polygon, payload = p.label, p.is_polygon, p.payload
-        sha1, ns = hashlib.sha1, _NS
+        codes, keys, payload = p.codes, p.keys, p.payload
+        sha1 = hashlib.sha1
         digests: list[bytes] = []
         tails: list[bytes] = []
+        starts: dict[int, tuple[bytes, bytes]] = {}  # code -> (hashed name up to the key, row up to the payload)
         for k in range(first, end):
-            poly = is_polygon[k]
-            tool = tools.get((labels[label[k]], poly))
-            if tool is None:
-                tool = self._tool(labels[label[k]], poly)
+            code = codes[k]
+            start = starts.get(code)
+            if start is None:
+                tool = self._tool(table.labels[code >> 1], bool(code & 1))
                 if tool is None:
                     return False
-            name, feature = tool
-            digests.append(sha1(ns + (name + identity + keys[k]).encode()).digest())
-            tails.append(head + feature + payload[k])  # type: ignore[operator]
+                start = starts[code] = (_NS + (tool[0] + identity).encode(), head + tool[1])
+            digests.append(sha1(start[0] + keys[k]).digest())
+            tails.append(start[1] + payload[k])  # type: ignore[operator]
         if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
             return False
         self._digests += digests
@@ -192,6 +202,9 @@ class TableRows:
     def _tool(self, label: str, polygon: bool) -> tuple[str, bytes] | None:
         """(tool name, ``"name":...`` bytes) of a class and kind, or None when it does not
         map (the general path raises or skips, as ``--on-unmapped`` says)."""
+        found = self._tools.get((label, polygon))
+        if found is not None:
+            return found
         try:
             tool = self.job.ontology.tool_for(label, Kind.POLYGON if polygon else Kind.BBOX)
         except MappingError:
@@ -208,13 +221,14 @@ def _box_bodies(numbers: np.ndarray) -> list[bytes]:
     flat array several times faster than a 2-D one)."""
     if not len(numbers):
         return []
+    marks, texts = (_SMALL, _SMALL_TEXT) if numbers.min() >= 0.0 else (_LARGE, _LARGE_TEXT)
     wide = np.empty((len(numbers), 8))
     wide[:, 0::2] = numbers
-    wide[:, 1::2] = _MARKS[:4]
+    wide[:, 1::2] = marks
     text = _dumps(wide.ravel()[:-1])
-    for mark, key in zip(_MARK_TEXT, _BOX_KEYS):
+    for mark, key in zip(texts, _BOX_KEYS):
         text = text.replace(mark, key)
-    return text.split(_MARK_TEXT[3])
+    return text.split(texts[3])
 
 
 def _ring_bodies(rounded: np.ndarray, counts: np.ndarray) -> list[bytes]:
@@ -223,13 +237,14 @@ def _ring_bodies(rounded: np.ndarray, counts: np.ndarray) -> list[bytes]:
     between x and y, between points and between rings."""
     if not len(counts):
         return []
+    marks, texts = (_SMALL, _SMALL_TEXT) if rounded.min() >= 0.0 else (_LARGE, _LARGE_TEXT)
     wide = np.empty((len(rounded), 4))
     wide[:, 0::2] = rounded
-    wide[:, 1] = _MARKS[0]
-    wide[:, 3] = _MARKS[1]
-    wide[np.cumsum(counts) - 1, 3] = _MARKS[2]
-    text = _dumps(wide.ravel()[:-1]).replace(_MARK_TEXT[0], b',"y":').replace(_MARK_TEXT[1], b'},{"x":')
-    return text.split(_MARK_TEXT[2])
+    wide[:, 1] = marks[0]
+    wide[:, 3] = marks[1]
+    wide[np.cumsum(counts) - 1, 3] = marks[2]
+    text = _dumps(wide.ravel()[:-1]).replace(texts[0], b',"y":').replace(texts[1], b'},{"x":')
+    return text.split(texts[2])
 
 
 def _dumps(flat: np.ndarray) -> bytes:

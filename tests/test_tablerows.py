@@ -70,18 +70,24 @@ def _numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     return out
 
 
-def test_box_bodies_are_orjson_dicts() -> None:
+@pytest.mark.parametrize("signs", ["any", "non-negative"])  # the two sets of stand-ins
+def test_box_bodies_are_orjson_dicts(signs: str) -> None:
     rng = np.random.default_rng(1)
     numbers = _numbers(rng, 4000).reshape(-1, 4)
+    if signs == "non-negative":
+        numbers = np.abs(numbers)
     bodies = _box_bodies(numbers)
     for body, (t, l, h, w) in zip(bodies, numbers.tolist(), strict=True):
         assert b'{"top":' + body + b"}" == orjson.dumps({"top": t, "left": l, "height": h, "width": w})
 
 
-def test_ring_bodies_are_orjson_points() -> None:
+@pytest.mark.parametrize("signs", ["any", "non-negative"])
+def test_ring_bodies_are_orjson_points(signs: str) -> None:
     rng = np.random.default_rng(2)
     counts = rng.integers(3, 30, 300)
     rounded = _numbers(rng, 2 * int(counts.sum())).reshape(-1, 2)
+    if signs == "non-negative":
+        rounded = np.abs(rounded)
     bodies = _ring_bodies(rounded, counts)
     at = 0
     for body, n in zip(bodies, counts.tolist(), strict=True):
