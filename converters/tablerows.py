@@ -67,6 +67,8 @@ class Prepared:
     #: per annotation: ``label * 2 + is_polygon``, and its key as UTF-8
     codes: list[int]
     keys: list[bytes]
+    #: per code, once its tool is known: (namespace + tool name as UTF-8, ``"name":...``)
+    features: list[tuple[bytes, bytes] | None]
 
 
 class TableRows:
@@ -77,7 +79,7 @@ class TableRows:
         self.job = job
         self.report = job.report
         self.limit = per_row_limit
-        self._tools: dict[tuple[str, bool], tuple[str, bytes]] = {}
+        self._tools: dict[tuple[str, bool], tuple[bytes, bytes]] = {}
         self._digests: list[bytes] = []  # rows taken, waiting for flush()
         self._tails: list[bytes] = []
         self._sizes: list[int] = []
@@ -143,7 +145,8 @@ class TableRows:
         polygons = np.concatenate(([0], np.cumsum(polygon)))
         return Prepared(table, (declined[b[1:]] - declined[b[:-1]] == 0).tolist(),
                         (polygons[b[1:]] - polygons[b[:-1]]).tolist(), payload,
-                        (table.label * 2 + polygon).tolist(), [key.encode() for key in table.keys])
+                        (table.label * 2 + polygon).tolist(), [key.encode() for key in table.keys],
+                        [None] * (2 * len(table.labels)))
 
     def add(self, p: Prepared, i: int, ref: DataRowRef) -> bool:
         """Take asset ``i`` of a prepared table: its rows wait for :meth:`flush`, its
@@ -156,22 +159,20 @@ class TableRows:
         if self.report.has_pending and self.report.waiting(a.source for a in table.build(i).annotations):
             return False  # an entry the reader made about one of its objects: tied to its rows there
         head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
-        identity = f"\x1f{ref.identity}\x1f"
-        codes, keys, payload = p.codes, p.keys, p.payload
+        identity = f"\x1f{ref.identity}\x1f".encode()
+        codes, keys, payload, features = p.codes, p.keys, p.payload, p.features
         sha1 = hashlib.sha1
         digests: list[bytes] = []
         tails: list[bytes] = []
-        starts: dict[int, tuple[bytes, bytes]] = {}  # code -> (hashed name up to the key, row up to the payload)
         for k in range(first, end):
             code = codes[k]
-            start = starts.get(code)
-            if start is None:
-                tool = self._tool(table.labels[code >> 1], bool(code & 1))
-                if tool is None:
+            feature = features[code]
+            if feature is None:
+                feature = features[code] = self._tool(table.labels[code >> 1], bool(code & 1))
+                if feature is None:
                     return False
-                start = starts[code] = (_NS + (tool[0] + identity).encode(), head + tool[1])
-            digests.append(sha1(start[0] + keys[k]).digest())
-            tails.append(start[1] + payload[k])  # type: ignore[operator]
+            digests.append(sha1(feature[0] + identity + keys[k]).digest())
+            tails.append(head + feature[1] + payload[k])  # type: ignore[operator]
         if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
             return False
         self._digests += digests
@@ -199,9 +200,9 @@ class TableRows:
         self._digests, self._tails, self._sizes = [], [], []
         return out
 
-    def _tool(self, label: str, polygon: bool) -> tuple[str, bytes] | None:
-        """(tool name, ``"name":...`` bytes) of a class and kind, or None when it does not
-        map (the general path raises or skips, as ``--on-unmapped`` says)."""
+    def _tool(self, label: str, polygon: bool) -> tuple[bytes, bytes] | None:
+        """(uuid namespace + tool name, ``"name":...`` bytes) of a class and kind, or None
+        when it does not map (the general path raises or skips, as ``--on-unmapped`` says)."""
         found = self._tools.get((label, polygon))
         if found is not None:
             return found
@@ -210,7 +211,7 @@ class TableRows:
         except MappingError:
             return None
         feature = orjson.dumps(self.job.ctx.ref(tool.name, tool.schema_id))[1:-1]
-        self._tools[(label, polygon)] = found = (tool.name, feature)
+        self._tools[(label, polygon)] = found = (_NS + tool.name.encode(), feature)
         return found
 
 
