@@ -467,7 +467,8 @@ def _star_simple(coords: np.ndarray, counts: np.ndarray, starts: np.ndarray) -> 
     right = np.add.reduceat((cross < -margin).astype(np.intp), starts) == counts
     turns = np.add.reduceat(np.arctan2(cross, a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]), starts)
     # all turns one way, each in (0, pi): the sum is 2*pi*k; k == 1 is a simple ring
-    return (left | right) & (np.abs(np.abs(turns) - 2 * np.pi) < 1.0)
+    simple: np.ndarray = (left | right) & (np.abs(np.abs(turns) - 2 * np.pi) < 1.0)
+    return simple
 
 
 def fix_polygon(

@@ -96,6 +96,16 @@ class _Series:
             self.handle.write(line)  # type: ignore[union-attr]
             self.rows_in_file += 1
 
+    def write_block(self, data: bytes | memoryview, rows: int) -> None:
+        """:meth:`write` of ``rows`` lines given joined (split again only to cut files)."""
+        if self.max_rows:
+            self.write(bytes(data).splitlines(keepends=True))
+            return
+        if self.handle is None:
+            self._open()
+        self.handle.write(data)  # type: ignore[union-attr]
+        self.rows_in_file += rows
+
     def close(self) -> None:
         if self.handle is not None:
             self.handle.flush()
@@ -149,13 +159,14 @@ class NDJSONOutput:
                 self.overflow_rows += len(by_level[level])
         self.rows_written += len(rows)
 
-    def write_encoded(self, lines: list[bytes]) -> None:
-        """Write all rows of one data row, already encoded, none of its features past the
-        per-row limit (the table lane checks that): all in the main series."""
-        if not lines:
+    def write_encoded(self, data: bytes | memoryview, rows: int) -> None:
+        """Write all ``rows`` rows of one data row, already encoded one after the other,
+        none of its features past the per-row limit (the table lane checks that): all in
+        the main series."""
+        if not rows:
             return
-        self._level(0).write(lines)
-        self.rows_written += len(lines)
+        self._level(0).write_block(data, rows)
+        self.rows_written += rows
 
     def write_lines(self, level: int, lines: list[bytes]) -> None:
         """Write rows already encoded, of one data row and one overflow level (a sharded run

@@ -135,9 +135,12 @@ class _LevelFile:
         self.groups = groups
 
     def write(self, lines: list[bytes]) -> None:
-        self.handle.write(b"".join(lines))
-        self.rows += len(lines)
-        self.groups.append(f"{self.level}:{len(lines)}")
+        self.write_block(b"".join(lines), len(lines))
+
+    def write_block(self, data: bytes | memoryview, rows: int) -> None:
+        self.handle.write(data)
+        self.rows += rows
+        self.groups.append(f"{self.level}:{rows}")
 
 
 class _ShardRows(NDJSONOutput):
@@ -164,8 +167,8 @@ class _ShardRows(NDJSONOutput):
             self.index.write(" ".join(self._groups) + "\n")
             self._groups.clear()
 
-    def write_encoded(self, lines: list[bytes]) -> None:
-        super().write_encoded(lines)
+    def write_encoded(self, data: bytes | memoryview, rows: int) -> None:
+        super().write_encoded(data, rows)
         if self._groups:
             self.index.write(" ".join(self._groups) + "\n")
             self._groups.clear()

@@ -80,8 +80,11 @@ class TableRows:
         self.report = job.report
         self.limit = per_row_limit
         self._tools: dict[tuple[str, bool], tuple[bytes, bytes]] = {}
-        self._digests: list[bytes] = []  # rows taken, waiting for flush()
-        self._tails: list[bytes] = []
+        # rows taken, waiting for flush(): their uuid digests, row parts, rows per asset
+        self._digests: list[bytes] = []
+        self._heads: list[bytes] = []
+        self._names: list[bytes] = []
+        self._payloads: list[bytes] = []
         self._sizes: list[int] = []
         mode = job.o.mode
         #: Whether the lane runs at all: plain images, boxes and polygons importable, no
@@ -160,10 +163,10 @@ class TableRows:
             return False  # an entry the reader made about one of its objects: tied to its rows there
         head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
         identity = f"\x1f{ref.identity}\x1f".encode()
-        codes, keys, payload, features = p.codes, p.keys, p.payload, p.features
+        codes, keys, features = p.codes, p.keys, p.features
         sha1 = hashlib.sha1
         digests: list[bytes] = []
-        tails: list[bytes] = []
+        names: list[bytes] = []
         for k in range(first, end):
             code = codes[k]
             feature = features[code]
@@ -172,12 +175,14 @@ class TableRows:
                 if feature is None:
                     return False
             digests.append(sha1(feature[0] + identity + keys[k]).digest())
-            tails.append(head + feature[1] + payload[k])  # type: ignore[operator]
+            names.append(feature[1])
         if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
             return False
         self._digests += digests
-        self._tails += tails
-        self._sizes.append(len(tails))
+        self._names += names
+        self._heads += [head] * len(names)
+        self._payloads += p.payload[first:end]  # type: ignore[arg-type]  # all set: the asset passed
+        self._sizes.append(len(names))
         polygons = p.polygons[i]
         report = self.report
         for kind, count in (("bbox", end - first - polygons), ("polygon", polygons)):
@@ -187,17 +192,24 @@ class TableRows:
                 report.rows[kind] += count
         return True
 
-    def flush(self) -> list[list[bytes]]:
-        """The encoded rows of each asset taken since the last flush, in order (their uuids
-        formatted all at once)."""
-        prefixes = _uuid_prefixes(self._digests)
-        tails = self._tails
-        out: list[list[bytes]] = []
-        at = 0
+    def flush(self) -> list[tuple[memoryview, int]]:
+        """The encoded rows of each asset taken since the last flush, in order, as (bytes,
+        rows): the uuids formatted all at once, the rows joined in one call."""
+        n = len(self._names)
+        parts: list[bytes] = [b""] * (4 * n)
+        parts[0::4] = np.frombuffer(_uuid_prefixes(self._digests), dtype=f"S{_PREFIX}").tolist()
+        parts[1::4] = self._heads
+        parts[2::4] = self._names
+        parts[3::4] = self._payloads
+        blob = memoryview(b"".join(parts))
+        ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.intp, count=4 * n))[3::4]
+        out: list[tuple[memoryview, int]] = []
+        at = start = 0
         for size in self._sizes:
-            out.append([prefixes[j * _PREFIX : (j + 1) * _PREFIX] + tails[j] for j in range(at, at + size)])
-            at += size
-        self._digests, self._tails, self._sizes = [], [], []
+            end = int(ends[at + size - 1]) if size else start
+            out.append((blob[start:end], size))
+            at, start = at + size, end
+        self._digests, self._names, self._heads, self._payloads, self._sizes = [], [], [], [], []
         return out
 
     def _tool(self, label: str, polygon: bool) -> tuple[bytes, bytes] | None:

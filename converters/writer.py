@@ -261,9 +261,9 @@ class _Writer:
                 else:
                     declined = (i, ref)
                 i += 1
-            for (head, ref, n), lines in zip(taken, lane.flush()):
+            for (head, ref, n), (data, rows) in zip(taken, lane.flush()):
                 self._matched += 1
-                self.rows_out.write_encoded(lines)
+                self.rows_out.write_encoded(data, rows)
                 self.data_rows_out.add(head, ref, self.report)
                 if self._progress is not None:
                     self._progress(n)

@@ -146,6 +146,14 @@ def _table(rng: random.Random, images: int, *, sizes: bool = True, tricky: bool 
     )
 
 
+def _lines(flushed: list[tuple[memoryview, int]]) -> list[bytes]:
+    """The lines of one flushed asset (checking the row count it came with)."""
+    ((data, rows),) = flushed
+    lines = bytes(data).splitlines(keepends=True)
+    assert len(lines) == rows
+    return lines
+
+
 def _general(table: ShapeTable, mode: Mode) -> tuple[list[bytes], Report, Ontology]:
     report, ontology = Report(), Ontology.derived()
     job = AssetConverter("coco", RowOptions(mode=mode), report, ontology)
@@ -168,7 +176,7 @@ def _lane(table: ShapeTable, mode: Mode, limit: int = 5000) -> tuple[list[bytes]
     for i, head in enumerate(table.heads):
         ref = DataRowRef(global_key=head.name)
         if lane.add(prepared, i, ref):
-            out += lane.flush()[0]
+            out += _lines(lane.flush())
             continue
         declined += 1
         asset = table.build(i)
@@ -216,7 +224,7 @@ def test_lane_declines_unmapped_classes(tmp_path: Path) -> None:
         for i, head in enumerate(table.heads):
             ref = DataRowRef(global_key=head.name)
             if lane_on and lane.add(prepared, i, ref):
-                rows += lane.flush()[0]
+                rows += _lines(lane.flush())
                 continue
             asset = table.build(i)
             job.prevalidate([asset])
