@@ -14,20 +14,20 @@ taken here is one ``plain_annotation`` takes, with the same numbers
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from itertools import chain, repeat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import chain, compress, repeat
 from operator import itemgetter, methodcaller
 from typing import Any, Protocol
 
 import numpy as np
 
-from ...model import Asset
+from ...model import Asset, Kind
 from ...table import ShapeTable
 from ._objects import Category, CocoFile, ImageEntry
 from ._plain import PLAIN_KEYS
 from ._streamed import Pending
 
-__all__ = ["TABLE_IMAGES", "Group", "TableHost", "classify", "plain_lookup", "table_items"]
+__all__ = ["TABLE_IMAGES", "Group", "TableHost", "classify", "plain_kinds", "plain_lookup", "table_items"]
 
 #: Images per table at most: big enough that the column passes pay, small enough that a
 #: table's rows are written (and forgotten) soon.
@@ -129,6 +129,23 @@ def table_items(
         yield host.image_asset(name, entry, pending(first, end), None, split)
     if run:
         yield table(run)
+
+
+def plain_kinds(anns: Sequence[dict[str, Any]], names: Mapping[str, Any], out: dict[str, set[Kind]],
+                scan_one: Callable[[Any, Mapping[str, Any], dict[str, set[Kind]]], None]) -> np.ndarray:
+    """Add the kinds ``anns`` (objects) are written with to ``out`` (class name -> kinds),
+    as the reader's ``scan_kinds`` (``scan_one``) does one by one, with its lookup
+    (``names``: ``str(category id)`` -> name): the plain objects all at once, the others
+    through ``scan_one``. Returns :func:`classify` of ``anns``."""
+    kinds = classify(anns)
+    found = list(map(names.get, map(str, map(methodcaller("get", "category_id"), anns))))
+    plain = (kinds != 0).tolist()
+    for name, kind in set(compress(zip(found, kinds.tolist()), plain)):
+        if isinstance(name, str):
+            out.setdefault(name, set()).add(Kind.BBOX if kind == _BOX else Kind.POLYGON)
+    for k in np.flatnonzero(kinds == 0).tolist():
+        scan_one(anns[k], names, out)
+    return kinds
 
 
 def classify(anns: Sequence[dict[str, Any]]) -> np.ndarray:

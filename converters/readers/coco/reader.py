@@ -32,7 +32,6 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
 
@@ -47,7 +46,7 @@ from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._plain import plain_annotation
 from ._results import ResultsInput, read_results
-from ._table import classify, plain_lookup, table_items
+from ._table import plain_kinds, plain_lookup, table_items
 from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
 from ._stream import STREAM_THRESHOLD
 from ._streamed import Pending as _Pending
@@ -66,9 +65,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:/")
 #: "annotations" holding [text, {...}] pairs: a NER Annotator (spaCy family) file, not COCO.
 _TEXT_PAIRS = re.compile(rb'"annotations"\s*:\s*\[\s*\[\s*"')
 _POLYGON, _BBOX = frozenset({Kind.POLYGON}), frozenset({Kind.BBOX})
-#: The kind of each of classify()'s plain answers; _ELSEWHERE: an object scanned one by one.
-_CLASSIFIED = {1: Kind.BBOX, 2: Kind.POLYGON}
-_ELSEWHERE = object()
+
 _KIND_ORDER = {"instances": 0, "keypoints": 1, "labels": 2, "panoptic": 3, "captions": 4}
 #: A sharded run splits the images of a split into ranges, one per this many bytes of its
 #: JSON files (each range's worker parses the files again and builds only its images, so
@@ -261,27 +258,12 @@ class COCOReader(Reader[COCOOptions]):
     def _scan_file(self, path: Path, anns: list[Any], cats: list[Any], names: Mapping[str, Any],
                    out: dict[str, set[Kind]]) -> None:
         """:meth:`scan_kinds` of every annotation of a loaded file; the plain objects (the
-        table lane's :func:`classify`, kept for :meth:`_table_lane`) all at once, by their
-        category's raw id."""
+        table lane's :func:`classify`, kept for :meth:`_table_lane`) all at once."""
         if not (self._fast and self.options.geometry == "auto" and anns and set(map(type, anns)) == {dict}):
             for ann in anns:
                 self.scan_kinds(ann, names, out)
             return
-        kinds = self._classified[path] = classify(anns)
-        raw = {c["id"]: names[str(c["id"])] for c in cats if type(c) is dict and type(c.get("id")) in (int, str)}
-        ids = [a.get("category_id") for a in anns]
-        if set(map(type, ids)) <= {int, str}:
-            found = list(map(raw.get, ids, repeat(_ELSEWHERE)))
-        else:
-            found = [raw.get(c, _ELSEWHERE) if type(c) in (int, str) else _ELSEWHERE for c in ids]
-        for k in np.flatnonzero(kinds == 0).tolist():
-            found[k] = _ELSEWHERE
-        for name, kind in set(zip(found, kinds.tolist())):
-            if isinstance(name, str):
-                out.setdefault(name, set()).add(_CLASSIFIED[kind])
-        others = [k for k, name in enumerate(found) if name is _ELSEWHERE]
-        for k in others:
-            self.scan_kinds(anns[k], names, out)
+        self._classified[path] = plain_kinds(anns, names, out, self.scan_kinds)
 
     def scan_kinds(self, ann: Any, names: Mapping[str, Any], out: dict[str, set[Kind]]) -> None:
         """Add the kinds one annotation will be written with to ``out`` (a scan: anything
