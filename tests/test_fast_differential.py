@@ -172,11 +172,13 @@ def _option_sets(folder: Path, src: Path) -> dict[str, list[str]]:
         "class-map": ["--class-map", str(class_map)],
         "min-score": ["--min-score", "0.5"],
         "strict": ["--strict"],
+        "streamed": ["--coco-stream", "always"],
+        "streamed-ground-truth": ["--coco-stream", "always"],
     }
 
 
 @pytest.mark.parametrize("name", ["max-rows", "global-key", "data-rows", "ontology-skip", "ontology-error",
-                                  "class-map", "min-score", "strict"])
+                                  "class-map", "min-score", "strict", "streamed", "streamed-ground-truth"])
 @pytest.mark.parametrize("mangled", [False, True], ids=["bench", "bench-mangled"])
 def test_bench_data_with_options(tmp_path: Path, monkeypatch, capsys, name: str, mangled: bool) -> None:
     """The table lane under the options that change rows, names, files or failures."""
@@ -188,4 +190,5 @@ def test_bench_data_with_options(tmp_path: Path, monkeypatch, capsys, name: str,
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     extra = _option_sets(tmp_path / "src", src)[name]
-    _run_both(_convert_argv([str(src)], out_dir, "prelabel", *extra), out_dir, monkeypatch, capsys)
+    mode = "ground-truth" if name.endswith("ground-truth") else "prelabel"
+    _run_both(_convert_argv([str(src)], out_dir, mode, *extra), out_dir, monkeypatch, capsys)

@@ -76,6 +76,20 @@ class Category:
     isthing: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A raw annotation waiting for its image to be yielded (built then, not before)."""
+
+    file: CocoFile
+    ann: Mapping[str, Any]
+    index: int
+    cats: Mapping[str, Category]
+    #: ``None`` for a panoptic entry (its segments name their own categories).
+    cat: Category | None
+    #: False for a keypoints annotation whose object is already in an instances file.
+    shapes: bool
+
+
 @dataclass(slots=True)
 class ObjectReader:
     """Turns one COCO object annotation into model annotations, with the reader's options.

@@ -31,23 +31,10 @@ from ...model import Asset, Kind, SourceRef
 from ...report import Report
 from . import _stream
 from ._files import is_geometric, kind_of_annotations, load_coco_file
-from ._objects import Category, CocoFile, ImageEntry
+from ._objects import Category, CocoFile, ImageEntry, Pending
+from ._table import ScanState, batched, pieces, scan_batch
 
 __all__ = ["Pending", "Streamed", "prepare", "stream_assets"]
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A raw annotation waiting for its image to be yielded (built then, not before)."""
-
-    file: CocoFile
-    ann: Mapping[str, Any]
-    index: int
-    cats: Mapping[str, Category]
-    #: ``None`` for a panoptic entry (its segments name their own categories).
-    cat: Category | None
-    #: False for a keypoints annotation whose object is already in an instances file.
-    shapes: bool
 
 
 class Host(Protocol):
@@ -134,9 +121,11 @@ class Streamed:
         self.file.data = load_coco_file(self.file.path)
 
 
-def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], str]) -> Streamed | None:
+def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], str],
+            fast: bool = False) -> Streamed | None:
     """Index and scan a streamed file; None when it cannot be streamed (a results list, or a
-    top level the whole-file path must refuse with its own error)."""
+    top level the whole-file path must refuse with its own error). With ``fast``, batches of
+    an instances file are scanned at once where they can be (:func:`._streamtables.scan_batch`)."""
     head = _stream.read_head(path)
     if head is None or not head.has_annotations:
         return None  # a small or malformed file: the whole-file path reads (or refuses) it
@@ -164,25 +153,36 @@ def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], s
     geometric = False
     current: int | None = None
     contiguous = True
-    for i, ann in enumerate(_stream.items(path)):
-        host.scan_kinds(ann, names, kinds)
-        if type(ann) is dict:
-            geometric = geometric or is_geometric(ann)
-            at = by_id.place.get(str(ann.get("image_id")))
-            if at != current and at is not None:
-                contiguous = contiguous and not annotated[at]  # a second run of this image
-                annotated[at] = 1
-            current = at
-        if head_items is None:
-            checks.check(i, ann)
-            continue
-        head_items.append(ann)
-        if type(ann) is dict:
-            first.append(ann)
-        if i == 49:  # which checks apply is known now (labels or instances: the same ones)
-            f.kind = kind_of_annotations(path, first, True)
-            checks.check_all(head_items)
-            head_items = None
+    state = ScanState(annotated) if fast else None
+    i = -1
+    for batch in batched(pieces(path)):
+        if state is not None and head_items is None and f.kind == "instances":
+            state.geometric, state.contiguous = geometric, contiguous
+            state.current = -1 if current is None else current
+            if scan_batch(batch, state, by_id.place, checks.cats, names, kinds, host.scan_kinds):
+                geometric, current, contiguous = state.geometric, state.current, state.contiguous
+                i += len(batch)
+                continue
+        for ann in batch:
+            i += 1
+            host.scan_kinds(ann, names, kinds)
+            if type(ann) is dict:
+                geometric = geometric or is_geometric(ann)
+                at = by_id.place.get(str(ann.get("image_id")))
+                if at != current and at is not None:
+                    contiguous = contiguous and not annotated[at]  # a second run of this image
+                    annotated[at] = 1
+                current = at
+            if head_items is None:
+                checks.check(i, ann)
+                continue
+            head_items.append(ann)
+            if type(ann) is dict:
+                first.append(ann)
+            if i == 49:  # which checks apply is known now (labels or instances: the same ones)
+                f.kind = kind_of_annotations(path, first, True)
+                checks.check_all(head_items)
+                head_items = None
     f.kind = kind_of_annotations(path, first, geometric)
     f.role = role_of(path, f.kind)
     if head_items is not None:  # fewer than 50 annotations

@@ -14,20 +14,23 @@ taken here is one ``plain_annotation`` takes, with the same numbers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress, repeat
 from operator import itemgetter, methodcaller
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from ...model import Asset, Kind
 from ...table import ShapeTable
-from ._objects import Category, CocoFile, ImageEntry
+from . import _stream
+from ._files import is_geometric
+from ._objects import Category, CocoFile, ImageEntry, Pending
 from ._plain import PLAIN_KEYS
-from ._streamed import Pending
 
-__all__ = ["TABLE_IMAGES", "Group", "TableHost", "classify", "plain_kinds", "plain_lookup", "table_items"]
+__all__ = ["BATCH", "TABLE_IMAGES", "Group", "ScanState", "TableHost", "batched", "classify", "pieces", "plain_kinds",
+           "plain_lookup", "scan_batch", "table_items"]
 
 #: Images per table at most: big enough that the column passes pay, small enough that a
 #: table's rows are written (and forgotten) soon.
@@ -267,3 +270,76 @@ def plain_lookup(values: Sequence[Any], raw: Mapping[Any, int]) -> list[int] | N
     except KeyError:
         return None
 
+
+# -- streamed files: the scan a batch at a time (see _streamtables) -------------------
+
+#: Objects per batch at least (the parser's pieces are joined up to this many).
+BATCH = 4096
+
+
+def pieces(path: Path) -> Iterator[list[Any]]:
+    """The annotations of a streamed file in lists, in file order."""
+    out: list[Any] = []
+    for item in _stream.items(path):
+        out.append(item)
+        if len(out) == BATCH:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+def batched(pieces: Iterable[list[Any]], size: int = BATCH) -> Iterator[list[Any]]:
+    """The parser's lists of items joined into lists of at least ``size`` (the last may be
+    shorter), in order."""
+    out: list[Any] = []
+    for piece in pieces:
+        out += piece
+        if len(out) >= size:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+class ScanState:
+    """What the scan carries from one batch to the next (``annotated``: per image, 1 when a
+    run of its annotations was met; the scan's own bytearray, written through)."""
+
+    __slots__ = ("annotated", "contiguous", "current", "geometric")
+
+    def __init__(self, annotated: bytearray) -> None:
+        self.annotated = np.frombuffer(annotated, dtype=np.uint8)
+        self.contiguous = True
+        self.geometric = False
+        self.current = -1  # the image of the last object scanned
+
+
+def scan_batch(batch: list[Any], state: ScanState, place: Mapping[str, int], cats: Mapping[str, Category] | None,
+               names: Mapping[str, Any], kinds: dict[str, set[Kind]],
+               scan_one: Callable[[Any, Mapping[str, Any], dict[str, set[Kind]]], None]) -> bool:
+    """Scan a batch of annotations at once: checks (image, and category unless ``cats`` is
+    None), kinds, runs. False, having recorded nothing, when a check fails or an item is not
+    an object: the per-object scan then goes through the batch and says what is wrong."""
+    if not batch or set(map(type, batch)) != {dict}:
+        return False
+    ids = list(map(methodcaller("get", "image_id"), batch))
+    if None in ids:
+        return False
+    try:
+        at = np.fromiter(map(place.__getitem__, map(str, ids)), dtype=np.intp, count=len(ids))
+        if cats is not None:
+            list(map(cats.__getitem__, map(str, map(itemgetter("category_id"), batch))))
+    except KeyError:
+        return False
+    plain = plain_kinds(batch, names, kinds, scan_one)
+    state.geometric = state.geometric or bool(plain.any()) or any(map(is_geometric, batch))
+    starts = np.concatenate(([0], np.flatnonzero(at[1:] != at[:-1]) + 1))
+    runs = at[starts]
+    if runs[0] == state.current:
+        runs = runs[1:]
+    if len(np.unique(runs)) != len(runs) or state.annotated[runs].any():
+        state.contiguous = False  # an image met again in a second run
+    state.annotated[runs] = 1
+    state.current = int(at[-1])
+    return True

@@ -46,7 +46,8 @@ from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._plain import plain_annotation
 from ._results import ResultsInput, read_results
-from ._table import plain_kinds, plain_lookup, table_items
+from ._streamtables import stream_tables
+from ._table import batched, pieces, plain_kinds, plain_lookup, table_items
 from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
 from ._stream import STREAM_THRESHOLD
 from ._streamed import Pending as _Pending
@@ -299,7 +300,8 @@ class COCOReader(Reader[COCOOptions]):
                                  "by image): read whole, not streamed (memory grows with the file)")
                 self._streamed[path] = None
             else:
-                self._streamed[path] = prepare(path, self, _split_of(path), _role_of)
+                self._streamed[path] = prepare(path, self, _split_of(path), _role_of,
+                                               fast=self._fast and self.options.geometry == "auto")
         return self._streamed[path]
 
     def _kinds_of(self, ann: Mapping[str, Any]) -> Collection[Kind]:
@@ -351,7 +353,11 @@ class COCOReader(Reader[COCOOptions]):
         for split in sorted(groups):
             files = sorted(groups[split], key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             if len(files) == 1 and files[0].name in streams and streams[files[0].name].contiguous:
-                yield from stream_assets(self, streams.pop(files[0].name))
+                streamed = streams.pop(files[0].name)
+                if tables and streamed.file.kind == "instances":
+                    yield from stream_tables(self, streamed, batched(pieces(streamed.file.path)))
+                else:
+                    yield from stream_assets(self, streamed)
                 continue
             for f in files:
                 if f.name in streams:  # grouping by image needs the whole file (see _streamed)
