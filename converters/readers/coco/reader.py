@@ -563,7 +563,8 @@ class COCOReader(Reader[COCOOptions]):
         base = int(firsts[lo])
         # the objects of images lo..hi-1, grouped by image, in file order within each
         index = np.argsort(image_at, kind="stable")[base:int(ends[hi - 1])].tolist()
-        groups = [(order[p], images[order[p]], int(firsts[p]) - base, int(ends[p]) - base) for p in range(lo, hi)]
+        starts, stops = (firsts[lo:hi] - base).tolist(), (ends[lo:hi] - base).tolist()
+        groups = [(name, images[name], a, b) for name, a, b in zip(order[lo:hi], starts, stops)]
         known = self._classified.pop(f.path, None)
         kinds = known[index] if known is not None and len(known) == len(anns) else None
         return table_items(self, f, split, groups, list(map(anns.__getitem__, index)), index, list(cats.values()),
