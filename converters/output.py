@@ -168,6 +168,18 @@ class NDJSONOutput:
         self._level(0).write_block(data, rows)
         self.rows_written += rows
 
+    def write_run(self, data: bytes | memoryview, assets: list[tuple[memoryview, int]]) -> None:
+        """:meth:`write_encoded` of several data rows whose rows are ``data`` (each asset's
+        part of it, with its row count, in ``assets``): one write when no file is cut."""
+        if self.max_rows:
+            for part, rows in assets:
+                self.write_encoded(part, rows)
+            return
+        rows = sum(n for _, n in assets)
+        if rows:
+            self._level(0).write_block(data, rows)
+            self.rows_written += rows
+
     def write_lines(self, level: int, lines: list[bytes]) -> None:
         """Write rows already encoded, of one data row and one overflow level (a sharded run
         replays each shard's rows through here, so the files are cut exactly as when

@@ -167,6 +167,10 @@ class _ShardRows(NDJSONOutput):
             self.index.write(" ".join(self._groups) + "\n")
             self._groups.clear()
 
+    def write_run(self, data: bytes | memoryview, assets: list[tuple[memoryview, int]]) -> None:
+        for part, rows in assets:  # one index line per data row
+            self.write_encoded(part, rows)
+
     def write_encoded(self, data: bytes | memoryview, rows: int) -> None:
         super().write_encoded(data, rows)
         if self._groups:

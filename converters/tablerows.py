@@ -192,9 +192,10 @@ class TableRows:
                 report.rows[kind] += count
         return True
 
-    def flush(self) -> list[tuple[memoryview, int]]:
-        """The encoded rows of each asset taken since the last flush, in order, as (bytes,
-        rows): the uuids formatted all at once, the rows joined in one call."""
+    def flush(self) -> tuple[memoryview, list[tuple[memoryview, int]]]:
+        """The encoded rows of the assets taken since the last flush: all of them, and each
+        asset's as (bytes, rows), in order (the uuids formatted all at once, the rows joined
+        in one call)."""
         n = len(self._names)
         parts: list[bytes] = [b""] * (4 * n)
         parts[0::4] = np.frombuffer(_uuid_prefixes(self._digests), dtype=f"S{_PREFIX}").tolist()
@@ -202,15 +203,15 @@ class TableRows:
         parts[2::4] = self._names
         parts[3::4] = self._payloads
         blob = memoryview(b"".join(parts))
-        ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.intp, count=4 * n))[3::4]
+        ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.intp, count=4 * n))[3::4].tolist()
         out: list[tuple[memoryview, int]] = []
         at = start = 0
         for size in self._sizes:
-            end = int(ends[at + size - 1]) if size else start
+            end = ends[at + size - 1] if size else start
             out.append((blob[start:end], size))
             at, start = at + size, end
         self._digests, self._names, self._heads, self._payloads, self._sizes = [], [], [], [], []
-        return out
+        return blob, out
 
     def _tool(self, label: str, polygon: bool) -> tuple[bytes, bytes] | None:
         """(uuid namespace + tool name, ``"name":...`` bytes) of a class and kind, or None

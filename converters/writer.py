@@ -276,9 +276,10 @@ class _Writer:
                 else:
                     declined = (i, ref)
                 i += 1
-            for (head, ref, n), (data, rows) in zip(taken, lane.flush()):
-                self._matched += 1
-                self.rows_out.write_encoded(data, rows)
+            blob, parts = lane.flush()
+            self.rows_out.write_run(blob, parts)
+            self._matched += len(taken)
+            for head, ref, n in taken:
                 self.data_rows_out.add(head, ref, self.report)
                 if self._progress is not None:
                     self._progress(n)

@@ -146,9 +146,10 @@ def _table(rng: random.Random, images: int, *, sizes: bool = True, tricky: bool 
     )
 
 
-def _lines(flushed: list[tuple[memoryview, int]]) -> list[bytes]:
+def _lines(flushed: tuple[memoryview, list[tuple[memoryview, int]]]) -> list[bytes]:
     """The lines of one flushed asset (checking the row count it came with)."""
-    ((data, rows),) = flushed
+    blob, ((data, rows),) = flushed
+    assert bytes(blob) == bytes(data)
     lines = bytes(data).splitlines(keepends=True)
     assert len(lines) == rows
     return lines

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ParseError, UnsafeInputError
 
-__all__ = ["Confinement", "LinkOutsideError", "clean_relative", "resolve_inside"]
+__all__ = ["Confinement", "LinkOutsideError", "clean_relative", "is_plain_name", "resolve_inside"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 #: The longest file name part file systems accept (``NAME_MAX``); longer parts make every
@@ -33,6 +33,12 @@ class LinkOutsideError(UnsafeInputError):
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._ -]+")
 
 
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` is one path part in ASCII letters, digits and ``._- `` (not ``.`` or
+    ``..``, at most 255 bytes): :func:`clean_relative` returns such a name as it is."""
+    return len(name) <= _NAME_MAX and _PLAIN_NAME.fullmatch(name) is not None and name not in (".", "..")
+
+
 def clean_relative(name: str, *, source_file: object, location: str | None = None) -> str:
     """Normalise a relative path from an annotation file to POSIX form.
 
@@ -42,7 +48,7 @@ def clean_relative(name: str, *, source_file: object, location: str | None = Non
     >>> clean_relative("train\\\\a.jpg", source_file="x.json")
     'train/a.jpg'
     """
-    if len(name) <= _NAME_MAX and _PLAIN_NAME.fullmatch(name) and name not in (".", ".."):
+    if is_plain_name(name):
         return name  # one ASCII part, nothing to normalise (most images' names)
     text = name.replace("\\", "/")
     if "\0" in text or any(len(part.encode("utf-8", "surrogatepass")) > _NAME_MAX for part in text.split("/")):

@@ -53,7 +53,7 @@ from ._stream import STREAM_THRESHOLD
 from ._streamed import Pending as _Pending
 from ._streamed import Streamed, prepare, stream_assets
 from .._images import image_size
-from .._paths import Confinement, clean_relative, resolve_inside
+from .._paths import Confinement, clean_relative, is_plain_name, resolve_inside
 from ..base import Reader, Shard, check_options, option, option_error
 
 __all__ = ["COCOOptions", "COCOReader", "load_coco_file"]
@@ -688,14 +688,14 @@ class COCOReader(Reader[COCOOptions]):
     def index_images(self, f: CocoFile, images: dict[str, ImageEntry], order: list[str]) -> dict[str, str]:
         by_id: dict[str, str] = {}
         for index, img in enumerate(_list(f, "images", required=True)):
-            loc = f"images[{index}]"
             if not isinstance(img, dict):
-                raise ParseError(f.path, "image entry is not an object", location=loc)
+                raise ParseError(f.path, "image entry is not an object", location=f"images[{index}]")
             if "id" not in img:
-                raise MissingFieldError(f.path, "id", location=loc)
-            if not isinstance(img.get("file_name"), str) or not img["file_name"]:
+                raise MissingFieldError(f.path, "id", location=f"images[{index}]")
+            file_name = img.get("file_name")
+            if not isinstance(file_name, str) or not file_name:
                 raise MissingFieldError(f.path, "file_name", location=f"image id {img['id']}")
-            name = self._image_name(f, img["file_name"], f"image id {img['id']}")
+            name = file_name if is_plain_name(file_name) else self._image_name(f, file_name, f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
             ok = type(width) is int and type(height) is int and width > 0 and height > 0
             if ok and max(width or 0, height or 0) > MAX_SIDE:
@@ -716,9 +716,10 @@ class COCOReader(Reader[COCOOptions]):
                 )
             elif ok and known.width is None:
                 images[name] = replace(known, width=width, height=height)
-            if str(img["id"]) in by_id:
-                raise ParseError(f.path, f"image id {img['id']} appears twice", location=loc)
-            by_id[str(img["id"])] = name
+            key = str(img["id"])
+            if key in by_id:
+                raise ParseError(f.path, f"image id {img['id']} appears twice", location=f"images[{index}]")
+            by_id[key] = name
         return by_id
 
     def categories(self, f: CocoFile) -> dict[str, Category]:
