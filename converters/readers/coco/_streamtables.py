@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from operator import itemgetter, methodcaller
 from typing import Any
 
+import numpy as np
+
 from ...errors import ParseError
 from ...model import Asset
 from ...table import ShapeTable
@@ -58,7 +60,7 @@ def stream_tables(host: Host, s: Streamed, batches: Iterable[list[Any]]) -> Iter
         nonlocal ahead
         out: list[Group] = []
         first = 0
-        for end in [*(k for k in range(1, len(at)) if at[k] != at[k - 1]), len(at)]:
+        for end in _run_ends(at):
             image = at[first]
             if yielded[image]:  # the scan found every run contiguous: the file changed since
                 raise ParseError(f.path, f"image {order[image]!r} has annotations in two runs: the file changed "
@@ -85,9 +87,8 @@ def stream_tables(host: Host, s: Streamed, batches: Iterable[list[Any]]) -> Iter
         base = seen - len(carry)
         seen += len(batch)
         anns, at, cat = carry + batch, carry_at + at, carry_cat + cat
-        last = len(at) - 1  # the last image's run may go on in the next batch: it waits
-        while last > 0 and at[last - 1] == at[-1]:
-            last -= 1
+        ends = _run_ends(at)
+        last = ends[-2] if len(ends) > 1 else 0  # the last image's run may go on in the next batch: it waits
         carry, carry_at, carry_cat = anns[last:], at[last:], cat[last:]
         if last:
             yield from table_items(lane, f, split, groups_of(at[:last], base), anns[:last],
@@ -98,3 +99,9 @@ def stream_tables(host: Host, s: Streamed, batches: Iterable[list[Any]]) -> Iter
     rest: list[Group] = [(name, entries[i], 0, 0) for i, name in enumerate(order) if not yielded[i]]
     if rest:
         yield from table_items(lane, f, split, rest, [], [], cat_list, [], s.cats)
+
+
+def _run_ends(at: list[int]) -> list[int]:
+    """Where each run of equal values in ``at`` ends (the last one at ``len(at)``)."""
+    values = np.asarray(at)
+    return [*(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist(), len(at)]
