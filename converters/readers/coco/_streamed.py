@@ -32,7 +32,7 @@ from ...report import Report
 from . import _stream
 from ._files import is_geometric, kind_of_annotations, load_coco_file
 from ._objects import Category, CocoFile, ImageEntry, Pending
-from ._table import ScanState, batched, pieces, scan_batch
+from ._table import UNKNOWN, ScanState, batched, pieces, scan_batch
 
 __all__ = ["Pending", "Streamed", "prepare", "stream_assets"]
 
@@ -111,6 +111,8 @@ class Streamed:
     kinds: dict[str, set[Kind]]
     contiguous: bool
     annotated: bytearray
+    #: the scan's classify() of each object (UNKNOWN: not classified), or None
+    plain: bytearray | None = None
 
     def whole(self, report: Report, files: int) -> None:
         """Fall back to the whole file (see the module docstring), noting why in the report."""
@@ -163,6 +165,8 @@ def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], s
                 geometric, current, contiguous = state.geometric, state.current, state.contiguous
                 i += len(batch)
                 continue
+        if state is not None:
+            state.plain += bytes([UNKNOWN]) * len(batch)  # scanned one by one, below
         for ann in batch:
             i += 1
             host.scan_kinds(ann, names, kinds)
@@ -187,7 +191,8 @@ def prepare(path: Path, host: Host, split: str, role_of: Callable[[Path, str], s
     f.role = role_of(path, f.kind)
     if head_items is not None:  # fewer than 50 annotations
         checks.check_all(head_items)
-    return Streamed(f, count, entries, order, by_id, checks.cats, kinds, contiguous, annotated)
+    return Streamed(f, count, entries, order, by_id, checks.cats, kinds, contiguous, annotated,
+                    state.plain if state is not None else None)
 
 
 class _Checks:

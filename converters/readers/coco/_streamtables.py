@@ -32,7 +32,7 @@ from ...errors import ParseError
 from ...model import Asset
 from ...table import ShapeTable
 from ._streamed import Host, Streamed
-from ._table import Group, TableHost, table_items
+from ._table import UNKNOWN, Group, TableHost, table_items
 
 __all__ = ["stream_tables"]
 
@@ -53,6 +53,15 @@ def stream_tables(host: Host, s: Streamed, batches: Iterable[list[Any]]) -> Iter
     carry_at: list[int] = []
     carry_cat: list[int] = []
     seen = 0  # objects read before this batch (their index in the file)
+
+    plain = np.frombuffer(s.plain, dtype=np.uint8) if s.plain is not None else None
+
+    def known(base: int, n: int) -> np.ndarray | None:
+        """What the scan classified of objects ``base:base + n``, when it classified them all."""
+        if plain is None or len(plain) < base + n:
+            return None
+        part = plain[base : base + n]
+        return None if (part == UNKNOWN).any() else part
 
     def groups_of(at: list[int], base: int) -> list[Group]:
         """Images with their objects' ranges (one run each; ``at``: each object's image),
@@ -92,10 +101,11 @@ def stream_tables(host: Host, s: Streamed, batches: Iterable[list[Any]]) -> Iter
         carry, carry_at, carry_cat = anns[last:], at[last:], cat[last:]
         if last:
             yield from table_items(lane, f, split, groups_of(at[:last], base), anns[:last],
-                                   range(base, base + last), cat_list, cat[:last], s.cats)
+                                   range(base, base + last), cat_list, cat[:last], s.cats, known(base, last))
     if carry:
-        yield from table_items(lane, f, split, groups_of(carry_at, seen - len(carry)), carry,
-                               range(seen - len(carry), seen), cat_list, carry_cat, s.cats)
+        base = seen - len(carry)
+        yield from table_items(lane, f, split, groups_of(carry_at, base), carry,
+                               range(base, seen), cat_list, carry_cat, s.cats, known(base, len(carry)))
     rest: list[Group] = [(name, entries[i], 0, 0) for i, name in enumerate(order) if not yielded[i]]
     if rest:
         yield from table_items(lane, f, split, rest, [], [], cat_list, [], s.cats)

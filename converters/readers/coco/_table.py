@@ -29,7 +29,7 @@ from ._files import is_geometric
 from ._objects import Category, CocoFile, ImageEntry, Pending
 from ._plain import PLAIN_KEYS
 
-__all__ = ["BATCH", "TABLE_IMAGES", "Group", "ScanState", "TableHost", "batched", "classify", "pieces", "plain_kinds",
+__all__ = ["BATCH", "TABLE_IMAGES", "UNKNOWN", "Group", "ScanState", "TableHost", "batched", "classify", "pieces", "plain_kinds",
            "plain_lookup", "scan_batch", "table_items"]
 
 #: Images per table at most: big enough that the column passes pay, small enough that a
@@ -304,15 +304,22 @@ def batched(pieces: Iterable[list[Any]], size: int = BATCH) -> Iterator[list[Any
 
 class ScanState:
     """What the scan carries from one batch to the next (``annotated``: per image, 1 when a
-    run of its annotations was met; the scan's own bytearray, written through)."""
+    run of its annotations was met; the scan's own bytearray, written through), and
+    ``plain``: :func:`classify` of every object scanned, 255 for those scanned one by one
+    (the read reuses it rather than classify the file again)."""
 
-    __slots__ = ("annotated", "contiguous", "current", "geometric")
+    __slots__ = ("annotated", "contiguous", "current", "geometric", "plain")
 
     def __init__(self, annotated: bytearray) -> None:
         self.annotated = np.frombuffer(annotated, dtype=np.uint8)
+        self.plain = bytearray()
         self.contiguous = True
         self.geometric = False
         self.current = -1  # the image of the last object scanned
+
+
+#: ``ScanState.plain`` of an object the scan did not classify.
+UNKNOWN = 255
 
 
 def scan_batch(batch: list[Any], state: ScanState, place: Mapping[str, int], cats: Mapping[str, Category] | None,
@@ -333,6 +340,7 @@ def scan_batch(batch: list[Any], state: ScanState, place: Mapping[str, int], cat
     except KeyError:
         return False
     plain = plain_kinds(batch, names, kinds, scan_one)
+    state.plain += plain.tobytes()
     state.geometric = state.geometric or bool(plain.any()) or any(map(is_geometric, batch))
     starts = np.concatenate(([0], np.flatnonzero(at[1:] != at[:-1]) + 1))
     runs = at[starts]
