@@ -179,10 +179,17 @@ _LAZY = {
 if not TYPE_CHECKING:  # for mypy a misspelt ``converters.X`` must stay an error, not Any
 
     def __getattr__(name: str) -> Any:
-        """``converters.X`` for a public name: imported now, then cached in the namespace."""
+        """``converters.X`` for a public name: imported now, then cached in the namespace. A
+        submodule (``converters.geometry``) is imported on first access too, as it was when
+        this package imported everything."""
         module = _LAZY.get(name)
         if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            try:
+                return importlib.import_module(f".{name}", __name__)
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__name__}.{name}":
+                    raise  # the submodule exists but one of its own imports is missing
+                raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
         value = getattr(importlib.import_module(f".{module}", __name__), name)
         globals()[name] = value
         return value
