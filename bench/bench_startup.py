@@ -61,10 +61,16 @@ def import_total_ms(code: str, env: dict[str, str], cwd: Path) -> float:
     return total / 1000
 
 
-def wall_s(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
+def wall_s(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one child process (CPU is less disturbed by the
+    other processes of a busy machine than wall time is)."""
     t = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(cmd)} failed")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -93,22 +99,29 @@ def main() -> int:
         floor = [sys.executable, str(HERE / "bench_coco.py"), "--floor", str(args.src), str(tmp / "floor.ndjson")]
         imports: dict[tuple[str, str], list[float]] = {k: [] for k in variants}
         walls: dict[tuple[str, str], list[float]] = {k: [] for k in variants}
+        cpus: dict[tuple[str, str], list[float]] = {k: [] for k in variants}
         floors: list[float] = []
         for _ in range(args.repeat):
-            floors.append(wall_s(floor, base_env, tmp))
+            floors.append(wall_s(floor, base_env, tmp)[0])
             for key, path in variants.items():
                 imports[key].append(import_total_ms(small_run, envs[key], path))
-                walls[key].append(wall_s([sys.executable, "-c", ENTRY, "convert", str(args.src), "-o",
-                                          str(tmp / "out.ndjson")], envs[key], path))
+                wall, cpu = wall_s([sys.executable, "-c", ENTRY, "convert", str(args.src), "-o",
+                                    str(tmp / "out.ndjson")], envs[key], path)
+                walls[key].append(wall)
+                cpus[key].append(cpu)
     floor_s = statistics.median(floors)
     print(f"floor (bench_coco.py --floor): median {floor_s:.3f} s over {args.repeat} runs")
-    print(f"{'ref':12} {'bytecode':9} {'imports ms':>10} {'vs base':>8} {'wall s':>7} {'vs base':>8} {'x floor':>8}")
+    print("medians; imports: min in brackets; vs base: ratio to the first ref's median")
+    print(f"{'ref':12} {'bytecode':9} {'imports ms':>18} {'vs base':>8} {'wall s':>7} {'vs base':>8} "
+          f"{'x floor':>8} {'cpu s':>7} {'vs base':>8}")
+    median = statistics.median
     for state in states:
-        base = args.refs[0]
-        bi, bw = statistics.median(imports[(base, state)]), statistics.median(walls[(base, state)])
+        base = (args.refs[0], state)
         for ref in args.refs:
-            mi, mw = statistics.median(imports[(ref, state)]), statistics.median(walls[(ref, state)])
-            print(f"{ref:12} {state:9} {mi:10.1f} {mi / bi:8.2f} {mw:7.3f} {mw / bw:8.2f} {mw / floor_s:8.2f}")
+            key = (ref, state)
+            mi, mw, mc = median(imports[key]), median(walls[key]), median(cpus[key])
+            print(f"{ref:12} {state:9} {mi:8.1f} ({min(imports[key]):6.1f}) {mi / median(imports[base]):8.2f} "
+                  f"{mw:7.3f} {mw / median(walls[base]):8.2f} {mw / floor_s:8.2f} {mc:7.3f} {mc / median(cpus[base]):8.2f}")
     return 0
 
 
