@@ -16,7 +16,7 @@ Timed, interleaved REF by REF, ``--repeat`` times (medians):
   with ``bench/bench_coco.py --generate SRC 5000``: the 11 MB val2017-shaped file), next to
   the floor process of bench_coco.py (orjson load + one dict per row + dump).
 
-    python bench/bench_startup.py SRC [--refs main HEAD] [--repeat 9]
+    python bench/bench_startup.py SRC [--refs main HEAD] [--repeat 9] [--no-wall]
 """
 
 from __future__ import annotations
@@ -48,17 +48,24 @@ def export(ref: str, into: Path, compiled: bool) -> Path:
     return into
 
 
-def import_total_ms(code: str, env: dict[str, str], cwd: Path) -> float:
-    """Sum of the top-level ``-X importtime`` cumulative figures of one process, in ms."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env, cwd=cwd,
-                          capture_output=True, text=True, check=True)
+def import_total_ms(code: str, env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Sum of the top-level ``-X importtime`` cumulative figures of one process, in ms, and
+    the process's CPU seconds (user + system)."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-X", "importtime", "-c", code], env=env, cwd=cwd,
+                                stdout=subprocess.DEVNULL, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        err.seek(0)
+        stderr = err.read()
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"import run failed:\n{stderr}")
     total = 0
-    for line in done.stderr.splitlines():
+    for line in stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             _, cumulative, name = line.split("|", 2)
             if cumulative.strip().isdigit() and not name.startswith("  "):  # depth 0 only
                 total += int(cumulative)
-    return total / 1000
+    return total / 1000, usage.ru_utime + usage.ru_stime
 
 
 def wall_s(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -79,6 +86,7 @@ def main() -> int:
     ap.add_argument("--refs", nargs="+", default=["main", "HEAD"], help="git refs; the first is the baseline")
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--bytecode", choices=["source", "compiled", "both"], default="both")
+    ap.add_argument("--no-wall", action="store_true", help="the start-up runs only (no conversion of SRC)")
     args = ap.parse_args()
     states = ["source", "compiled"] if args.bytecode == "both" else [args.bytecode]
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp_name:
@@ -100,28 +108,45 @@ def main() -> int:
         imports: dict[tuple[str, str], list[float]] = {k: [] for k in variants}
         walls: dict[tuple[str, str], list[float]] = {k: [] for k in variants}
         cpus: dict[tuple[str, str], list[float]] = {k: [] for k in variants}
+        starts: dict[tuple[str, str], list[float]] = {k: [] for k in variants}
         floors: list[float] = []
         for _ in range(args.repeat):
-            floors.append(wall_s(floor, base_env, tmp)[0])
+            if not args.no_wall:
+                floors.append(wall_s(floor, base_env, tmp)[0])
             for key, path in variants.items():
-                imports[key].append(import_total_ms(small_run, envs[key], path))
+                total, start_cpu = import_total_ms(small_run, envs[key], path)
+                imports[key].append(total)
+                starts[key].append(start_cpu)
+                if args.no_wall:
+                    continue
                 wall, cpu = wall_s([sys.executable, "-c", ENTRY, "convert", str(args.src), "-o",
                                     str(tmp / "out.ndjson")], envs[key], path)
                 walls[key].append(wall)
                 cpus[key].append(cpu)
-    floor_s = statistics.median(floors)
-    print(f"floor (bench_coco.py --floor): median {floor_s:.3f} s over {args.repeat} runs")
-    print("medians; imports: min in brackets; vs base: ratio to the first ref's median")
-    print(f"{'ref':12} {'bytecode':9} {'imports ms':>18} {'vs base':>8} {'wall s':>7} {'vs base':>8} "
-          f"{'x floor':>8} {'cpu s':>7} {'vs base':>8}")
     median = statistics.median
+    print(f"{args.repeat} interleaved runs, medians; 'vs base': ratio to the first ref's median")
+    print("start-up: `import converters.cli` + a 1-object COCO convert under -X importtime: the sum of")
+    print("          its top-level imports (ms; min in brackets) and the process's CPU (user + system)")
+    print(f"{'ref':12} {'bytecode':9} {'imports ms':>18} {'vs base':>8} {'cpu ms':>7} {'vs base':>8}")
     for state in states:
         base = (args.refs[0], state)
         for ref in args.refs:
             key = (ref, state)
-            mi, mw, mc = median(imports[key]), median(walls[key]), median(cpus[key])
+            mi, mc = median(imports[key]), median(starts[key])
             print(f"{ref:12} {state:9} {mi:8.1f} ({min(imports[key]):6.1f}) {mi / median(imports[base]):8.2f} "
-                  f"{mw:7.3f} {mw / median(walls[base]):8.2f} {mw / floor_s:8.2f} {mc:7.3f} {mc / median(cpus[base]):8.2f}")
+                  f"{mc * 1000:7.1f} {mc / median(starts[base]):8.2f}")
+    if args.no_wall:
+        return 0
+    floor_s = median(floors)
+    print(f"\nconversion of {args.src.name}: the whole `lbconvert convert` process; floor (bench_coco.py --floor) {floor_s:.3f} s")
+    print(f"{'ref':12} {'bytecode':9} {'wall s':>7} {'vs base':>8} {'x floor':>8} {'cpu s':>7} {'vs base':>8}")
+    for state in states:
+        base = (args.refs[0], state)
+        for ref in args.refs:
+            key = (ref, state)
+            mw, mc = median(walls[key]), median(cpus[key])
+            print(f"{ref:12} {state:9} {mw:7.3f} {mw / median(walls[base]):8.2f} {mw / floor_s:8.2f} "
+                  f"{mc:7.3f} {mc / median(cpus[base]):8.2f}")
     return 0
 
 
