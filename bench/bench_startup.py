@@ -126,15 +126,15 @@ def main() -> int:
     median = statistics.median
     print(f"{args.repeat} interleaved runs, medians; 'vs base': ratio to the first ref's median")
     print("start-up: `import converters.cli` + a 1-object COCO convert under -X importtime: the sum of")
-    print("          its top-level imports (ms; min in brackets) and the process's CPU (user + system)")
-    print(f"{'ref':12} {'bytecode':9} {'imports ms':>18} {'vs base':>8} {'cpu ms':>7} {'vs base':>8}")
+    print("          its top-level imports and the process's CPU (user + system), ms; min in brackets")
+    print(f"{'ref':12} {'bytecode':9} {'imports ms':>18} {'vs base':>8} {'cpu ms':>16} {'vs base':>8}")
     for state in states:
         base = (args.refs[0], state)
         for ref in args.refs:
             key = (ref, state)
             mi, mc = median(imports[key]), median(starts[key])
             print(f"{ref:12} {state:9} {mi:8.1f} ({min(imports[key]):6.1f}) {mi / median(imports[base]):8.2f} "
-                  f"{mc * 1000:7.1f} {mc / median(starts[base]):8.2f}")
+                  f"{mc * 1000:7.1f} ({min(starts[key]) * 1000:6.1f}) {mc / median(starts[base]):8.2f}")
     if args.no_wall:
         return 0
     floor_s = median(floors)

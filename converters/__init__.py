@@ -12,7 +12,7 @@ The public API (``convert = read + write``)::
 
 from __future__ import annotations
 
-import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what mypy and IDEs see; at run time each name is imported on first use
@@ -181,16 +181,18 @@ if not TYPE_CHECKING:  # for mypy a misspelt ``converters.X`` must stay an error
     def __getattr__(name: str) -> Any:
         """``converters.X`` for a public name: imported now, then cached in the namespace. A
         submodule (``converters.geometry``) is imported on first access too, as it was when
-        this package imported everything."""
+        this package imported everything. ``__import__``, not ``importlib.import_module``:
+        ``from . import masks`` lands here too, and ``-X importtime`` sees only the former."""
         module = _LAZY.get(name)
         if module is None:
             try:
-                return importlib.import_module(f".{name}", __name__)
+                __import__(f"{__name__}.{name}")
             except ModuleNotFoundError as exc:
                 if exc.name != f"{__name__}.{name}":
                     raise  # the submodule exists but one of its own imports is missing
                 raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-        value = getattr(importlib.import_module(f".{module}", __name__), name)
+            return sys.modules[f"{__name__}.{name}"]
+        value = getattr(__import__(f"{__name__}.{module}", fromlist=[name]), name)
         globals()[name] = value
         return value
 
