@@ -7,7 +7,8 @@ runs, interleaved and ``--repeat`` times (medians), one process each of:
 * **floor**: ``python bench/bench_coco.py --floor SRC OUT``: load the JSON (orjson), build one
   Labelbox-shaped dict per object, dump every row (orjson): the least any converter must do;
 * **lbconvert**: ``lbconvert convert SRC -o OUT`` as a user runs it (validation, geometry
-  checks, ontology, uuids, report, atomic write);
+  checks, ontology, uuids, report, atomic write), its package byte-compiled first as an
+  installed wheel is (``--no-compile``: as it is; see :func:`byte_compile`);
 * **sdk** (1x by default): ``bench/sdk_coco.py`` run with the Labelbox SDK's python
   (``--sdk-python``, default ``$LB_ORACLE_PYTHON``): the hand-written SDK conversion.
 
@@ -80,6 +81,19 @@ def run(cmd: list[str]) -> tuple[float, int]:
     return wall, usage.ru_maxrss * 1024  # Linux: kilobytes
 
 
+def byte_compile(lbconvert: str) -> None:
+    """Byte-compile the package ``lbconvert`` imports, as pip does when it installs the wheel.
+
+    An editable checkout run with ``PYTHONDONTWRITEBYTECODE=1`` never gets a ``__pycache__``, so
+    each of its processes compiles every module of ours again: ~0.1 s a start on this machine,
+    a third of the 1x floor, that no installed copy pays (``bench/bench_startup.py``)."""
+    python = str(Path(lbconvert).with_name("python"))
+    where = "import converters, os; print(os.path.dirname(converters.__file__))"
+    # run from / so that a checkout in the current folder does not shadow that venv's install
+    package = subprocess.run([python, "-c", where], cwd="/", check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run([python, "-m", "compileall", "-q", package], check=True, stdout=subprocess.DEVNULL)
+
+
 def commands(src: Path, tmp: Path, sdk_python: str | None, baseline: str | None = None) -> dict[str, list[str]]:
     lbconvert = shutil.which("lbconvert", path=str(Path(sys.executable).parent)) or shutil.which("lbconvert")
     if lbconvert is None:
@@ -96,7 +110,7 @@ def commands(src: Path, tmp: Path, sdk_python: str | None, baseline: str | None 
 
 
 def measure(scale: int, repeat: int, sdk_python: str | None, tmp: Path,
-            base: int = IMAGES, baseline: str | None = None) -> dict[str, tuple[float, int]]:
+            base: int = IMAGES, baseline: str | None = None, compile_first: bool = True) -> dict[str, tuple[float, int]]:
     """Median wall time and peak RSS of each command at one scale (runs interleaved)."""
     src = tmp / f"instances_x{scale}.json"
     # generated in a child process: Linux carries a process's peak RSS across fork + exec, so a
@@ -106,6 +120,10 @@ def measure(scale: int, repeat: int, sdk_python: str | None, tmp: Path,
     objects = int(done.stdout.strip())
     print(f"scale {scale}x: {base * scale} images, {objects} objects, {src.stat().st_size / 1e6:.1f} MB", flush=True)
     cmds = commands(src, tmp, sdk_python, baseline)
+    if compile_first:
+        for name in ("lbconvert", "baseline"):
+            if name in cmds:
+                byte_compile(cmds[name][0])
     times: dict[str, list[float]] = {name: [] for name in cmds}
     rss: dict[str, list[int]] = {name: [] for name in cmds}
     for _ in range(repeat):
@@ -148,6 +166,8 @@ def main() -> int:
     ap.add_argument("--sdk-scales", type=int, nargs="*", default=[1], help="scales the SDK script runs at")
     ap.add_argument("--baseline", metavar="LBCONVERT", help="also time this lbconvert (another checkout's)")
     ap.add_argument("--images", type=int, default=IMAGES, help="images at scale 1 (a quick run: fewer)")
+    ap.add_argument("--no-compile", action="store_true",
+                    help="time the package as it is (by default it is byte-compiled first, as an installed wheel is)")
     ap.add_argument("--floor", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--generate", nargs=2, metavar=("OUT", "IMAGES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -161,7 +181,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for scale in args.scale:
             sdk = args.sdk_python if scale in args.sdk_scales else None
-            results[scale] = measure(scale, args.repeat, sdk, Path(tmp), args.images, args.baseline)
+            results[scale] = measure(scale, args.repeat, sdk, Path(tmp), args.images, args.baseline,
+                                     compile_first=not args.no_compile)
     print(f"\n{'target':44} {'wanted':18} {'measured':>8}  met")
     for what, target, value, met in table(results):
         print(f"{what:44} {target:18} {value:8.2f}  {'yes' if met else 'no'}")

@@ -19,11 +19,8 @@ fsspec comes with the ``[dask]`` extra; ``s3://`` and ``gs://`` need their own b
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
-import shutil
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,6 +62,10 @@ def _fs(url: str) -> tuple[Any, str]:
 
 def localize(url: str) -> Path:
     """The local copy of a remote SOURCE (a file or a folder), made if this machine has none."""
+    import hashlib  # here, not at the top: a run on local files never needs them (issue 16)
+    import shutil
+    import tempfile
+
     fs, path = _fs(url)
     if not fs.exists(path):
         raise SourceNotFoundError(url)
@@ -120,6 +121,8 @@ def make_folder(path: str) -> None:
 
 def remove_tree(path: str) -> None:
     """Remove a folder (a path or a URL); a missing one is fine."""
+    import shutil
+
     if not is_url(path):
         shutil.rmtree(path, ignore_errors=True)
         return

@@ -11,7 +11,6 @@ landing on one data row are :class:`DataRowError` naming both.
 
 from __future__ import annotations
 
-import csv
 import json
 import posixpath
 import string
@@ -140,6 +139,8 @@ def _rows(p: Path, text: str) -> tuple[list[Any], str, int]:
         if isinstance(data, list):
             return data, "entry", 1
         raise OptionsError(f"{p}: data row map must be an object or a list")
+    import csv  # CSV data-row maps only (issue 16: not imported on every run)
+
     return list(csv.DictReader(text.splitlines())), "line", 2
 
 

@@ -27,8 +27,6 @@ class map merges them (the normalised match is only used against a given ontolog
 from __future__ import annotations
 
 import copy
-import csv
-import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -443,6 +441,8 @@ def _owner(parent: Tool | OptionDef) -> str:
 
 
 def _closest(name: str, candidates: list[str]) -> str:
+    import difflib  # an error message's hint: not worth its import on every run (issue 16)
+
     if not candidates:
         return " (it has none of that kind)"
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.4)
@@ -487,6 +487,8 @@ def load_class_map(path: str | Path) -> dict[str, str]:
         ):
             raise OptionsError(f"{p}: class map must be a JSON object of strings")
         return dict(data)
+    import csv  # CSV class maps only
+
     mapping: dict[str, str] = {}
     for n, row in enumerate(csv.reader(text.splitlines()), start=1):
         if not row or (n == 1 and [c.strip().lower() for c in row[:2]] == ["source", "target"]):

@@ -15,18 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from . import _remote
 from .errors import InputError, NoAssetsError, OptionsError, SourceNotFoundError
-from .features import FeatureCount, register_features
 from .model import Asset, Media
 from .ontology import Ontology, load_class_map
 from .options import ConvertOptions, build
 from .readers import ReadContext, Reader, available_formats, get_reader
 from .report import Report
-from .sharding import check_available, convert_sharded
 from .writer import Progress, Source, _options_dict, write
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
 
+    from .features import FeatureCount
     from .options import ConvertKeywords
 
 __all__ = ["ConvertOptions", "Reading", "build_reader", "convert", "derive_ontology", "detect_format", "read"]
@@ -256,6 +255,8 @@ def _convert(
         raise OptionsError("{keep_shards} needs {workers} N (N > 1) or {dask_scheduler}",
                            fields=("keep_shards", "workers", "dask_scheduler"))
     if client is not None or options.sharded:
+        from .sharding import check_available, convert_sharded  # a one-process run never needs it
+
         if client is None:
             check_available()  # before anything is read: the extra is missing, say which
         reader, source = _prepare(sources, options, report)
@@ -281,6 +282,8 @@ def derive_ontology(
         ConversionError: bad input or options (as :func:`convert` would raise them), or
             a source with no asset at all.
     """
+    from .features import register_features  # only the ontology derivation walks features
+
     options = _options(options, kw, "derive_ontology")
     if options.ontology is not None:
         raise OptionsError("{ontology} is given: there is nothing to derive", fields=("ontology",))

@@ -1,5 +1,7 @@
 """``lbconvert convert`` start-up (issue 16): the quick parse without reader flags gives the
-full parser's namespace, defers to it whenever it cannot, and imports no other reader."""
+full parser's namespace, defers to it whenever it cannot, and imports no other reader; the
+package, the CLI and a COCO run import only what they use (checked on ``sys.modules`` of a
+fresh interpreter, never on time)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,44 @@ def test_quick_parse_leaves_the_rest(argv: list[str]) -> None:
     assert _parse_convert(argv) is None
 
 
+#: Never needed to start ``lbconvert convert`` on a COCO file of boxes and polygons: masks
+#: (pycocotools, Pillow), Dask and fsspec, the XML / YAML readers' libraries, the progress bar
+#: without a terminal, the entry-point scan, and our own modules for other commands and paths.
+NOT_FOR_CONVERT = {
+    "pycocotools", "PIL", "dask", "distributed", "fsspec", "lxml", "yaml", "ijson", "tqdm", "spacy",
+    "importlib.metadata", "difflib",
+    "converters.sharding", "converters.features", "converters.validate", "converters.preview",
+    "converters._preview_draw", "converters._preview_images", "converters.readers.coco._results",
+    "converters.readers.cvat", "converters.readers.voc", "converters.readers.yolo", "converters.readers.spacy",
+}  # fmt: skip
+
+
+def _modules_after(code: str) -> set[str]:
+    """``sys.modules`` of a fresh interpreter once ``code`` ran (this process has imported everything)."""
+    code += "\nimport sys\nprint(' '.join(sorted(sys.modules)))\n"
+    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+
+
+def test_import_converters_imports_nothing_of_the_package() -> None:
+    """The public names are imported on first use (PEP 562): ``import converters`` alone costs
+    no submodule, no numpy."""
+    loaded = _modules_after("import converters")
+    assert "converters" in loaded
+    assert sorted(m for m in loaded if m.startswith("converters.")) == []
+    assert "numpy" not in loaded and "shapely" not in loaded
+
+
+def test_parsing_convert_imports_no_reader_nor_pipeline() -> None:
+    """``import converters.cli`` + the quick parse: neither the pipeline nor a reader yet."""
+    loaded = _modules_after(
+        "from converters.cli import _parse_convert\n"
+        "assert _parse_convert(['convert', 'a.json', '-o', 'o.ndjson']) is not None"
+    )
+    assert "converters.cli" in loaded and "converters.options" in loaded  # it did run
+    unwanted = NOT_FOR_CONVERT | {"converters.pipeline", "converters.writer", "converters.readers.coco"}
+    assert sorted(loaded & unwanted) == []
+
+
 def test_convert_imports_only_its_reader(tmp_path: Path) -> None:
     src = tmp_path / "instances_val.json"
     src.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}],
@@ -61,6 +101,5 @@ def test_convert_imports_only_its_reader(tmp_path: Path) -> None:
     )
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert "converters.readers.coco" in loaded
-    unwanted = {"converters.readers.cvat", "converters.readers.voc", "converters.readers.yolo",
-                "converters.readers.spacy", "converters.preview", "importlib.metadata", "tqdm"}
-    assert not loaded & unwanted
+    assert {"converters.pipeline", "converters.writer", "numpy", "shapely"} <= loaded  # the run happened
+    assert sorted(loaded & NOT_FOR_CONVERT) == []

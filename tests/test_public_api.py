@@ -88,3 +88,24 @@ def test_readme_library_snippet_runs_as_written(tmp_path, monkeypatch, capsys) -
     assert printed == re.search(r"# (1 assets, .*)", code).group(1)
     converted = (tmp_path / "sample.ndjson").read_bytes()
     assert converted and (tmp_path / "mine.ndjson").exists()
+
+
+def test_lazy_names_are_the_defining_modules_objects() -> None:
+    """``converters`` imports its public names on first use (PEP 562): each comes from the
+    module its table names, ``dir()`` lists them, and a misspelt name is an AttributeError."""
+    import importlib
+
+    import ast
+    from pathlib import Path
+
+    assert set(converters._LAZY) | {"__version__"} == PUBLIC
+    tree = ast.parse(Path(converters.__file__).read_text(encoding="utf-8"))
+    typed = {alias.name: node.module for guard in tree.body if isinstance(guard, ast.If)
+             for node in guard.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert typed == converters._LAZY  # what mypy sees is what the run imports
+    for name, module in converters._LAZY.items():
+        assert getattr(converters, name) is getattr(importlib.import_module(f"converters.{module}"), name)
+    assert PUBLIC <= set(dir(converters))
+    assert converters.geometry is importlib.import_module("converters.geometry")  # submodules too
+    with pytest.raises(AttributeError, match="no attribute 'cnovert'"):
+        converters.cnovert  # noqa: B018

@@ -45,7 +45,6 @@ from ._files import file_kind, load_coco_file
 from ._objects import Category, CocoFile, ImageEntry, ObjectReader
 from ._panoptic import panoptic_annotations
 from ._plain import plain_annotation
-from ._results import ResultsInput, read_results
 from ._streamtables import stream_tables
 from ._table import batched, pieces, plain_kinds, plain_lookup, table_items
 from ._sa1b import SA1BReader, is_sa1b, looks_sa1b, sa1b_batches, sa1b_kinds
@@ -364,6 +363,8 @@ class COCOReader(Reader[COCOOptions]):
                     streams.pop(f.name).whole(self.report, len(files))
             yield from self._read_split(split, files, tables=tables)
         if results:
+            from ._results import ResultsInput, read_results  # results files only (issue 16: start-up)
+
             yield from read_results(results, ResultsInput(
                 report=self.report, min_score=self.context.min_score, images=self.options.images,
                 objects=self.objects, index=self._index, asset=self.asset))
@@ -464,6 +465,8 @@ class COCOReader(Reader[COCOOptions]):
             files = sorted(split, key=lambda f: (_KIND_ORDER.get(f.kind, 9), f.name))
             yield from cast(Iterator[Asset], self._read_split(split[0].split, files, part))
         if results:
+            from ._results import ResultsInput, read_results  # results files only (issue 16: start-up)
+
             yield from read_results(results, ResultsInput(
                 report=self.report, min_score=self.context.min_score, images=self.options.images,
                 objects=self.objects, index=self._index, asset=self.asset))
