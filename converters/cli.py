@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from . import _blas  # noqa: F401 - first: before anything imports numpy
 from . import __version__
 from .errors import ConversionError, OptionsError
 from .geometry import GeometryOptions

@@ -18,7 +18,7 @@ PACKAGE = Path(converters.__file__).parent
 #: Layer of each top-level module: a module imports only modules of lower layers.
 #: model <- readers, geometry, masks, ontology <- writer <- pipeline <- cli.
 LAYERS = {
-    "errors": 0, "model": 0, "_json": 0, "_atomic": 0, "_iter": 0, "_fast": 0, "_png": 0, "_remote": 1,
+    "errors": 0, "model": 0, "_blas": 0, "_json": 0, "_atomic": 0, "_iter": 0, "_fast": 0, "_png": 0, "_remote": 1,
     "report": 1, "matrix": 1, "table": 1, "masks": 1, "datarows": 1, "ontology": 1,
     "geometry": 2, "readers": 2,
     "options": 3, "ndjson": 3,
