@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from operator import itemgetter, methodcaller
+from typing import cast
 
 import numpy as np
 import orjson
@@ -47,6 +49,8 @@ def _text(marks: np.ndarray) -> list[bytes]:
 
 _SMALL_TEXT, _LARGE_TEXT = _text(_SMALL), _text(_LARGE)
 _BOX_KEYS = (b',"left":', b',"height":', b',"width":')
+_DIGEST = methodcaller("digest")
+_SECOND = itemgetter(1)
 #: ``{"uuid":"<uuid>"`` of a row: its template and where the 32 hex digits of a uuid go.
 _TEMPLATE = np.frombuffer(b'{"uuid":"' + b"-" * 36 + b'"', dtype=np.uint8)
 _PREFIX = len(_TEMPLATE)
@@ -163,19 +167,20 @@ class TableRows:
             return False  # an entry the reader made about one of its objects: tied to its rows there
         head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
         identity = f"\x1f{ref.identity}\x1f".encode()
-        codes, keys, features = p.codes, p.keys, p.features
-        sha1 = hashlib.sha1
-        digests: list[bytes] = []
-        names: list[bytes] = []
-        for k in range(first, end):
-            code = codes[k]
-            feature = features[code]
-            if feature is None:
-                feature = features[code] = self._tool(table.labels[code >> 1], bool(code & 1))
+        codes, features = p.codes[first:end], p.features
+        found = list(map(features.__getitem__, codes))
+        if None in found:  # a class and kind met for the first time in this table: in row order
+            for at, code in enumerate(codes):
+                feature = features[code]
                 if feature is None:
-                    return False
-            digests.append(sha1(feature[0] + identity + keys[k]).digest())
-            names.append(feature[1])
+                    feature = features[code] = self._tool(table.labels[code >> 1], bool(code & 1))
+                    if feature is None:
+                        return False
+                found[at] = feature
+        features_ = cast(list[tuple[bytes, bytes]], found)
+        digests = list(map(_DIGEST, map(hashlib.sha1, [f[0] + identity + key for f, key in
+                                                       zip(features_, p.keys[first:end])])))
+        names = list(map(_SECOND, features_))
         if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
             return False
         self._digests += digests
