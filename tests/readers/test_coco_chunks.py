@@ -237,3 +237,11 @@ JSON = st.recursive(
 def test_random_json_is_read_exactly(tmp_path: Path, anns: list[Any], indent: int | None, piece: int) -> None:
     path = write(tmp_path, {"x": anns[:2], "annotations": anns, "y": {"annotations": anns[:1]}}, indent=indent)
     same(path, piece)
+
+
+def test_an_item_much_larger_than_a_piece_is_read_fast(tmp_path: Path) -> None:
+    data = coco(9)
+    data["annotations"][4]["segmentation"] = [[float(i) for i in range(40_000)], [{"id": 1}] * 50]
+    path = write(tmp_path, data)
+    assert same(path, 512)[1] is None
+    assert repr(fast(path, 512)) == ijson_path(path)[0]

@@ -229,10 +229,12 @@ def items(path: Path) -> Iterator[Any]:
         src.fh.close()
 
 
-#: About how many bytes of the annotations array :func:`item_batches` parses at once. Each
-#: piece costs about nine times its size in Python objects while its batch is used, so pieces
-#: stay small; above ~1 MiB the per-piece overhead is lost in the noise (bench/bench_chunks.py).
-PIECE = 2**20
+#: About how many bytes of the annotations array :func:`item_batches` parses at once (a
+#: batch: ~100 val2017 objects). Small pieces are the fast ones: a pass at 115 MB took 0.40x
+#: ijson's time with 32 KiB pieces, 0.60x with 256 KiB, 0.99x with 4 MiB (the parsed objects
+#: stay in the CPU's caches, and the collector has fewer live objects to walk), and memory
+#: stays flat (bench/bench_chunks.py).
+PIECE = 32 * 2**10
 #: A piece may grow to this (an annotation larger than PIECE) before the ijson path takes over.
 _CAP = 64 * 2**20
 #: Candidate cuts tried in a row before reading more or giving up.
@@ -260,9 +262,10 @@ class _Bytes:
     def __init__(self, fh: IO[bytes], block: int) -> None:
         self.fh, self.block, self.buf, self.at, self.eof = fh, block, b"", 0, False
 
-    def more(self) -> bool:
-        """One more block behind the unconsumed bytes; False at the end of the file."""
-        data = self.fh.read(self.block)
+    def more(self, size: int = 0) -> bool:
+        """One more block (or ``size`` bytes) behind the unconsumed bytes; False at the end
+        of the file."""
+        data = self.fh.read(size or self.block)
         if not data:
             self.eof = True
             return False
@@ -367,7 +370,8 @@ class _Bytes:
                 return
             if len(self.buf) - self.at > _CAP:
                 raise _Unsure
-            if not self.more():  # the rest of the file is in the buffer: item by item
+            if not self.more(len(self.buf) - self.at):  # doubled: a long item is not searched once a block
+                # the rest of the file is in the buffer: item by item
                 yield from self.one_by_one()
                 return
 
