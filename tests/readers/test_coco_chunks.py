@@ -245,3 +245,60 @@ def test_an_item_much_larger_than_a_piece_is_read_fast(tmp_path: Path) -> None:
     path = write(tmp_path, data)
     assert same(path, 512)[1] is None
     assert repr(fast(path, 512)) == ijson_path(path)[0]
+
+
+# -- read_head: the top level before ``annotations`` -----------------------------------------
+
+
+def head_outcome(read: Any) -> tuple[str, bool | None] | str:
+    try:
+        head = read()
+    except ParseError as exc:
+        return str(exc)
+    return (repr(head.top), head.has_annotations) if head is not None else ("None", None)
+
+
+def same_head(path: Path, piece: int) -> tuple[str, bool | None] | str:
+    expected = head_outcome(lambda: _stream._ijson_head(path))
+    assert head_outcome(lambda: _stream.read_head(path, piece)) == expected
+    return expected
+
+
+@pytest.mark.parametrize("piece", [16, 4096])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_the_head_is_read_exactly_and_fast(tmp_path: Path, layout: str, piece: int) -> None:
+    data = coco(40, extra=NESTED["tricky strings"])
+    data["images"][3].update(coco_url="http://x/1.jpg", license=3, extra={"a": [1, {"b": "}, {"}]})
+    path = write(tmp_path, data, **LAYOUTS[layout])
+    expected = same_head(path, piece)
+    assert head_outcome(lambda: _stream._fast_head(path, piece)) == expected
+    assert isinstance(expected, tuple) and "coco_url" not in expected[0] and expected[1] is True
+
+
+@pytest.mark.parametrize("text", [
+    '{}', '{"images": []}', '[]', '"x"', '', '{"annotations": 5}', '{"annotations": x}', '{"a": 1,}',
+    '{"a": NaN, "annotations": []}', '{"a": 123456789012345678901234, "annotations": []}',
+    '{"images": [1, {"id": 2, "z": 3}, [4]], "annotations": [', '{"images": {"id": 1}, "annotations": []}',
+    '{"a": {"b": [1, 2', '{"a": "\\ud800", "annotations": []}', '{"a": 1 "annotations": []}',
+    '{"a": 1, "a": {"x": 2}, "annotations": []}',
+])  # fmt: skip
+def test_odd_heads_give_what_ijson_gives(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "a.json"
+    path.write_text(text, encoding="utf-8")
+    for piece in (1, 8, 1000):
+        same_head(path, piece)
+
+
+@pytest.mark.parametrize("piece", [32, 4096])
+def test_every_truncated_head_gives_the_same_result(tmp_path: Path, piece: int) -> None:
+    text = json.dumps(coco(12), indent=1)
+    path = tmp_path / "a.json"
+    for end in range(0, text.index('"annotations"') + 20, 23):
+        path.write_text(text[:end], encoding="utf-8")
+        same_head(path, piece)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("source", _fixture_files(), ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_every_shared_fixtures_head_is_read_exactly(source: Path) -> None:
+    same_head(source, 64)

@@ -110,10 +110,53 @@ class Head:
                 self.top[key] = found[0]
 
 
-def read_head(path: Path) -> Head | None:
+def read_head(path: Path, piece: int = 0) -> Head | None:
     """The top-level values before ``annotations``; None when the file cannot be streamed
     (its top level is not an object, or ``annotations`` is not an array): the whole-file path
-    then reads it and says what is wrong."""
+    then reads it and says what is wrong.
+
+    Read by the pieces of :func:`item_batches` (``images`` of 50,000 entries in ~0.3x the time
+    of ijson's events), or, whenever they cannot vouch for the result, by ijson's events: the
+    same values, the same error."""
+    try:
+        return _fast_head(path, piece or PIECE)
+    except (_Unsure, ValueError, IndexError):
+        return _ijson_head(path)
+
+
+def _fast_head(path: Path, piece: int) -> Head | None:
+    with open(path, "rb") as fh:
+        if fh.read(3) != _BOM:
+            fh.seek(0)
+        src = _Bytes(fh, piece)
+        src.expect(_OPEN)
+        top: dict[str, Any] = {}
+        if src.peek() == _CLOSE:
+            return Head(path, top, False)
+        while True:
+            key = src.string()
+            src.expect(_COLON)
+            if key == "annotations":
+                src.expect(_LIST)  # anything else: ijson says whether it is an error
+                return Head(path, top, True)
+            if key == "images" and src.peek() == _LIST:
+                src.at += 1
+                top[key] = [_trim(item) for batch in src.array() for item in batch]
+            else:
+                top[key] = src.value(keep=True)
+            after = src.peek()
+            src.at += 1
+            if after == _CLOSE:
+                return Head(path, top, False)
+            if after != _COMMA:
+                raise _Unsure
+
+
+def _trim(item: Any) -> Any:
+    return {k: item[k] for k in _IMAGE_KEYS if k in item} if isinstance(item, dict) else item
+
+
+def _ijson_head(path: Path) -> Head | None:
     import ijson
 
     src = _open(path)
@@ -174,10 +217,7 @@ def _images(events: Iterator[tuple[str, str, Any]]) -> Any:
         event = next(events)
         if event[1] == "end_array":
             return out
-        item = _build(events, event)
-        if isinstance(item, dict):
-            item = {k: item[k] for k in _IMAGE_KEYS if k in item}
-        out.append(item)
+        out.append(_trim(_build(events, event)))
 
 
 def _tail_categories(path: Path) -> tuple[Any] | None:
