@@ -435,6 +435,8 @@ class _Bytes:
         """The first item's bytes up to the end of its first key: ``{"id"`` or ``{\\n    "id"``.
         Later items that start the same way are likely this array's (a nested object's first
         key or indent differs); the parse decides."""
+        if len(self.buf) - self.at < 512 and not self.eof:
+            self.more()
         buf, start = self.buf, self.at
         i = start + 1
         while i < len(buf) and buf[i] in _WS:
