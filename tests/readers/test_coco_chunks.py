@@ -302,3 +302,19 @@ def test_every_truncated_head_gives_the_same_result(tmp_path: Path, piece: int) 
 @pytest.mark.parametrize("source", _fixture_files(), ids=lambda p: str(p.relative_to(p.parents[2])))
 def test_every_shared_fixtures_head_is_read_exactly(source: Path) -> None:
     same_head(source, 64)
+
+
+def test_a_streamed_conversion_does_not_need_ijson(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan, the read and the head of a plain streamed file all take the fast path (ijson
+    is made to fail), and the output is the whole-file path's."""
+    from . import test_coco_stream as streamed
+
+    source = streamed.dump(tmp_path / "instances_val.json", streamed.coco(60, empty_every=5))
+    whole = streamed.run(source, tmp_path / "never", "never")
+
+    def no_ijson(*_: Any) -> Any:
+        raise AssertionError("the ijson path was taken")
+
+    monkeypatch.setattr(_stream, "items", no_ijson)  # what the fallback calls
+    monkeypatch.setattr(_stream, "_ijson_head", no_ijson)
+    assert streamed.run(source, tmp_path / "always", "always") == whole

@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from itertools import islice
+from itertools import chain, islice
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -626,5 +626,4 @@ def item_batches(path: Path, piece: int = PIECE) -> Iterator[list[Any]]:
 
 def iter_items(path: Path, piece: int = PIECE) -> Iterator[Any]:
     """:func:`item_batches` one item at a time."""
-    for batch in item_batches(path, piece):
-        yield from batch
+    return chain.from_iterable(item_batches(path, piece))
