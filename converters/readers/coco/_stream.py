@@ -44,9 +44,10 @@ __all__ = ["PIECE", "STREAM_THRESHOLD", "Head", "item_batches", "items", "iter_i
 
 #: Files at least this large are streamed under ``--coco-stream auto``. Read whole, a file
 #: peaks at about nine times its size in Python objects (plus the interpreter's ~60 MB);
-#: streamed, near the interpreter's own size, but two passes make it slower (about a third
-#: more parsing, bench/bench_memory.py). At 32 MiB a whole-file read stays under ~350 MB,
-#: and the files most people convert (val2017's 25 MB, the 11 MB bench file) keep the fast path.
+#: streamed, near the interpreter's own size. Chosen when two ijson passes made streaming
+#: slower (about a third more parsing); with :func:`item_batches` a streamed conversion took
+#: 0.86x the whole-file time at 11 and 115 MB (bench/bench_memory.py --whole), so the threshold
+#: is now about memory only. At 32 MiB a whole-file read stays under ~350 MB.
 STREAM_THRESHOLD = 32 * 2**20
 #: How much of the file's end is searched for a trailing ``categories`` array.
 _TAIL = 8 * 2**20
