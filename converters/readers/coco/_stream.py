@@ -20,7 +20,7 @@ What a streamed file costs instead is passes over the bytes:
 * the **read**: the same :func:`item_batches` again, each one built into its image's asset.
 
 The two annotation passes dominate, so they do not tokenise event by event (ijson: ~1.8 s a
-pass at 115 MB): :func:`item_batches` cuts the array into pieces of a few MiB and parses each
+pass at 115 MB): :func:`item_batches` cuts the array into pieces of about 32 KiB and parses each
 with orjson, which gives exactly what :func:`items` gives or falls back to it.
 
 Numbers are read as floats (``use_float``: ``Decimal`` is several times slower), as orjson
@@ -580,8 +580,8 @@ def _pieces(path: Path, piece: int) -> Iterator[list[Any]]:
 
 
 def item_batches(path: Path, piece: int = PIECE) -> Iterator[list[Any]]:
-    """The items of the top-level ``annotations`` array, in file order and in lists of a few
-    MiB of JSON each: equal (values, types, key order) to what :func:`items` yields, and when
+    """The items of the top-level ``annotations`` array, in file order and in lists of about
+    ``piece`` bytes of JSON each: equal (values, types, key order) to what :func:`items` yields, and when
     the file is not valid JSON, the same items before the same :class:`ParseError`.
 
     Why it is exact: the array is cut at candidate boundaries ``}`` , ``{`` (preferring those
@@ -589,8 +589,9 @@ def item_batches(path: Path, piece: int = PIECE) -> Iterator[list[Any]]:
     piece starts at a true item start. A piece that orjson parses as one complete array ends
     at a true item boundary: a cut inside a string leaves the string open, a cut inside a
     nested value leaves a bracket open, and either way ``[piece]`` cannot parse. So the parse
-    verifies the candidate; a failed one is followed by the previous candidates (a few), then
-    by more bytes, then by :func:`items` for the rest of the file, which skips the items
+    verifies the candidate; a failed one is followed by the previous candidates (a few, then
+    a few in the first half of the buffer, and so on), then by more bytes, then (at the end
+    of the file) by items parsed one by one, else by :func:`items` for the rest of the file, which skips the items
     already yielded. The array's start is found by reading the top level key by key (keys
     are strings; values before it are skipped by the same parse-checked pieces), never by a
     search a string could fool; after the array, the rest of the file is read the same way
