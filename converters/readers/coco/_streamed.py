@@ -221,7 +221,7 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
     """The assets of a prepared file whose images' annotations are contiguous."""
     f, split, order = s.file, s.file.split, s.order
     if f.kind == "captions":
-        host.captions(f, _stream.items(f.path))
+        host.captions(f, _stream.iter_items(f.path))
         for name, entry in zip(order, s.entries):
             yield host.image_asset(name, entry, (), None, split)
         return
@@ -237,7 +237,7 @@ def stream_assets(host: Host, s: Streamed) -> Iterator[Asset]:
         yielded[at] = 1
         return host.image_asset(current, s.entries[at], group, tags, split)
 
-    for index, ann in enumerate(_stream.items(f.path)):
+    for index, ann in enumerate(_stream.iter_items(f.path)):
         name = host.image_of(f, ann, s.by_id, index)
         if name != current:
             if current is not None:

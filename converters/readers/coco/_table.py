@@ -278,15 +278,8 @@ BATCH = 4096
 
 
 def pieces(path: Path) -> Iterator[list[Any]]:
-    """The annotations of a streamed file in lists, in file order."""
-    out: list[Any] = []
-    for item in _stream.items(path):
-        out.append(item)
-        if len(out) == BATCH:
-            yield out
-            out = []
-    if out:
-        yield out
+    """The annotations of a streamed file in lists, in file order (the parser's pieces)."""
+    return _stream.item_batches(path)
 
 
 def batched(pieces: Iterable[list[Any]], size: int = BATCH) -> Iterator[list[Any]]:
