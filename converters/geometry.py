@@ -30,17 +30,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from operator import eq
-from typing import Literal, get_args
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-import shapely
-import shapely.errors
-from shapely.geometry import Polygon as ShpPolygon
-from shapely.geometry import box as shp_box
 
 from . import masks
 from .errors import OptionsError
 from .model import XY, Box, Mask, MultiPolygon, Point, Polygon, Polyline, Shape
+
+if TYPE_CHECKING:
+    import shapely
+    from shapely.geometry import Polygon as ShpPolygon
+else:
+
+    class _Shapely(ModuleType):
+        """shapely, imported on first use (a run whose rings are all star-shaped, and whose
+        boxes and polygons need no repair, never loads GEOS: ~15 ms of a start-up)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import shapely as module
+            import shapely.errors  # noqa: F401 - shapely.errors.GEOSException below
+            import shapely.geometry  # noqa: F401
+
+            globals()["shapely"] = module
+            return getattr(module, name)
+
+    shapely = _Shapely("shapely")
 
 __all__ = [
     "valid_polygons",
@@ -317,12 +333,12 @@ def _enclosed(ring: Sequence[XY]) -> shapely.Geometry:
         p = face.point_on_surface()
         if _winding(ring, p.x, p.y) != 0:
             inside.append(face)
-    return shapely.union_all(inside) if inside else ShpPolygon()
+    return shapely.union_all(inside) if inside else shapely.Polygon()
 
 
 def _polygons_of(geom: shapely.Geometry) -> list[ShpPolygon]:
     """The polygonal parts of any geometry (make_valid may add lines and points)."""
-    if isinstance(geom, ShpPolygon):
+    if isinstance(geom, shapely.Polygon):
         return [geom] if geom.area > 0 else []
     out: list[ShpPolygon] = []
     for g in getattr(geom, "geoms", ()):
@@ -535,7 +551,7 @@ def _repair(
 ) -> Outcome:
     originals, repaired, reasons = [], [], []
     for ext, holes in parts:
-        poly = ShpPolygon(ext, holes)
+        poly = shapely.Polygon(ext, holes)
         if poly.is_valid:
             originals.append(poly)
             repaired.append(poly)
@@ -556,7 +572,7 @@ def _repair(
                          f"invalid polygon ({', '.join(sorted(set(reasons)))}) repaired with make_valid "
                          f"(IoU {_iou(original, region):.3f})"))
     if width is not None and height is not None:
-        frame = shp_box(0, 0, width, height)
+        frame = shapely.box(0, 0, width, height)
         if not shapely.covers(shapely.buffer(frame, EPS), region):
             clipped = shapely.intersection(region, frame)
             if shapely.area(clipped) <= 0:
@@ -579,7 +595,7 @@ def _repair(
         fixes.append(Fix("converted", "parts-as-mask", f"object of {len(pieces)} parts written as one mask"))
         return Outcome((polygon_mask(pieces, width=width, height=height),), tuple(fixes))  # type: ignore[arg-type]
     if n_holes:
-        outer = [ShpPolygon(p.exterior) for p in pieces]
+        outer = [shapely.Polygon(p.exterior) for p in pieces]
         why = "--holes outer" if options.holes == "outer" else "image size unknown, no mask possible"
         fixes.append(Fix("repaired", "holes-dropped",
                          f"{n_holes} hole(s) filled, outer ring only ({why}; "
