@@ -101,5 +101,22 @@ def test_convert_imports_only_its_reader(tmp_path: Path) -> None:
     )
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert "converters.readers.coco" in loaded
-    assert {"converters.pipeline", "converters.writer", "numpy", "shapely"} <= loaded  # the run happened
+    assert {"converters.pipeline", "converters.writer", "numpy"} <= loaded  # the run happened
     assert sorted(loaded & NOT_FOR_CONVERT) == []
+    assert "shapely" not in loaded  # one box inside its image: no repair, GEOS never loaded
+
+
+def test_a_polygon_to_repair_loads_shapely(tmp_path: Path) -> None:
+    """The other side of shapely's lazy import: a bow-tie needs GEOS, which then loads."""
+    src = tmp_path / "instances_val.json"
+    bow_tie = [1, 1, 8, 8, 8, 1, 1, 8]
+    src.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}],
+                               "categories": [{"id": 1, "name": "c"}],
+                               "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [bow_tie]}]}))
+    code = (
+        "import sys\nfrom converters.cli import main\n"
+        f"assert main(['convert', {str(src)!r}, '-o', {str(tmp_path / 'o.ndjson')!r}, '--quiet']) == 0\n"
+        "print('shapely' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True"]
