@@ -72,7 +72,7 @@ def polygon_points(items: Sequence[tuple[Polygon, int | None, int | None]]) -> d
 
 
 def plain_rings(
-    coords: np.ndarray, counts: np.ndarray, sizes: Sequence[tuple[int | None, int | None]]
+    coords: np.ndarray, counts: np.ndarray, sizes: Sequence[tuple[int | None, int | None]] | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Which of the rings (``counts`` points each, in one ``(n, 2)`` array, on images of
     ``sizes``) are written as they are: valid Labelbox polygons inside their image

@@ -476,14 +476,19 @@ def _star_simple(coords: np.ndarray, counts: np.ndarray, starts: np.ndarray) -> 
     a = coords - centre[ring]
     nxt = np.arange(len(coords)) + 1
     nxt[starts + counts - 1] = starts
-    b = a[nxt]
-    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    margin = 1e-9 * np.hypot(a[:, 0], a[:, 1]) * np.hypot(b[:, 0], b[:, 1])
-    left = np.add.reduceat((cross > margin).astype(np.intp), starts) == counts
-    right = np.add.reduceat((cross < -margin).astype(np.intp), starts) == counts
-    turns = np.add.reduceat(np.arctan2(cross, a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]), starts)
-    # all turns one way, each in (0, pi): the sum is 2*pi*k; k == 1 is a simple ring
-    simple: np.ndarray = (left | right) & (np.abs(np.abs(turns) - 2 * np.pi) < 1.0)
+    ax, ay = a[:, 0], a[:, 1]
+    bx, by = ax[nxt], ay[nxt]
+    cross = ax * by - ay * bx
+    # |cross| > 1e-9 |a| |b|, squared (no square roots)
+    clear = cross * cross > 1e-18 * (ax * ax + ay * ay) * (bx * bx + by * by)
+    left = np.add.reduceat((clear & (cross > 0)).astype(np.intp), starts) == counts
+    right = np.add.reduceat((clear & (cross < 0)).astype(np.intp), starts) == counts
+    # every step one way, each less than half a turn: the ring winds round the centre as
+    # often as it crosses the ray from it along +x (upwards when turning left, downwards
+    # when turning right); once is a simple ring
+    up = np.add.reduceat(((ay < 0) & (by >= 0)).astype(np.intp), starts)
+    down = np.add.reduceat(((ay >= 0) & (by < 0)).astype(np.intp), starts)
+    simple: np.ndarray = (left & (up == 1)) | (right & (down == 1))
     return simple
 
 

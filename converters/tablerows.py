@@ -110,7 +110,7 @@ class TableRows:
         per_asset = np.diff(table.bounds)
         asset_of = np.repeat(np.arange(len(heads)), per_asset)
         ok = np.zeros(n, dtype=bool)
-        payload: list[bytes | None] = [None] * n
+        payload_of = np.full(n, None, dtype=object)
         polygon = table.polygon
         # boxes: fastrows.box_payload's test, on columns
         at = np.flatnonzero(~polygon)
@@ -128,8 +128,7 @@ class TableRows:
             good &= (numbers[:, 2] > 0) & (numbers[:, 3] > 0)
             taken = at[good]
             ok[taken] = True
-            for k, body in zip(taken.tolist(), _box_bodies(numbers[good])):
-                payload[k] = b',"bbox":{"top":' + body + b"}}\n"
+            payload_of[taken] = [b',"bbox":{"top":' + body + b"}}\n" for body in _box_bodies(numbers[good])]
         # polygons: fastrows.plain_rings, on the table's one coordinate array
         at = np.flatnonzero(polygon)
         if len(at):
@@ -140,13 +139,12 @@ class TableRows:
             else:
                 coords, sub = table.coords[np.repeat(enough, counts)], counts[enough]
             a = asset_of[at[enough]]
-            sizes = [(int(w), int(h)) if k else (None, None)
-                     for w, h, k in zip(width[a].tolist(), height[a].tolist(), known[a].tolist())]
+            sizes = np.stack((width[a], height[a]), axis=1)  # NaN: unknown (valid_rings checks nothing)
             kept, rounded, kept_counts, _ = fastrows.plain_rings(coords, sub, sizes)
             taken = at[enough][kept]
             ok[taken] = True
-            for k, body in zip(taken.tolist(), _ring_bodies(rounded, kept_counts)):
-                payload[k] = b',"polygon":[{"x":' + body + b"}]}\n"
+            payload_of[taken] = [b',"polygon":[{"x":' + body + b"}]}\n" for body in _ring_bodies(rounded, kept_counts)]
+        payload: list[bytes | None] = payload_of.tolist()
         declined = np.concatenate(([0], np.cumsum(~ok)))
         b = table.bounds
         polygons = np.concatenate(([0], np.cumsum(polygon)))
