@@ -90,6 +90,7 @@ class TableRows:
         self._names: list[bytes] = []
         self._payloads: list[bytes] = []
         self._sizes: list[int] = []
+        self._boxes = self._polygons = 0  # annotations taken, counted in the report at flush()
         mode = job.o.mode
         #: Whether the lane runs at all: plain images, boxes and polygons importable, no
         #: score filter (``--min-score`` reads each annotation's confidence).
@@ -154,8 +155,8 @@ class TableRows:
                         [None] * (2 * len(table.labels)))
 
     def add(self, p: Prepared, i: int, ref: DataRowRef) -> bool:
-        """Take asset ``i`` of a prepared table: its rows wait for :meth:`flush`, its
-        annotations are counted in the report. False when the general path must build it
+        """Take asset ``i`` of a prepared table: its rows wait for :meth:`flush`, which also
+        counts its annotations in the report. False when the general path must build it
         (nothing is recorded then)."""
         table = p.table
         first, end = int(table.bounds[i]), int(table.bounds[i + 1])
@@ -163,7 +164,9 @@ class TableRows:
             return False
         if self.report.has_pending and self.report.waiting(a.source for a in table.build(i).annotations):
             return False  # an entry the reader made about one of its objects: tied to its rows there
-        head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
+        key = ref.global_key
+        head = (b',"dataRow":{"globalKey":' + orjson.dumps(key) + b"},") if key is not None else \
+            (b',"dataRow":' + orjson.dumps(ref.asdict()) + b",")
         identity = f"\x1f{ref.identity}\x1f".encode()
         codes, features = p.codes[first:end], p.features
         found = list(map(features.__getitem__, codes))
@@ -187,12 +190,8 @@ class TableRows:
         self._payloads += p.payload[first:end]  # type: ignore[arg-type]  # all set: the asset passed
         self._sizes.append(len(names))
         polygons = p.polygons[i]
-        report = self.report
-        for kind, count in (("bbox", end - first - polygons), ("polygon", polygons)):
-            if count:
-                report.read[kind] += count
-                report.written[kind] += count
-                report.rows[kind] += count
+        self._boxes += end - first - polygons
+        self._polygons += polygons
         return True
 
     def flush(self) -> tuple[memoryview, list[tuple[memoryview, int]]]:
@@ -214,6 +213,13 @@ class TableRows:
             out.append((blob[start:end], size))
             at, start = at + size, end
         self._digests, self._names, self._heads, self._payloads, self._sizes = [], [], [], [], []
+        report = self.report
+        for kind, count in (("bbox", self._boxes), ("polygon", self._polygons)):
+            if count:
+                report.read[kind] += count
+                report.written[kind] += count
+                report.rows[kind] += count
+        self._boxes = self._polygons = 0
         return blob, out
 
     def _tool(self, label: str, polygon: bool) -> tuple[bytes, bytes] | None:
