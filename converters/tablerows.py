@@ -256,18 +256,17 @@ def _box_bodies(numbers: np.ndarray) -> list[bytes]:
 
 def _ring_bodies(rounded: np.ndarray, counts: np.ndarray) -> list[bytes]:
     """``x,"y":y},{"x":x,"y":y...`` of each ring (``counts`` points each, one after the
-    other in ``rounded``), formatted by orjson in one call: a flat array with stand-ins
-    between x and y, between points and between rings."""
+    other in ``rounded``), formatted by orjson in one call: the points as rows of a 2-D
+    array, a row of NaN (``null``: no coordinate of the lane is NaN) between rings; then
+    every comma becomes ``,"y":`` and what that made of ``],[`` becomes ``},{"x":``."""
     if not len(counts):
         return []
-    marks, texts = (_SMALL, _SMALL_TEXT) if rounded.min() >= 0.0 else (_LARGE, _LARGE_TEXT)
-    wide = np.empty((len(rounded), 4))
-    wide[:, 0::2] = rounded
-    wide[:, 1] = marks[0]
-    wide[:, 3] = marks[1]
-    wide[np.cumsum(counts) - 1, 3] = marks[2]
-    text = _dumps(wide.ravel()[:-1]).replace(texts[0], b',"y":').replace(texts[1], b'},{"x":')
-    return text.split(texts[2])
+    rings = len(counts)
+    gapped = np.full((len(rounded) + rings - 1, 2), np.nan)
+    gapped[np.arange(len(rounded)) + np.repeat(np.arange(rings), counts)] = rounded
+    text = orjson.dumps(gapped, option=orjson.OPT_SERIALIZE_NUMPY)[2:-2]
+    text = text.replace(b",", b',"y":').replace(b'],"y":[', b'},{"x":')
+    return text.split(b'},{"x":null,"y":null},{"x":')
 
 
 def _dumps(flat: np.ndarray) -> bytes:
