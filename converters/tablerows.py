@@ -65,6 +65,7 @@ class Prepared:
     end of its row) or None, its label and whether it is a polygon."""
 
     table: ShapeTable
+    bounds: list[int]
     asset_ok: list[bool]
     polygons: list[int]
     payload: list[bytes | None]
@@ -149,7 +150,7 @@ class TableRows:
         declined = np.concatenate(([0], np.cumsum(~ok)))
         b = table.bounds
         polygons = np.concatenate(([0], np.cumsum(polygon)))
-        return Prepared(table, (declined[b[1:]] - declined[b[:-1]] == 0).tolist(),
+        return Prepared(table, b.tolist(), (declined[b[1:]] - declined[b[:-1]] == 0).tolist(),
                         (polygons[b[1:]] - polygons[b[:-1]]).tolist(), payload,
                         (table.label * 2 + polygon).tolist(), [key.encode() for key in table.keys],
                         [None] * (2 * len(table.labels)))
@@ -159,15 +160,18 @@ class TableRows:
         counts its annotations in the report. False when the general path must build it
         (nothing is recorded then)."""
         table = p.table
-        first, end = int(table.bounds[i]), int(table.bounds[i + 1])
+        first, end = p.bounds[i], p.bounds[i + 1]
         if not p.asset_ok[i] or end - first > self.limit:
             return False
         if self.report.has_pending and self.report.waiting(a.source for a in table.build(i).annotations):
             return False  # an entry the reader made about one of its objects: tied to its rows there
         key = ref.global_key
-        head = (b',"dataRow":{"globalKey":' + orjson.dumps(key) + b"},") if key is not None else \
-            (b',"dataRow":' + orjson.dumps(ref.asdict()) + b",")
-        identity = f"\x1f{ref.identity}\x1f".encode()
+        if key is not None:
+            head = b',"dataRow":{"globalKey":' + orjson.dumps(key) + b"},"
+            identity = ("\x1fgk:" + key + "\x1f").encode()  # DataRowRef.identity
+        else:
+            head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
+            identity = f"\x1f{ref.identity}\x1f".encode()
         codes, features = p.codes[first:end], p.features
         found = list(map(features.__getitem__, codes))
         if None in found:  # a class and kind met for the first time in this table: in row order
