@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import posixpath
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,6 +195,25 @@ class KeyResolver:
         self.defaulted: str | None = None
         if template is not None:
             _check_template(template)
+
+    @property
+    def by_name(self) -> bool:
+        """Whether an asset with no global key and no ``name`` field of its own gets its data
+        row from its name alone (no --data-rows map, the ``{name}`` template)."""
+        return self.data_rows is None and (self.template or self.default_template) == "{name}"
+
+    def resolve_name(self, name: str, head: Callable[[], Asset]) -> DataRowRef:
+        """:meth:`resolve` of such an asset (:attr:`by_name`), from its name: the same data
+        row, checks and notes, without building the asset (``head`` builds it for an error
+        message)."""
+        ref = DataRowRef(global_key=name)
+        if self.template is None and self.defaulted is None:
+            self.defaulted = name
+        other = self._seen.get(ref.identity)
+        if not name.strip() or len(name) > MAX_GLOBAL_KEY or (other is not None and other != name):
+            self._check(ref, head())  # raises, naming the asset
+        self._seen[ref.identity] = name
+        return ref
 
     def resolve(self, asset: Asset) -> DataRowRef | None:
         """The data row for ``asset``; None when a --data-rows map does not list it."""

@@ -31,10 +31,13 @@ class ShapeTable:
     """Consecutive image assets whose annotations are all plain boxes and one-ring polygons
     (no holes, classifications, confidence or attributes), in columns.
 
+    The assets are images with no global key, no text and no ``name`` field of their own
+    (what a COCO image is): under the default key template, an asset's data row is its name.
+
     Attributes:
-        heads: the assets in order, each without its annotations (``annotations=()``): what
-            the data row, the image size and the key template need.
-        bounds: ``len(heads) + 1`` offsets: the annotations of ``heads[i]`` are rows
+        names: the assets' names, in order.
+        sizes: ``(assets, 2)`` float64 width and height of each image (NaN when unknown).
+        bounds: ``len(names) + 1`` offsets: the annotations of asset ``i`` are rows
             ``bounds[i]:bounds[i + 1]`` of every per-annotation column, in source order.
         labels: class names; ``label[k]`` indexes it.
         label: the class of each annotation (int).
@@ -45,11 +48,14 @@ class ShapeTable:
         rings: ``polygons + 1`` offsets into ``coords``: the ``j``-th polygon of the table
             (in annotation order) is ``coords[rings[j]:rings[j + 1]]``.
         coords: ``(m, 2)`` float64 points of every polygon, absolute pixels, unclosed.
+        head: asset ``i`` without its annotations (``annotations=()``): for what needs an
+            ``Asset`` (a key template, a data-row map, an error message).
         build: the full asset ``i`` (its model annotations), exactly as the reader's
             ``read()`` gives it: the general way for anything the table lane declines.
     """
 
-    heads: tuple[Asset, ...]
+    names: Sequence[str]
+    sizes: np.ndarray
     bounds: np.ndarray
     labels: Sequence[str]
     label: np.ndarray
@@ -58,10 +64,11 @@ class ShapeTable:
     boxes: np.ndarray
     rings: np.ndarray
     coords: np.ndarray
+    head: Callable[[int], Asset]
     build: Callable[[int], Asset]
 
     def __len__(self) -> int:
-        return len(self.heads)
+        return len(self.names)
 
     @property
     def size(self) -> int:
@@ -74,7 +81,7 @@ class ShapeTable:
 
     def assets(self) -> Iterator[Asset]:
         """The table's assets with their annotations (what ``read()`` yields for them)."""
-        for i in range(len(self.heads)):
+        for i in range(len(self.names)):
             yield self.build(i)
 
 

@@ -105,12 +105,10 @@ class TableRows:
     def start(self, table: ShapeTable) -> Prepared:
         """Check and format every annotation of ``table``, for :meth:`lines`."""
         n = table.size
-        heads = table.heads
-        known = np.array([h.width is not None and h.height is not None for h in heads], dtype=bool)
-        width = np.array([h.width if k else np.nan for h, k in zip(heads, known)], dtype=np.float64)
-        height = np.array([h.height if k else np.nan for h, k in zip(heads, known)], dtype=np.float64)
+        width, height = table.sizes[:, 0], table.sizes[:, 1]
+        known = ~(np.isnan(width) | np.isnan(height))
         per_asset = np.diff(table.bounds)
-        asset_of = np.repeat(np.arange(len(heads)), per_asset)
+        asset_of = np.repeat(np.arange(len(table)), per_asset)
         ok = np.zeros(n, dtype=bool)
         payload_of = np.full(n, None, dtype=object)
         polygon = table.polygon

@@ -264,27 +264,37 @@ class _Writer:
         general way, after the run before it (so the ontology's tools and the report's
         entries come in the order the general path gives them)."""
         table = prepared.table
+        media = self.o.media_value
+        by_name = self.keys.by_name and (media is None or media is Media.IMAGE)
         i = first
         while i < end:
-            taken: list[tuple[Asset, DataRowRef, int]] = []
+            taken: list[tuple[DataRowRef, int]] = []
             declined: tuple[int, DataRowRef | None] | None = None
             while i < end and declined is None:
-                head = table.heads[i]
-                ref = self._begin(head)
+                ref = self._begin_name(table, i) if by_name else self._begin(table.head(i))
                 if ref is not None and lane.add(prepared, i, ref):
-                    taken.append((head, ref, self._n))
+                    taken.append((ref, self._n))
                 else:
                     declined = (i, ref)
                 i += 1
             blob, parts = lane.flush()
             self.rows_out.write_run(blob, parts)
             self._matched += len(taken)
-            for head, ref, n in taken:
-                self.data_rows_out.add(head, ref, self.report)
-                if self._progress is not None:
+            # (a table's assets are images without text: --write-data-rows has nothing of them)
+            if self._progress is not None:
+                for _, n in taken:
                     self._progress(n)
             if declined is not None:
                 self._asset(table.build(declined[0]), declined[1])
+
+    def _begin_name(self, table: ShapeTable, i: int) -> DataRowRef:
+        """:meth:`_begin` of a table's asset whose data row is its name
+        (:attr:`KeyResolver.by_name`), without building the asset."""
+        name = table.names[i]
+        self._n += 1
+        self.report.assets += 1
+        self._first_name = self._first_name or name
+        return self.keys.resolve_name(name, lambda: table.head(i))
 
     def _open_outputs(self) -> tuple[Any, DataRowsOutput, StagedFolder | None]:
         """The staged outputs the rows go to: the NDJSON files, ``--write-data-rows`` and

@@ -70,3 +70,27 @@ def test_data_rows_map__bad_row(tmp_path: Path) -> None:
     (tmp_path / "m.csv").write_text("file_name,other\na.jpg,1\n")
     with pytest.raises(OptionsError, match="m.csv, line 2: needs a name column"):
         DataRowMap.load(tmp_path / "m.csv")
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "train/a b.jpg", "x" * 200, "x" * 201, " "])
+@pytest.mark.parametrize("template", [None, "{name}"])
+def test_resolve_name_is_resolve_for_plain_images(name: str, template: str | None) -> None:
+    """The table lane's by-name data row: the same ref, note and error as resolve()."""
+    asset = Asset(name=name, media=Media.IMAGE, source=SourceRef(file="f.json", element="image id 1"),
+                  fields={"subset": "val", "image_id": "1"})
+    outcomes = []
+    for by_name in (False, True):
+        keys = KeyResolver(template=template)
+        assert keys.by_name
+        try:
+            ref = keys.resolve_name(name, lambda: asset) if by_name else keys.resolve(asset)
+            outcomes.append((ref, keys.defaulted, keys.resolve(asset)))  # seen again: no error
+        except DataRowError as exc:
+            outcomes.append((str(exc),))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_by_name_only_for_the_name_template() -> None:
+    assert KeyResolver().by_name and KeyResolver(template="{name}").by_name
+    assert not KeyResolver(template="{stem}").by_name
+    assert not KeyResolver(default_template="{dataset}/{name}").by_name

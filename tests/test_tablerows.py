@@ -104,6 +104,7 @@ def _table(rng: random.Random, images: int, *, sizes: bool = True, tricky: bool 
     """A table of random boxes and polygons; with ``tricky``, some that the lane declines
     (boxes out of the image, bow-ties, repeated keys, shapes that vanish at 4 decimals)."""
     heads, bounds, label, keys, polygon, boxes, rings, coords = [], [0], [], [], [], [], [0], []
+    sizes: list[tuple[float, float]] = []
     built: list[Asset] = []
     labels = ["cat", "dog", "car"]
     for i in range(images):
@@ -136,13 +137,15 @@ def _table(rng: random.Random, images: int, *, sizes: bool = True, tricky: bool 
             anns.append(Annotation(key=key, source=SourceRef(file="f.json", annotation_id=key), label=labels[lab], shape=shape))
         head = Asset(name=f"{i:06d}.jpg", media=Media.IMAGE, source=SourceRef(file="f.json"), width=w, height=h)
         heads.append(head)
+        sizes.append((w, h) if w is not None else (np.nan, np.nan))
         built.append(Asset(name=head.name, media=Media.IMAGE, source=head.source, width=w, height=h,
                            annotations=tuple(anns)))
         bounds.append(len(keys))
     return ShapeTable(
-        heads=tuple(heads), bounds=np.array(bounds), labels=labels, label=np.array(label, dtype=np.intp),
+        names=[h.name for h in heads], sizes=np.array(sizes, dtype=np.float64).reshape(-1, 2), bounds=np.array(bounds), labels=labels, label=np.array(label, dtype=np.intp),
         keys=keys, polygon=np.array(polygon, dtype=bool), boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
-        rings=np.array(rings), coords=np.array(coords, dtype=np.float64).reshape(-1, 2), build=built.__getitem__,
+        rings=np.array(rings), coords=np.array(coords, dtype=np.float64).reshape(-1, 2), head=heads.__getitem__,
+        build=built.__getitem__,
     )
 
 
@@ -174,8 +177,8 @@ def _lane(table: ShapeTable, mode: Mode, limit: int = 5000) -> tuple[list[bytes]
     prepared = lane.start(table)
     out: list[bytes] = []
     declined = 0
-    for i, head in enumerate(table.heads):
-        ref = DataRowRef(global_key=head.name)
+    for i, name in enumerate(table.names):
+        ref = DataRowRef(global_key=name)
         if lane.add(prepared, i, ref):
             out += _lines(lane.flush())
             continue
@@ -222,8 +225,8 @@ def test_lane_declines_unmapped_classes(tmp_path: Path) -> None:
         lane = TableRows(job, 5000)
         prepared = lane.start(table)
         rows: list[bytes] = []
-        for i, head in enumerate(table.heads):
-            ref = DataRowRef(global_key=head.name)
+        for i, name in enumerate(table.names):
+            ref = DataRowRef(global_key=name)
             if lane_on and lane.add(prepared, i, ref):
                 rows += _lines(lane.flush())
                 continue

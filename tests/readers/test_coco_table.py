@@ -7,6 +7,7 @@ numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def test_each_case_reads_the_same_with_tables(tmp_path: Path, ann: dict, taken: 
     assets, expanded, r1, r2, items = _both(path)
     assert expanded == assets
     assert r1.entries == r2.entries and r1.tallies == r2.tallies
-    tabled = {h.name for t in items if isinstance(t, ShapeTable) for h in t.heads}
+    tabled = {name for t in items if isinstance(t, ShapeTable) for name in t.names}
     if "keypoints" not in ann:  # (a keypoints object makes it a keypoints file: no table lane)
         assert "img1.jpg" in tabled and "img2.jpg" in tabled  # the plain neighbours are in tables
     if "img0.jpg" in tabled:  # only if its object is one the plain lane takes with the same numbers
@@ -96,7 +97,8 @@ def test_table_columns_hold_the_plain_lanes_numbers(tmp_path: Path) -> None:
     items = list(_reader(_file(tmp_path, anns)).read_tables())
     (table,) = items
     assert isinstance(table, ShapeTable)
-    assert [h.name for h in table.heads] == ["img0.jpg", "img1.jpg", "img2.jpg"]
+    assert list(table.names) == ["img0.jpg", "img1.jpg", "img2.jpg"]
+    assert table.sizes.tolist() == [[640, 480]] * 3
     assert table.bounds.tolist() == [0, 3, 4, 4]  # objects grouped by image, file order within
     assert list(table.keys) == ["instances:1", "instances:b", "instances:4", "instances:3"]
     assert [table.labels[k] for k in table.label] == ["traffic light", "car", "car", "traffic light"]
@@ -105,9 +107,10 @@ def test_table_columns_hold_the_plain_lanes_numbers(tmp_path: Path) -> None:
     assert table.boxes[3].tolist() == [0.1, 0.2, 0.1 + 0.3, 0.2 + 0.4]  # x + w, as Box.from_xywh adds
     assert table.rings.tolist() == [0, 3, 7]
     assert table.coords.tolist() == [[10, 10], [20.5, 10], [20.5, 20], [1, 1], [5, 1], [5, 5], [1, 5]]
-    for i, head in enumerate(table.heads):
-        built = table.build(i)
-        assert built.name == head.name and built.annotations[: 0] == ()
+    for i, name in enumerate(table.names):
+        built, head = table.build(i), table.head(i)
+        assert built.name == head.name == name and head.annotations == ()
+        assert dataclasses.replace(built, annotations=()) == head
         assert len(built.annotations) == int(table.bounds[i + 1] - table.bounds[i])
 
 

@@ -98,18 +98,23 @@ def table_items(
         take = np.repeat(starts[polys] - ring_bounds[:-1], pc) + np.arange(int(ring_bounds[-1]))
         table_boxes = np.full((end - first, 4), np.nan)
         table_boxes[~is_poly] = boxes[box_row[first:end][~is_poly]]
-        heads = tuple(host.asset(name, entry, (), split) for name, entry, _, _ in run)
         bounds = np.array([g[2] - first for g in run] + [end - first], dtype=np.intp)
+        sizes = np.array([(e.width, e.height) if e.width is not None and e.height is not None else (np.nan, np.nan)
+                          for _, e, _, _ in run], dtype=np.float64).reshape(-1, 2)
+
+        def head(i: int) -> Asset:
+            name, entry, _, _ = run[i]
+            return host.asset(name, entry, (), split)
 
         def build(i: int) -> Asset:
             name, entry, a, b = run[i]
             return host.image_asset(name, entry, pending(a, b), None, split)
 
         return ShapeTable(
-            heads=heads, bounds=bounds, labels=labels,
+            names=[g[0] for g in run], sizes=sizes, bounds=bounds, labels=labels,
             label=np.asarray(cat_of[first:end], dtype=np.intp),
             keys=[prefix + key for key in map(str, map(itemgetter("id"), anns[first:end]))],
-            polygon=is_poly, boxes=table_boxes, rings=ring_bounds, coords=coords[take], build=build,
+            polygon=is_poly, boxes=table_boxes, rings=ring_bounds, coords=coords[take], head=head, build=build,
         )
 
     # per group: whether all its objects are plain (from one cumulative count, not a call each)
