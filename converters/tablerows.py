@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from operator import itemgetter, methodcaller
+from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
@@ -74,6 +75,10 @@ class Prepared:
     keys: list[bytes]
     #: per code, once its tool is known: (namespace + tool name as UTF-8, ``"name":...``)
     features: list[tuple[bytes, bytes] | None]
+    #: per asset, for the data row keyed by its name: the row's ``,"dataRow":{...},`` and
+    #: the uuid's ``\x1fgk:<name>\x1f``
+    heads: list[bytes]
+    identities: list[bytes]
 
 
 class TableRows:
@@ -151,7 +156,7 @@ class TableRows:
         return Prepared(table, b.tolist(), (declined[b[1:]] - declined[b[:-1]] == 0).tolist(),
                         (polygons[b[1:]] - polygons[b[:-1]]).tolist(), payload,
                         (table.label * 2 + polygon).tolist(), [key.encode() for key in table.keys],
-                        [None] * (2 * len(table.labels)))
+                        [None] * (2 * len(table.labels)), *_named_rows(table.names))
 
     def add(self, p: Prepared, i: int, ref: DataRowRef) -> bool:
         """Take asset ``i`` of a prepared table: its rows wait for :meth:`flush`, which also
@@ -164,7 +169,9 @@ class TableRows:
         if self.report.has_pending and self.report.waiting(a.source for a in table.build(i).annotations):
             return False  # an entry the reader made about one of its objects: tied to its rows there
         key = ref.global_key
-        if key is not None:
+        if key is not None and key == table.names[i]:  # the usual data row: prepared with the table
+            head, identity = p.heads[i], p.identities[i]
+        elif key is not None:
             head = b',"dataRow":{"globalKey":' + orjson.dumps(key) + b"},"
             identity = ("\x1fgk:" + key + "\x1f").encode()  # DataRowRef.identity
         else:
@@ -181,7 +188,7 @@ class TableRows:
                         return False
                 found[at] = feature
         features_ = cast(list[tuple[bytes, bytes]], found)
-        digests = list(map(_DIGEST, map(hashlib.sha1, [f[0] + identity + key for f, key in
+        digests = list(map(_DIGEST, map(hashlib.sha1, [f[0] + identity + k for f, k in
                                                        zip(features_, p.keys[first:end])])))
         names = list(map(_SECOND, features_))
         if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
@@ -237,6 +244,17 @@ class TableRows:
         feature = orjson.dumps(self.job.ctx.ref(tool.name, tool.schema_id))[1:-1]
         self._tools[(label, polygon)] = found = (_NS + tool.name.encode(), feature)
         return found
+
+
+def _named_rows(names: Sequence[str]) -> tuple[list[bytes], list[bytes]]:
+    """``,"dataRow":{"globalKey":"<name>"},`` and ``\x1fgk:<name>\x1f`` of each name: the
+    first from one orjson call over the list (a JSON string never holds ``","`` unescaped,
+    so the list's text splits there)."""
+    if not names:
+        return [], []
+    quoted = orjson.dumps(list(names))[2:-2].split(b'","')
+    heads = [b',"dataRow":{"globalKey":"' + q + b'"},' for q in quoted]
+    return heads, [("\x1fgk:" + name + "\x1f").encode() for name in names]
 
 
 def _box_bodies(numbers: np.ndarray) -> list[bytes]:

@@ -236,3 +236,12 @@ def test_lane_declines_unmapped_classes(tmp_path: Path) -> None:
         outs.append((rows, report.to_json()))
     assert outs[0] == outs[1]
     assert '"unmapped"' in outs[0][1]
+
+
+def test_named_rows_split_one_dump_exactly() -> None:
+    from converters.tablerows import _named_rows
+
+    names = ["a.jpg", 'we","ird.jpg', 'q"uote.png', "back\\slash", "ünï cødé/ß.jpg", "tab\tnew\nline", '","', ""]
+    heads, identities = _named_rows(names)
+    assert heads == [b',"dataRow":{"globalKey":' + orjson.dumps(n) + b"}," for n in names]
+    assert identities == [f"\x1f{DataRowRef(global_key=n).identity}\x1f".encode() for n in names]
