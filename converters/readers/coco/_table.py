@@ -146,9 +146,14 @@ def plain_kinds(anns: Sequence[dict[str, Any]], names: Mapping[str, Any], out: d
     (``names``: ``str(category id)`` -> name): the plain objects all at once, the others
     through ``scan_one``. Returns :func:`classify` of ``anns``."""
     kinds = classify(anns)
-    found = list(map(names.get, map(str, map(methodcaller("get", "category_id"), anns))))
     plain = (kinds != 0).tolist()
-    for name, kind in set(compress(zip(found, kinds.tolist()), plain)):
+    ids = list(map(methodcaller("get", "category_id"), anns))
+    if set(map(type, ids)) <= {int, str}:  # the distinct (id, kind) pairs, then a name each
+        # (ints and strs: equal ids have equal text, so deduplicating first loses nothing)
+        pairs = [(names.get(str(c)), kind) for c, kind in set(compress(zip(ids, kinds.tolist()), plain))]
+    else:
+        pairs = list(set(compress(zip(map(names.get, map(str, ids)), kinds.tolist()), plain)))
+    for name, kind in pairs:
         if isinstance(name, str):
             out.setdefault(name, set()).add(Kind.BBOX if kind == _BOX else Kind.POLYGON)
     for k in np.flatnonzero(kinds == 0).tolist():
