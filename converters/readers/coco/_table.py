@@ -222,9 +222,10 @@ def _numbers(lists: list[Any], width: int) -> tuple[np.ndarray, np.ndarray]:
     if not lists:
         return np.zeros((0, width)), np.zeros(0, dtype=bool)
     arr: np.ndarray | None = None
-    if set(map(type, chain.from_iterable(lists))) <= _NUMBERS:
+    if set(map(type, chain.from_iterable(lists))) <= _NUMBERS:  # (every list has ``width`` items)
         try:
-            arr = np.array(lists, dtype=np.float64)
+            arr = np.fromiter(chain.from_iterable(lists), dtype=np.float64, count=width * len(lists))
+            arr = arr.reshape(-1, width)
         except (OverflowError, ValueError):
             arr = None
     if arr is None:  # some value is not a plain number: row by row (rare)
