@@ -17,6 +17,7 @@ the table: one lane never changes a byte (tests/test_table_lane.py).
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass
 from operator import itemgetter, methodcaller
 from collections.abc import Sequence
@@ -200,6 +201,47 @@ class TableRows:
         self._sizes.append(len(names))
         polygons = p.polygons[i]
         self._boxes += end - first - polygons
+        self._polygons += polygons
+        return True
+
+    def bulk_end(self, p: Prepared, i: int, end: int) -> int:
+        """How far from asset ``i`` (before ``end``) the table's own checks pass and every
+        class maps (tools resolved in row order, as :meth:`add` would): the assets
+        ``i:bulk_end`` can be taken at once by :meth:`add_bulk`."""
+        bounds, ok, limit = p.bounds, p.asset_ok, self.limit
+        stop = i
+        while stop < end and ok[stop] and bounds[stop + 1] - bounds[stop] <= limit:
+            stop += 1
+        codes, features = p.codes, p.features
+        span = codes[bounds[i]:bounds[stop]]
+        for code in dict.fromkeys(span):  # first appearances, in row order
+            if features[code] is None:
+                features[code] = self._tool(p.table.labels[code >> 1], bool(code & 1))
+                if features[code] is None:  # stop before the asset of its first row
+                    return bisect_right(bounds, bounds[i] + span.index(code), i, stop + 1) - 1
+        return stop
+
+    def add_bulk(self, p: Prepared, i: int, end: int) -> bool:
+        """:meth:`add` of assets ``i:end`` at once, each keyed by its name (``bulk_end``
+        checked them): False, with nothing recorded, when a uuid repeats (the assets are
+        then taken one by one)."""
+        bounds = p.bounds
+        first, last = bounds[i], bounds[end]
+        sizes = [b - a for a, b in zip(bounds[i:end], bounds[i + 1:end + 1])]
+        per_row = np.repeat(np.arange(i, end), sizes).tolist()
+        identities, heads = p.identities, p.heads
+        features = cast(list[tuple[bytes, bytes]], list(map(p.features.__getitem__, p.codes[first:last])))
+        digests = list(map(_DIGEST, map(hashlib.sha1, [f[0] + identities[a] + k for f, a, k in
+                                                       zip(features, per_row, p.keys[first:last])])))
+        if len(set(digests)) != len(digests):  # (names differ, so a repeat is within an asset)
+            return False
+        self._digests += digests
+        self._names += map(_SECOND, features)
+        self._heads += map(heads.__getitem__, per_row)
+        self._payloads += p.payload[first:last]  # type: ignore[arg-type]  # all set: the assets passed
+        self._sizes += sizes
+        polygons = sum(p.polygons[i:end])
+        self._boxes += last - first - polygons
         self._polygons += polygons
         return True
 

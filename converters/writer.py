@@ -247,8 +247,9 @@ class _Writer:
             self._unscored += sum(1 for a in asset.annotations if getattr(a, "confidence", 0.0) is None)
         return self.keys.resolve(asset)
 
-    def _asset(self, asset: Asset, ref: DataRowRef | None) -> None:
-        """Write one asset's rows the general way (:meth:`_begin` done)."""
+    def _asset(self, asset: Asset, ref: DataRowRef | None, n: int | None = None) -> None:
+        """Write one asset's rows the general way (:meth:`_begin` done; ``n``: its count, for
+        the progress callback, when later assets were begun already)."""
         if ref is None:
             self._job.skip_asset(asset, "no-data-row", "the --data-rows map does not list this asset")
         else:
@@ -256,7 +257,7 @@ class _Writer:
             self.rows_out.write_data_row(self._job.rows_for(asset, ref))
             self.data_rows_out.add(asset, ref, self.report)
         if self._progress is not None:
-            self._progress(self._n)
+            self._progress(self._n if n is None else n)
 
     def _table(self, prepared: Prepared, first: int, end: int, lane: TableRows) -> None:
         """Write assets ``first:end`` of a table: by their columns (:class:`TableRows`), a
@@ -267,15 +268,36 @@ class _Writer:
         media = self.o.media_value
         by_name = self.keys.by_name and (media is None or media is Media.IMAGE)
         i = first
+        known: dict[int, tuple[DataRowRef, int]] = {}  # (data row, count) of a bulk the lane then refused
         while i < end:
+            if by_name and not self.report.has_pending:
+                stop = lane.bulk_end(prepared, i, end)
+                if stop > i:  # a run of assets keyed by their names, taken at once
+                    done = self._n
+                    refs = [self._begin_name(table, k) for k in range(i, stop)]
+                    if lane.add_bulk(prepared, i, stop):
+                        blob, parts = lane.flush()
+                        self.rows_out.write_run(blob, parts)
+                        self._matched += stop - i
+                        if self._progress is not None:
+                            for n in range(done + 1, self._n + 1):
+                                self._progress(n)
+                        i = stop
+                        continue
+                    known = {k: (r, done + 1 + k - i) for k, r in zip(range(i, stop), refs)}  # one by one, below
             taken: list[tuple[DataRowRef, int]] = []
-            declined: tuple[int, DataRowRef | None] | None = None
+            declined: tuple[int, DataRowRef | None, int] | None = None
             while i < end and declined is None:
-                ref = self._begin_name(table, i) if by_name else self._begin(table.head(i))
-                if ref is not None and lane.add(prepared, i, ref):
-                    taken.append((ref, self._n))
+                ref: DataRowRef | None
+                if i in known:
+                    ref, n = known.pop(i)
                 else:
-                    declined = (i, ref)
+                    ref = self._begin_name(table, i) if by_name else self._begin(table.head(i))
+                    n = self._n
+                if ref is not None and lane.add(prepared, i, ref):
+                    taken.append((ref, n))
+                else:
+                    declined = (i, ref, n)
                 i += 1
             blob, parts = lane.flush()
             self.rows_out.write_run(blob, parts)
@@ -285,7 +307,7 @@ class _Writer:
                 for _, n in taken:
                     self._progress(n)
             if declined is not None:
-                self._asset(table.build(declined[0]), declined[1])
+                self._asset(table.build(declined[0]), declined[1], declined[2])
 
     def _begin_name(self, table: ShapeTable, i: int) -> DataRowRef:
         """:meth:`_begin` of a table's asset whose data row is its name

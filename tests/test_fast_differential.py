@@ -57,14 +57,21 @@ def _count_table_rows(monkeypatch) -> list[bool]:
     from converters.tablerows import TableRows
 
     seen: list[bool] = []
-    add = TableRows.add
+    add, add_bulk = TableRows.add, TableRows.add_bulk
 
     def counting(self, *args):  # type: ignore[no-untyped-def]
         took = add(self, *args)
         seen.append(took)
         return took
 
+    def counting_bulk(self, p, i, end):  # type: ignore[no-untyped-def]
+        took = add_bulk(self, p, i, end)
+        if took:
+            seen.extend([True] * (end - i))
+        return took
+
     monkeypatch.setattr(TableRows, "add", counting)
+    monkeypatch.setattr(TableRows, "add_bulk", counting_bulk)
     return seen
 
 

@@ -245,3 +245,71 @@ def test_named_rows_split_one_dump_exactly() -> None:
     heads, identities = _named_rows(names)
     assert heads == [b',"dataRow":{"globalKey":' + orjson.dumps(n) + b"}," for n in names]
     assert identities == [f"\x1f{DataRowRef(global_key=n).identity}\x1f".encode() for n in names]
+
+
+def _lane_bulk(table: ShapeTable, mode: Mode, ontology: Ontology | None = None,
+               on_unmapped: str = "error") -> tuple[list[bytes], Report, Ontology]:
+    """The writer's way: runs taken at once (bulk_end / add_bulk), the rest one by one."""
+    report, ontology = Report(), ontology or Ontology.derived()
+    job = AssetConverter("coco", RowOptions(mode=mode, on_unmapped=on_unmapped), report, ontology)  # type: ignore[arg-type]
+    lane = TableRows(job, 5000)
+    prepared = lane.start(table)
+    out: list[bytes] = []
+    i = 0
+    while i < len(table):
+        stop = lane.bulk_end(prepared, i, len(table))
+        if stop > i and lane.add_bulk(prepared, i, stop):
+            blob, parts = lane.flush()
+            assert bytes(blob) == b"".join(bytes(d) for d, _ in parts)
+            out += bytes(blob).splitlines(keepends=True)
+            i = stop
+            continue
+        end = stop if stop > i else i + 1
+        for k in range(i, end):
+            ref = DataRowRef(global_key=table.names[k])
+            if lane.add(prepared, k, ref):
+                out += _lines(lane.flush())
+                continue
+            asset = table.build(k)
+            job.prevalidate([asset])
+            out += [dumps_line(row) for _, row in job.rows_for(asset, ref)]
+        i = end
+    return out, report, ontology
+
+
+@pytest.mark.parametrize("mode", [Mode.PRELABEL, Mode.GROUND_TRUTH])
+@pytest.mark.parametrize(("seed", "tricky"), [(11, False), (12, True), (13, True)])
+def test_bulk_rows_are_the_general_rows(seed: int, tricky: bool, mode: Mode) -> None:
+    table = _table(random.Random(seed), 200, tricky=tricky)
+    want, report_g, ont_g = _general(table, mode)
+    got, report_b, ont_b = _lane_bulk(table, mode)
+    assert got == want
+    assert report_b.to_json() == report_g.to_json()
+    assert ont_b.to_json() == ont_g.to_json()
+
+
+def test_bulk_end_stops_before_an_unmapped_class(tmp_path: Path) -> None:
+    ontology = tmp_path / "ont.json"
+    ontology.write_bytes(orjson.dumps({"tools": [{"name": "cat", "tool": "rectangle"}, {"name": "cat", "tool": "polygon"},
+                                                 {"name": "car", "tool": "rectangle"}, {"name": "car", "tool": "polygon"}]}))
+    table = _table(random.Random(14), 80, tricky=False)
+    job = AssetConverter("coco", RowOptions(on_unmapped="skip"), Report(), Ontology.load(ontology))
+    lane = TableRows(job, 5000)
+    prepared = lane.start(table)
+    stop = lane.bulk_end(prepared, 0, len(table))
+    first_dog = next(i for i in range(len(table)) if "dog" in
+                     {table.labels[table.label[k]] for k in range(table.bounds[i], table.bounds[i + 1])})
+    assert stop == first_dog
+    want = _general_with(table, ontology)
+    got, _, _ = _lane_bulk(table, Mode.PRELABEL, Ontology.load(ontology), on_unmapped="skip")
+    assert got == want
+
+
+def _general_with(table: ShapeTable, ontology: Path) -> list[bytes]:
+    job = AssetConverter("coco", RowOptions(on_unmapped="skip"), Report(), Ontology.load(ontology))
+    out: list[bytes] = []
+    for i in range(len(table)):
+        asset = table.build(i)
+        job.prevalidate([asset])
+        out += [dumps_line(row) for _, row in job.rows_for(asset, DataRowRef(global_key=asset.name))]
+    return out
