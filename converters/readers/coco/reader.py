@@ -691,27 +691,28 @@ class COCOReader(Reader[COCOOptions]):
 
     def index_images(self, f: CocoFile, images: dict[str, ImageEntry], order: list[str]) -> dict[str, str]:
         by_id: dict[str, str] = {}
+        path, images_dir, plain, add = f.path, self.context.images_dir, is_plain_name, order.append
         for index, img in enumerate(_list(f, "images", required=True)):
             if not isinstance(img, dict):
-                raise ParseError(f.path, "image entry is not an object", location=f"images[{index}]")
+                raise ParseError(path, "image entry is not an object", location=f"images[{index}]")
             if "id" not in img:
-                raise MissingFieldError(f.path, "id", location=f"images[{index}]")
+                raise MissingFieldError(path, "id", location=f"images[{index}]")
             file_name = img.get("file_name")
             if not isinstance(file_name, str) or not file_name:
-                raise MissingFieldError(f.path, "file_name", location=f"image id {img['id']}")
-            name = file_name if is_plain_name(file_name) else self._image_name(f, file_name, f"image id {img['id']}")
+                raise MissingFieldError(path, "file_name", location=f"image id {img['id']}")
+            name = file_name if plain(file_name) else self._image_name(f, file_name, f"image id {img['id']}")
             width, height = img.get("width"), img.get("height")
             ok = type(width) is int and type(height) is int and width > 0 and height > 0
             if ok and max(width or 0, height or 0) > MAX_SIDE:
-                raise InvalidFieldError(f.path, "width", f"{width}x{height} is beyond any image "
+                raise InvalidFieldError(path, "width", f"{width}x{height} is beyond any image "
                                         f"(at most {MAX_SIDE:,} pixels a side)", location=f"image id {img['id']}")
-            if not ok and self.context.images_dir is not None:
+            if not ok and images_dir is not None:
                 width, height = self._size_from_images(name)
                 ok = width is not None
             known = images.get(name)
             if known is None:
-                images[name] = ImageEntry(img["id"], f.path, width if ok else None, height if ok else None)
-                order.append(name)
+                images[name] = ImageEntry(img["id"], path, width if ok else None, height if ok else None)
+                add(name)
             elif ok and known.width is not None and (known.width, known.height) != (width, height):
                 raise ParseError(
                     f.path,
