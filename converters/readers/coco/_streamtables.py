@@ -23,7 +23,8 @@ fixture, streamed, and the CLI differential tests compare the bytes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from operator import itemgetter, methodcaller
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,7 @@ def stream_tables(host: Host, s: Streamed, batches: Iterable[list[Any]]) -> Iter
 
     for batch in batches:
         try:
-            at = list(map(place.__getitem__, map(str, map(methodcaller("get", "image_id"), batch))))
+            at = list(map(place.__getitem__, map(str, map(dict.get, batch, repeat("image_id")))))
             cat = list(map(cat_at.__getitem__, map(str, map(itemgetter("category_id"), batch))))
         except (KeyError, TypeError, AttributeError):
             for index, ann in enumerate(batch, start=seen):  # the file changed since the scan

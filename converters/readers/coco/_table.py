@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress, repeat
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -147,7 +147,7 @@ def plain_kinds(anns: Sequence[dict[str, Any]], names: Mapping[str, Any], out: d
     through ``scan_one``. Returns :func:`classify` of ``anns``."""
     kinds = classify(anns)
     plain = (kinds != 0).tolist()
-    ids = list(map(methodcaller("get", "category_id"), anns))
+    ids = list(map(dict.get, anns, repeat("category_id")))
     if set(map(type, ids)) <= {int, str}:  # the distinct (id, kind) pairs, then a name each
         # (ints and strs: equal ids have equal text, so deduplicating first loses nothing)
         pairs = [(names.get(str(c)), kind) for c, kind in set(compress(zip(ids, kinds.tolist()), plain))]
@@ -168,10 +168,10 @@ def classify(anns: Sequence[dict[str, Any]]) -> np.ndarray:
     numbers, shapes of other types) is classified object by object instead."""
     try:
         usual = (set().union(*anns) <= PLAIN_KEYS and all(map(dict.__contains__, anns, repeat("id")))
-                 and set(map(methodcaller("get", "iscrowd"), anns)) <= {0, None, False})
+                 and set(map(dict.get, anns, repeat("iscrowd"))) <= {0, None, False})
     except TypeError:  # an unhashable iscrowd value
         usual = False
-    segs = list(map(methodcaller("get", "segmentation"), anns)) if usual else []
+    segs: list[Any] = list(map(dict.get, anns, repeat("segmentation"))) if usual else []
     types = set(map(type, segs))
     if not usual or not types <= {list, type(None)}:
         return _classify_each(anns)
@@ -334,7 +334,7 @@ def scan_batch(batch: list[Any], state: ScanState, place: Mapping[str, int], cat
     an object: the per-object scan then goes through the batch and says what is wrong."""
     if not batch or set(map(type, batch)) != {dict}:
         return False
-    ids = list(map(methodcaller("get", "image_id"), batch))
+    ids = list(map(dict.get, batch, repeat("image_id")))
     if None in ids:
         return False
     try:

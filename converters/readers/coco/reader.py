@@ -32,7 +32,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from operator import methodcaller
+from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
 
@@ -551,8 +551,8 @@ class COCOReader(Reader[COCOOptions]):
             raw_cats = {c["id"]: at[str(c["id"])] for c in _list(f, "categories", required=False)}
         except (KeyError, TypeError):
             return None
-        image_of = plain_lookup(list(map(methodcaller("get", "image_id"), anns)), raw_images)
-        cat_of = plain_lookup(list(map(methodcaller("get", "category_id"), anns)), raw_cats)
+        image_of = plain_lookup(list(map(dict.get, anns, repeat("image_id"))), raw_images)
+        cat_of = plain_lookup(list(map(dict.get, anns, repeat("category_id"))), raw_cats)
         if image_of is None or cat_of is None:
             return None
         lo, hi = 0, len(order)
