@@ -40,6 +40,7 @@ TABLE_IMAGES = 512
 _LIMIT = 1e300
 _NUMBERS = frozenset({int, float})
 _BOX, _POLYGON = 1, 2
+_FIRST = itemgetter(0)
 
 
 class TableHost(Protocol):
@@ -77,8 +78,9 @@ def table_items(
     # each object's row in ``boxes`` and number among the polygons (where its kind says so)
     box_row = np.cumsum(kind == _BOX) - 1
     poly_no = np.cumsum(kind == _POLYGON) - 1
-    boxes, box_ok = _numbers([anns[k]["bbox"] for k in box_at.tolist()], 4)
-    coords, counts, poly_ok = _rings([anns[k]["segmentation"][0] for k in poly_at.tolist()])
+    boxes, box_ok = _numbers(list(map(dict.__getitem__, map(anns.__getitem__, box_at.tolist()), repeat("bbox"))), 4)
+    coords, counts, poly_ok = _rings(list(map(_FIRST, map(dict.__getitem__, map(anns.__getitem__, poly_at.tolist()),
+                                                              repeat("segmentation")))))
     kind[box_at[~box_ok]] = 0
     kind[poly_at[~poly_ok]] = 0
     starts = np.concatenate(([0], np.cumsum(counts)))
@@ -181,13 +183,13 @@ def classify(anns: Sequence[dict[str, Any]]) -> np.ndarray:
         size = np.fromiter((0 if s is None else len(s) for s in segs), dtype=np.intp, count=len(segs))
     out = np.zeros(len(anns), dtype=np.uint8)
     at = np.flatnonzero(size == 0)
-    boxes = [anns[k].get("bbox") for k in at.tolist()]
+    boxes: list[Any] = list(map(dict.get, map(anns.__getitem__, at.tolist()), repeat("bbox")))
     if set(map(type, boxes)) <= {list} and set(map(len, boxes)) <= {4}:
         out[at] = _BOX
     else:
         out[[k for k, b in zip(at.tolist(), boxes) if type(b) is list and len(b) == 4]] = _BOX
     at = np.flatnonzero(size == 1)
-    flats = [segs[k][0] for k in at.tolist()]
+    flats = list(map(_FIRST, map(segs.__getitem__, at.tolist())))
     if set(map(type, flats)) <= {list}:
         out[at[np.fromiter(map(len, flats), dtype=np.intp, count=len(flats)) % 2 == 0]] = _POLYGON
     else:
