@@ -156,7 +156,7 @@ class TableRows:
         polygons = np.concatenate(([0], np.cumsum(polygon)))
         return Prepared(table, b.tolist(), (declined[b[1:]] - declined[b[:-1]] == 0).tolist(),
                         (polygons[b[1:]] - polygons[b[:-1]]).tolist(), payload,
-                        (table.label * 2 + polygon).tolist(), [key.encode() for key in table.keys],
+                        (table.label * 2 + polygon).tolist(), list(map(str.encode, table.keys)),
                         [None] * (2 * len(table.labels)), *_named_rows(table.names))
 
     def add(self, p: Prepared, i: int, ref: DataRowRef) -> bool:
