@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import posixpath
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,21 @@ class KeyResolver:
             self._check(ref, head())  # raises, naming the asset
         self._seen[ref.identity] = name
         return ref
+
+    def check_names(self, names: Sequence[str], head: Callable[[int], Asset]) -> None:
+        """:meth:`resolve_name` of many names (``head(k)`` builds the k-th asset for an error
+        message), recording the same notes and checks, without a :class:`DataRowRef` each."""
+        if not names:
+            return
+        if self.template is None and self.defaulted is None:
+            self.defaulted = names[0]
+        seen = self._seen
+        for k, name in enumerate(names):
+            identity = "gk:" + name  # DataRowRef(global_key=name).identity
+            other = seen.get(identity)
+            if not name.strip() or len(name) > MAX_GLOBAL_KEY or (other is not None and other != name):
+                self._check(DataRowRef(global_key=name), head(k))  # raises, naming the asset
+            seen[identity] = name
 
     def resolve(self, asset: Asset) -> DataRowRef | None:
         """The data row for ``asset``; None when a --data-rows map does not list it."""

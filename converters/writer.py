@@ -274,7 +274,7 @@ class _Writer:
                 stop = lane.bulk_end(prepared, i, end)
                 if stop > i:  # a run of assets keyed by their names, taken at once
                     done = self._n
-                    refs = [self._begin_name(table, k) for k in range(i, stop)]
+                    self._begin_names(table, i, stop)
                     if lane.add_bulk(prepared, i, stop):
                         blob, parts = lane.flush()
                         self.rows_out.write_run(blob, parts)
@@ -284,7 +284,8 @@ class _Writer:
                                 self._progress(n)
                         i = stop
                         continue
-                    known = {k: (r, done + 1 + k - i) for k, r in zip(range(i, stop), refs)}  # one by one, below
+                    # a repeated id: one by one, below (their data rows were found already)
+                    known = {k: (DataRowRef(global_key=table.names[k]), done + 1 + k - i) for k in range(i, stop)}
             taken: list[tuple[DataRowRef, int]] = []
             declined: tuple[int, DataRowRef | None, int] | None = None
             while i < end and declined is None:
@@ -308,6 +309,15 @@ class _Writer:
                     self._progress(n)
             if declined is not None:
                 self._asset(table.build(declined[0]), declined[1], declined[2])
+
+    def _begin_names(self, table: ShapeTable, first: int, end: int) -> None:
+        """:meth:`_begin_name` of assets ``first:end`` at once (no data row object each:
+        the lane writes theirs from their names)."""
+        names = table.names[first:end]
+        self._n += len(names)
+        self.report.assets += len(names)
+        self._first_name = self._first_name or names[0]
+        self.keys.check_names(names, lambda k: table.head(first + k))
 
     def _begin_name(self, table: ShapeTable, i: int) -> DataRowRef:
         """:meth:`_begin` of a table's asset whose data row is its name

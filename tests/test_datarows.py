@@ -94,3 +94,23 @@ def test_by_name_only_for_the_name_template() -> None:
     assert KeyResolver().by_name and KeyResolver(template="{name}").by_name
     assert not KeyResolver(template="{stem}").by_name
     assert not KeyResolver(default_template="{dataset}/{name}").by_name
+
+
+@pytest.mark.parametrize("names", [["a.jpg", "b.jpg"], ["a.jpg", "x" * 201], [" ", "a.jpg"]])
+def test_check_names_is_resolve_name_of_each(names: list[str]) -> None:
+    def asset(name: str) -> Asset:
+        return Asset(name=name, media=Media.IMAGE, source=SourceRef(file="f.json"), fields={"subset": "val"})
+
+    outcomes = []
+    for bulk in (False, True):
+        keys = KeyResolver()
+        try:
+            if bulk:
+                keys.check_names(names, lambda k: asset(names[k]))
+            else:
+                for name in names:
+                    keys.resolve_name(name, lambda n=name: asset(n))  # type: ignore[misc]
+            outcomes.append((keys.defaulted, dict(keys._seen)))
+        except DataRowError as exc:
+            outcomes.append((str(exc),))
+    assert outcomes[0] == outcomes[1]
