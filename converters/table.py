@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Asset, Kind
+from .model import Asset
 
 __all__ = ["ShapeTable"]
 
@@ -74,10 +74,6 @@ class ShapeTable:
     def size(self) -> int:
         """How many annotations the table holds."""
         return len(self.keys)
-
-    def kind(self, k: int) -> Kind:
-        """The kind of annotation ``k``."""
-        return Kind.POLYGON if self.polygon[k] else Kind.BBOX
 
     def assets(self) -> Iterator[Asset]:
         """The table's assets with their annotations (what ``read()`` yields for them)."""

@@ -178,31 +178,9 @@ class TableRows:
         else:
             head = b',"dataRow":' + orjson.dumps(ref.asdict()) + b","
             identity = f"\x1f{ref.identity}\x1f".encode()
-        codes, features = p.codes[first:end], p.features
-        found = list(map(features.__getitem__, codes))
-        if None in found:  # a class and kind met for the first time in this table: in row order
-            for at, code in enumerate(codes):
-                feature = features[code]
-                if feature is None:
-                    feature = features[code] = self._tool(table.labels[code >> 1], bool(code & 1))
-                    if feature is None:
-                        return False
-                found[at] = feature
-        features_ = cast(list[tuple[bytes, bytes]], found)
-        digests = list(map(_DIGEST, map(hashlib.sha1, [f[0] + identity + k for f, k in
-                                                       zip(features_, p.keys[first:end])])))
-        names = list(map(_SECOND, features_))
-        if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
+        if self._resolve(p, first, end) is not None:
             return False
-        self._digests += digests
-        self._names += names
-        self._heads += [head] * len(names)
-        self._payloads += p.payload[first:end]  # type: ignore[arg-type]  # all set: the asset passed
-        self._sizes.append(len(names))
-        polygons = p.polygons[i]
-        self._boxes += end - first - polygons
-        self._polygons += polygons
-        return True
+        return self._record(p, i, i + 1, [identity] * (end - first), [head] * (end - first))
 
     def bulk_end(self, p: Prepared, i: int, end: int) -> int:
         """How far from asset ``i`` (before ``end``) the table's own checks pass and every
@@ -212,34 +190,48 @@ class TableRows:
         stop = i
         while stop < end and ok[stop] and bounds[stop + 1] - bounds[stop] <= limit:
             stop += 1
-        codes, features = p.codes, p.features
-        span = codes[bounds[i]:bounds[stop]]
+        failed = self._resolve(p, bounds[i], bounds[stop])
+        if failed is not None:  # stop before the asset of that row
+            return bisect_right(bounds, failed, i, stop + 1) - 1
+        return stop
+
+    def _resolve(self, p: Prepared, first: int, last: int) -> int | None:
+        """Find the tool of every class and kind of rows ``first:last`` not met yet, in row
+        order (as the general path meets them); the first row whose class does not map, or None."""
+        features = p.features
+        span = p.codes[first:last]
         for code in dict.fromkeys(span):  # first appearances, in row order
             if features[code] is None:
                 features[code] = self._tool(p.table.labels[code >> 1], bool(code & 1))
-                if features[code] is None:  # stop before the asset of its first row
-                    return bisect_right(bounds, bounds[i] + span.index(code), i, stop + 1) - 1
-        return stop
+                if features[code] is None:
+                    return first + span.index(code)
+        return None
 
     def add_bulk(self, p: Prepared, i: int, end: int) -> bool:
         """:meth:`add` of assets ``i:end`` at once, each keyed by its name (``bulk_end``
         checked them): False, with nothing recorded, when a uuid repeats (the assets are
         then taken one by one)."""
         bounds = p.bounds
+        per_row = np.repeat(np.arange(i, end), np.diff(bounds[i:end + 1])).tolist()
+        return self._record(p, i, end, list(map(p.identities.__getitem__, per_row)),
+                            list(map(p.heads.__getitem__, per_row)))
+
+    def _record(self, p: Prepared, i: int, end: int, identities: list[bytes], heads: list[bytes]) -> bool:
+        """Hash and keep the rows of assets ``i:end`` (their tools resolved; ``identities``
+        and ``heads``: each row's data row): False, with nothing kept, when a uuid repeats
+        (within an asset: data rows differ between assets)."""
+        bounds = p.bounds
         first, last = bounds[i], bounds[end]
-        sizes = [b - a for a, b in zip(bounds[i:end], bounds[i + 1:end + 1])]
-        per_row = np.repeat(np.arange(i, end), sizes).tolist()
-        identities, heads = p.identities, p.heads
         features = cast(list[tuple[bytes, bytes]], list(map(p.features.__getitem__, p.codes[first:last])))
-        digests = list(map(_DIGEST, map(hashlib.sha1, [f[0] + identities[a] + k for f, a, k in
-                                                       zip(features, per_row, p.keys[first:last])])))
-        if len(set(digests)) != len(digests):  # (names differ, so a repeat is within an asset)
+        digests = list(map(_DIGEST, map(hashlib.sha1, [f[0] + identity + k for f, identity, k in
+                                                       zip(features, identities, p.keys[first:last])])))
+        if len(set(digests)) != len(digests):  # a repeated id: the general path gives it a uuid of its own
             return False
         self._digests += digests
         self._names += map(_SECOND, features)
-        self._heads += map(heads.__getitem__, per_row)
+        self._heads += heads
         self._payloads += p.payload[first:last]  # type: ignore[arg-type]  # all set: the assets passed
-        self._sizes += sizes
+        self._sizes += [b - a for a, b in zip(bounds[i:end], bounds[i + 1:end + 1])]
         polygons = sum(p.polygons[i:end])
         self._boxes += last - first - polygons
         self._polygons += polygons
